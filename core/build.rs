@@ -1,0 +1,51 @@
+//! Embeds the curated rules of `../spec` into the crate: every `spec/services/*.json` and
+//! `spec/services.json`, in file-name order, so that a new rules file needs no code change.
+
+use std::env;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn main() {
+    let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
+    let spec = manifest.join("..").join("spec");
+    let services_dir = spec.join("services");
+    println!("cargo:rerun-if-changed={}", services_dir.display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        spec.join("services.json").display()
+    );
+    let mut files: Vec<PathBuf> = fs::read_dir(&services_dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    let mut code = String::from(
+        "/// The embedded rules files: (file name, contents).\npub(crate) static EMBEDDED_RULES: &[(&str, &str)] = &[\n",
+    );
+    for f in &files {
+        println!("cargo:rerun-if-changed={}", f.display());
+        let name = f.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        code.push_str(&format!(
+            "    ({:?}, include_str!({:?})),\n",
+            format!("spec/services/{name}"),
+            abs(f)
+        ));
+    }
+    code.push_str("];\n");
+    code.push_str(&format!(
+        "/// The embedded service-name table.\npub(crate) static EMBEDDED_SERVICES: &str = include_str!({:?});\n",
+        abs(&spec.join("services.json"))
+    ));
+    let out = PathBuf::from(env::var("OUT_DIR").expect("set by cargo")).join("embedded_rules.rs");
+    fs::write(out, code).expect("write OUT_DIR file");
+}
+
+fn abs(p: &Path) -> String {
+    p.canonicalize()
+        .unwrap_or_else(|_| p.to_path_buf())
+        .display()
+        .to_string()
+}

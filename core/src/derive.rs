@@ -1,0 +1,395 @@
+//! The engine: applies the rules to a [`Call`] and yields [`Permission`]s and [`Diagnostic`]s.
+
+use crate::arn::{Arn, Field, Resource, Seg, partition_of_region};
+use crate::call::{Call, Value};
+use crate::spec::{
+    Binding, Condition, Elem, Grant, Operation, Piece, ResourceSpec, Rules, TplPart,
+    is_context_var, normalize_operation, normalize_service_name, pascal_operation,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// An IAM condition block: operator → key → values.
+pub type ConditionBlock = BTreeMap<String, BTreeMap<String, Vec<String>>>;
+
+/// One permission a call needs: an action on a resource, maybe under a condition.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Permission {
+    /// The IAM action, `s3:GetObject`.
+    pub action: String,
+    /// The resource.
+    pub resource: Resource,
+    /// The condition, if the permission is only needed under one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<ConditionBlock>,
+}
+
+/// What kind of note the engine or the policy builder made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum DiagnosticKind {
+    /// The service name is not known; it was used as its own IAM prefix.
+    UnknownService,
+    /// The operation has no rule; `prefix:Operation` on `*` was used.
+    UnmappedOperation,
+    /// A resource could not be determined in full; `*` was used in its place.
+    Wildcard,
+    /// The operation needs no IAM permission; nothing was emitted.
+    Permissionless,
+    /// A permission was seen only on calls that failed.
+    FailedOnly,
+    /// A partition, region or account was unknown and written as `*`.
+    Gap,
+}
+
+impl DiagnosticKind {
+    /// The stable name (`unmapped_operation`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            DiagnosticKind::UnknownService => "unknown_service",
+            DiagnosticKind::UnmappedOperation => "unmapped_operation",
+            DiagnosticKind::Wildcard => "wildcard",
+            DiagnosticKind::Permissionless => "permissionless",
+            DiagnosticKind::FailedOnly => "failed_only",
+            DiagnosticKind::Gap => "gap",
+        }
+    }
+}
+
+/// A note about how a call was mapped. Never contains payload values.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Diagnostic {
+    /// What kind of note.
+    pub kind: DiagnosticKind,
+    /// The service (IAM prefix, or the name as given when unknown).
+    pub service: String,
+    /// The operation.
+    pub operation: String,
+    /// What happened and why.
+    pub message: String,
+}
+
+/// What the engine made of one call.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Derived {
+    /// The permissions the call needs.
+    pub permissions: Vec<Permission>,
+    /// Notes on how they were found.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Applies `rules` to `call`.
+///
+/// ```
+/// use leastpriv::{derive, Call, Rules};
+/// let mut call = Call::new("s3", "ListObjectsV2", serde_json::json!({"Bucket": "reports"}));
+/// call.region = Some("eu-west-1".into());
+/// let d = derive(&Rules::builtin(), &call);
+/// assert_eq!(d.permissions[0].action, "s3:ListBucket");
+/// assert_eq!(d.permissions[0].resource.to_iam(), "arn:aws:s3:::reports");
+/// ```
+pub fn derive(rules: &Rules, call: &Call) -> Derived {
+    let mut out = Derived::default();
+    derive_into(rules, call, &mut out);
+    out
+}
+
+/// Like [`derive`], appending to `out`.
+pub fn derive_into(rules: &Rules, call: &Call, out: &mut Derived) {
+    let op_display = pascal_operation(&call.operation);
+    let Some(api) = rules.api_of(&call.service) else {
+        let prefix = normalize_service_name(&call.service);
+        out.diagnostics.push(Diagnostic {
+            kind: DiagnosticKind::UnknownService,
+            service: prefix.clone(),
+            operation: op_display.clone(),
+            message: format!(
+                "service `{}` is not known; `{prefix}` used as its IAM prefix",
+                call.service
+            ),
+        });
+        fallback(&prefix, &op_display, out);
+        return;
+    };
+    let Some(op) = api.operations.get(&normalize_operation(&call.operation)) else {
+        fallback(&api.prefix, &op_display, out);
+        return;
+    };
+    match op.as_ref() {
+        Operation::None(why) => out.diagnostics.push(Diagnostic {
+            kind: DiagnosticKind::Permissionless,
+            service: api.prefix.clone(),
+            operation: op_display,
+            message: why.clone(),
+        }),
+        Operation::Grants(grants) => {
+            for g in grants {
+                apply_grant(g, call, &api.prefix, &op_display, out);
+            }
+        }
+    }
+}
+
+fn fallback(prefix: &str, op: &str, out: &mut Derived) {
+    let action = format!("{prefix}:{op}");
+    out.diagnostics.push(Diagnostic {
+        kind: DiagnosticKind::UnmappedOperation,
+        service: prefix.to_owned(),
+        operation: op.to_owned(),
+        message: format!("no rule for this operation; `{action}` on `*` used"),
+    });
+    out.permissions.push(Permission {
+        action,
+        resource: Resource::star(),
+        condition: None,
+    });
+}
+
+/// A bound variable: its value and the context the value carried with it.
+struct Bound {
+    piece: Piece,
+    partition: Option<String>,
+    region: Option<String>,
+    account: Option<String>,
+}
+
+fn nonempty(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_owned())
+}
+
+fn eval_binding(b: &Binding, root: &Value, elem: Elem<'_>, call: &Call) -> Option<Bound> {
+    let found = b.path.get(root, elem, call);
+    let Some(found) = found else {
+        return b.default.as_ref().map(|d| Bound {
+            piece: Piece {
+                text: d.clone(),
+                pattern: None,
+            },
+            partition: None,
+            region: None,
+            account: None,
+        });
+    };
+    if let Some(t) = b.transform {
+        let parts = t.apply(&found);
+        let part = b.part.as_deref().unwrap_or(t.default_part());
+        let piece = parts.get(part)?.clone();
+        let ctx = |name: &str| parts.get(name).map(|p| p.text.clone());
+        return Some(Bound {
+            piece,
+            partition: ctx("partition"),
+            region: ctx("region"),
+            account: ctx("account"),
+        });
+    }
+    let text = found.as_str()?;
+    if let Some(prefix) = &b.arn
+        && let Some(arn) = Arn::parse(text)
+    {
+        let rest = arn
+            .resource
+            .strip_prefix(prefix.as_str())
+            .unwrap_or(arn.resource);
+        return Some(Bound {
+            piece: Piece {
+                text: rest.to_owned(),
+                pattern: None,
+            },
+            partition: nonempty(arn.partition),
+            region: nonempty(arn.region),
+            account: nonempty(arn.account),
+        });
+    }
+    if text.is_empty() {
+        return None;
+    }
+    Some(Bound {
+        piece: Piece {
+            text: text.to_owned(),
+            pattern: None,
+        },
+        partition: None,
+        region: None,
+        account: None,
+    })
+}
+
+fn holds(c: &Condition, root: &Value, elem: Elem<'_>, call: &Call) -> bool {
+    if c.equals.is_none() && c.binding.transform.is_none() {
+        // Presence: any value but null (a map, a list, even an empty one) counts.
+        return c.binding.path.get(root, elem, call).is_some();
+    }
+    match eval_binding(&c.binding, root, elem, call) {
+        None => false,
+        Some(b) => match &c.equals {
+            None => true,
+            Some(vals) => vals.iter().any(|v| v.eq_ignore_ascii_case(&b.piece.text)),
+        },
+    }
+}
+
+fn apply_grant(g: &Grant, call: &Call, prefix: &str, op: &str, out: &mut Derived) {
+    static EMPTY: Value = Value::Null;
+    let root = if call.params.is_null() {
+        &EMPTY
+    } else {
+        &call.params
+    };
+    let top = Elem {
+        value: root,
+        key: None,
+    };
+    let mut elems = Vec::new();
+    match &g.each {
+        Some(p) => p.each(root, top, &mut elems),
+        None => elems.push(top),
+    }
+    for elem in elems {
+        if let Some(c) = &g.if_
+            && !holds(c, root, elem, call)
+        {
+            continue;
+        }
+        if let Some(c) = &g.unless
+            && holds(c, root, elem, call)
+        {
+            continue;
+        }
+        let mut bound: Vec<(&str, Option<Bound>)> = Vec::with_capacity(g.bind.len());
+        for (var, b) in &g.bind {
+            bound.push((var.as_str(), eval_binding(b, root, elem, call)));
+        }
+        // Context: what the request carries wins, then explicit context bindings, then the event.
+        let mut partition = None;
+        let mut region = None;
+        let mut account = None;
+        for (var, b) in &bound {
+            let Some(b) = b else { continue };
+            match *var {
+                "partition" => partition = partition.or_else(|| nonempty(&b.piece.text)),
+                "region" => region = region.or_else(|| nonempty(&b.piece.text)),
+                "account" => account = account.or_else(|| nonempty(&b.piece.text)),
+                _ => {
+                    partition = partition.or_else(|| b.partition.clone());
+                    region = region.or_else(|| b.region.clone());
+                    account = account.or_else(|| b.account.clone());
+                }
+            }
+        }
+        let region = region.or_else(|| call.region.clone());
+        let account = account.or_else(|| call.account.clone());
+        let partition = partition
+            .or_else(|| call.partition.clone())
+            .or_else(|| region.as_deref().map(|r| partition_of_region(r).to_owned()));
+        let lookup = |var: &str| -> Option<&Bound> {
+            bound
+                .iter()
+                .find(|(v, _)| *v == var)
+                .and_then(|(_, b)| b.as_ref())
+        };
+        let resource = match &g.resource {
+            ResourceSpec::Star => Resource::star(),
+            ResourceSpec::Template {
+                template,
+                generalise,
+            } => {
+                let mut segs = Vec::with_capacity(template.0.len());
+                let mut tail = None;
+                let last = template.0.len().saturating_sub(1);
+                for (i, part) in template.0.iter().enumerate() {
+                    match part {
+                        TplPart::Lit(l) => segs.push(Seg::Pattern(l.clone())),
+                        TplPart::Var(v) if is_context_var(v) => {
+                            let (field, value) = match v.as_str() {
+                                "partition" => (Field::Partition, partition.clone()),
+                                "region" => (Field::Region, region.clone()),
+                                _ => (Field::Account, account.clone()),
+                            };
+                            segs.push(Seg::Field(field, value));
+                        }
+                        TplPart::Var(v) => match lookup(v) {
+                            Some(b) => {
+                                if i == last
+                                    && generalise.as_deref() == Some(v.as_str())
+                                    && b.piece.pattern.is_none()
+                                {
+                                    tail = Some(b.piece.text.clone());
+                                } else {
+                                    segs.push(Seg::Text(b.piece.text.clone()));
+                                    if let Some(p) = b.piece.pattern {
+                                        segs.push(Seg::Pattern(p.to_owned()));
+                                    }
+                                }
+                            }
+                            None => {
+                                segs.push(Seg::Pattern("*".into()));
+                                let member = g
+                                    .bind
+                                    .iter()
+                                    .find(|(name, _)| name == v)
+                                    .map(|(_, b)| b.path.text.as_str())
+                                    .unwrap_or(v.as_str());
+                                out.diagnostics.push(Diagnostic {
+                                    kind: DiagnosticKind::Wildcard,
+                                    service: prefix.to_owned(),
+                                    operation: op.to_owned(),
+                                    message: format!(
+                                        "`{}`: request member `{member}` absent or not text; `*` used for `{{{v}}}`",
+                                        g.action
+                                    ),
+                                });
+                            }
+                        },
+                    }
+                }
+                Resource { segs, tail }.normalize()
+            }
+        };
+        let condition = if g.condition.is_empty() {
+            None
+        } else {
+            let mut block = ConditionBlock::new();
+            for (operator, key, tpls) in &g.condition {
+                let values = block
+                    .entry(operator.clone())
+                    .or_default()
+                    .entry(key.clone())
+                    .or_default();
+                for t in tpls {
+                    let mut s = String::new();
+                    for part in &t.0 {
+                        match part {
+                            TplPart::Lit(l) => s.push_str(l),
+                            TplPart::Var(v) => {
+                                let ctx = match v.as_str() {
+                                    "partition" => partition.as_deref(),
+                                    "region" => region.as_deref(),
+                                    "account" => account.as_deref(),
+                                    _ => None,
+                                };
+                                match (ctx, lookup(v)) {
+                                    (Some(c), _) => s.push_str(c),
+                                    (None, Some(b)) => {
+                                        s.push_str(&b.piece.text);
+                                        s.push_str(b.piece.pattern.unwrap_or(""));
+                                    }
+                                    (None, None) => s.push('*'),
+                                }
+                            }
+                        }
+                    }
+                    values.push(s);
+                }
+                values.sort();
+                values.dedup();
+            }
+            Some(block)
+        };
+        out.permissions.push(Permission {
+            action: g.action.clone(),
+            resource,
+            condition,
+        });
+    }
+}

@@ -1,0 +1,66 @@
+//! # leastpriv
+//!
+//! Turns what a program *actually did* against AWS into the least-privilege IAM policy it needs.
+//!
+//! Events flow one way: a reader turns bytes into [`Call`]s, the engine ([`derive`]) applies the
+//! rules of `spec/` to each call and yields [`Permission`]s, [`Observed`] accumulates them
+//! (mergeable across processes), [`build_policies`] groups them into statements, and the
+//! renderers write IAM JSON ([`render_json`]) or Terraform ([`render_terraform`]).
+//!
+//! # Example
+//!
+//! ```
+//! use leastpriv::{build_policies, read_into, render_json, Observed, PolicyOptions, ReadOptions, Rules};
+//!
+//! let events = concat!(
+//!     "{:mulog/event-name :aws/request, :mulog/outcome :ok, :api :s3, :operation :GetObject, ",
+//!     ":request {:Bucket \"redefine-test\", :Key \"some-object.dat\"}}\n",
+//!     "{:mulog/event-name :aws/request, :mulog/outcome :ok, :api :sqs, :operation :SendMessage, ",
+//!     ":request {:QueueUrl \"https://sqs.eu-west-1.amazonaws.com/123456789012/orders\", :MessageBody \"...\"}}\n",
+//! );
+//! let rules = Rules::builtin();
+//! let mut seen = Observed::new();
+//! read_into(&rules, &mut seen, events.as_bytes(), "events.edn", &ReadOptions::default()).unwrap();
+//!
+//! let opts = PolicyOptions { region: Some("eu-west-1".into()), ..PolicyOptions::default() };
+//! let json = render_json(&build_policies(&seen, &opts), false);
+//! assert!(json.contains("\"arn:aws:s3:::redefine-test/some-object.dat\""));
+//! assert!(json.contains("\"arn:aws:sqs:eu-west-1:123456789012:orders\""));
+//! ```
+//!
+//! # Errors
+//!
+//! Every failure is an [`Error`] with a [`kind`](Error::kind) and, where it applies, the file,
+//! line, column and field. Messages name fields, never payload values.
+
+#![warn(missing_docs)]
+
+mod arn;
+mod call;
+mod derive;
+mod error;
+mod observed;
+mod policy;
+mod read;
+mod render;
+mod spec;
+
+pub use arn::{Arn, Field, Resource, Seg, escape_iam, partition_of_region};
+pub use call::{Call, Outcome, Source, Value};
+pub use derive::{
+    ConditionBlock, Derived, Diagnostic, DiagnosticKind, Permission, derive, derive_into,
+};
+pub use error::{Error, ErrorKind, Result};
+pub use observed::{Counts, Evidence, Observed, Stats};
+pub use policy::{
+    Document, MANAGED_POLICY_LIMIT, OutcomeFilter, PermissionLine, Policy, PolicyOptions,
+    PolicySet, S3Objects, Statement, build_policies, parse_mapping, permission_lines,
+};
+pub use read::{
+    CallReader, Format, ReadIter, ReadOptions, detect_format, read_into, read_path_into, read_str,
+};
+pub use render::{
+    TerraformOptions, render_document_json, render_json, render_permission_lines,
+    render_report_json, render_report_text, render_terraform,
+};
+pub use spec::{Rules, RulesBuilder, normalize_service_name};

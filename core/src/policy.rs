@@ -1,0 +1,677 @@
+//! From [`Observed`] to policy documents: filling and mapping context fields, S3 key
+//! generalisation, grouping into statements, stable Sids and size splitting.
+
+use crate::arn::{Field, Resource, Seg, partition_of_region};
+use crate::derive::{ConditionBlock, Diagnostic, DiagnosticKind};
+use crate::error::{Error, ErrorKind, Result};
+use crate::observed::{Evidence, Observed, Stats};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// How `--s3-objects` treats S3 object keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum S3Objects {
+    /// Every key as it was used.
+    Exact,
+    /// Per bucket and action: one key stays exact, several become their longest common
+    /// prefix (cut after a `/`) followed by `*`.
+    #[default]
+    Prefix,
+    /// `bucket/*`.
+    Bucket,
+}
+
+impl std::str::FromStr for S3Objects {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<S3Objects> {
+        match s {
+            "exact" => Ok(S3Objects::Exact),
+            "prefix" => Ok(S3Objects::Prefix),
+            "bucket" => Ok(S3Objects::Bucket),
+            other => Err(Error::new(
+                ErrorKind::Usage,
+                format!("s3 objects mode `{other}`: expected exact, prefix or bucket"),
+            )),
+        }
+    }
+}
+
+/// Which calls count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutcomeFilter {
+    /// Only calls that succeeded.
+    Ok,
+    /// Every call: one that failed (with AccessDenied, say) still needed its permission.
+    #[default]
+    All,
+}
+
+impl std::str::FromStr for OutcomeFilter {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<OutcomeFilter> {
+        match s {
+            "ok" => Ok(OutcomeFilter::Ok),
+            "all" => Ok(OutcomeFilter::All),
+            other => Err(Error::new(
+                ErrorKind::Usage,
+                format!("outcome `{other}`: expected ok or all"),
+            )),
+        }
+    }
+}
+
+/// IAM's limit for a managed policy, in characters other than whitespace.
+pub const MANAGED_POLICY_LIMIT: usize = 6144;
+
+/// Options for [`build_policies`] and [`permission_lines`].
+#[derive(Debug, Clone)]
+pub struct PolicyOptions {
+    /// The policy name (file names, Terraform block names). Default `leastpriv`.
+    pub name: String,
+    /// Region for resources whose region is unknown.
+    pub region: Option<String>,
+    /// Account for resources whose account is unknown.
+    pub account: Option<String>,
+    /// Partition for resources whose partition is unknown (else derived from the region).
+    pub partition: Option<String>,
+    /// Account ids to rewrite (`123456789012` → the target account).
+    pub map_account: Vec<(String, String)>,
+    /// Regions to rewrite.
+    pub map_region: Vec<(String, String)>,
+    /// Which calls count.
+    pub outcome: OutcomeFilter,
+    /// Action globs to leave out (`s3:*`, `sts:Get*`), case-insensitive.
+    pub exclude: Vec<String>,
+    /// S3 key generalisation.
+    pub s3_objects: S3Objects,
+    /// One policy per principal.
+    pub group_by: bool,
+    /// Size limit per document (non-whitespace characters).
+    pub max_size: usize,
+}
+
+impl Default for PolicyOptions {
+    fn default() -> Self {
+        PolicyOptions {
+            name: "leastpriv".into(),
+            region: None,
+            account: None,
+            partition: None,
+            map_account: Vec::new(),
+            map_region: Vec::new(),
+            outcome: OutcomeFilter::All,
+            exclude: Vec::new(),
+            s3_objects: S3Objects::Prefix,
+            group_by: false,
+            max_size: MANAGED_POLICY_LIMIT,
+        }
+    }
+}
+
+/// Parses `FROM=TO` (for `--map-account` and `--map-region`).
+///
+/// ```
+/// assert_eq!(leastpriv::parse_mapping("123456789012=210987654321").unwrap(),
+///            ("123456789012".to_string(), "210987654321".to_string()));
+/// assert!(leastpriv::parse_mapping("nonsense").is_err());
+/// ```
+pub fn parse_mapping(s: &str) -> Result<(String, String)> {
+    match s.split_once('=') {
+        Some((a, b)) if !a.trim().is_empty() && !b.trim().is_empty() => {
+            Ok((a.trim().to_owned(), b.trim().to_owned()))
+        }
+        _ => Err(Error::new(
+            ErrorKind::Usage,
+            format!("mapping `{s}`: expected FROM=TO"),
+        )),
+    }
+}
+
+/// Case-insensitive glob match with `*` and `?`.
+pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.to_ascii_lowercase().chars().collect();
+    let t: Vec<char> = text.to_ascii_lowercase().chars().collect();
+    let (mut pi, mut ti) = (0, 0);
+    let (mut star, mut mark) = (None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    while pi < p.len() && p[pi] == '*' {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
+impl PolicyOptions {
+    fn map<'a>(pairs: &'a [(String, String)], v: &'a str) -> &'a str {
+        pairs
+            .iter()
+            .find(|(from, _)| from == v)
+            .map(|(_, to)| to.as_str())
+            .unwrap_or(v)
+    }
+
+    /// Applies mappings to known fields, then fills the gaps from the options.
+    pub(crate) fn resolve(&self, r: &Resource) -> Resource {
+        let mut r = r.clone();
+        for seg in &mut r.segs {
+            if let Seg::Field(f, Some(v)) = seg {
+                let mapped = match f {
+                    Field::Account => PolicyOptions::map(&self.map_account, v),
+                    Field::Region => PolicyOptions::map(&self.map_region, v),
+                    Field::Partition => self
+                        .map_region
+                        .iter()
+                        .find(|(from, to)| {
+                            partition_of_region(from) == v.as_str()
+                                && partition_of_region(to) != v.as_str()
+                        })
+                        .map(|(_, to)| partition_of_region(to))
+                        .unwrap_or(v),
+                };
+                if mapped != v.as_str() {
+                    *v = mapped.to_owned();
+                }
+            }
+        }
+        let region = r
+            .field(Field::Region)
+            .map(str::to_owned)
+            .or_else(|| self.region.clone());
+        let partition = self
+            .partition
+            .clone()
+            .or_else(|| region.as_deref().map(|r| partition_of_region(r).to_owned()));
+        r.fill(
+            partition.as_deref(),
+            self.region.as_deref(),
+            self.account.as_deref(),
+        );
+        r
+    }
+
+    fn included(&self, action: &str, stats: &Stats) -> bool {
+        if self.outcome == OutcomeFilter::Ok && stats.ok == 0 {
+            return false;
+        }
+        !self.exclude.iter().any(|g| glob_match(g, action))
+    }
+}
+
+/// One line of `leastpriv permissions`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct PermissionLine {
+    /// The action.
+    pub action: String,
+    /// The resource, with `*` in unknown fields.
+    pub resource: String,
+    /// The condition, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition: Option<ConditionBlock>,
+}
+
+/// The raw, ungeneralised (action, resource) pairs, sorted and unique, with `*` in unknown
+/// fields, after the region/account options, mappings and filters.
+pub fn permission_lines(observed: &Observed, opts: &PolicyOptions) -> Vec<PermissionLine> {
+    let mut set = BTreeSet::new();
+    for (_, p, stats) in observed.permissions() {
+        if !opts.included(&p.action, stats) {
+            continue;
+        }
+        set.insert(PermissionLine {
+            action: p.action.clone(),
+            resource: opts.resolve(&p.resource).to_iam(),
+            condition: p.condition.clone(),
+        });
+    }
+    set.into_iter().collect()
+}
+
+/// One statement of a policy document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    /// Alphanumeric, from the service prefix and a hash of the resources.
+    pub sid: String,
+    /// Sorted actions.
+    pub actions: Vec<String>,
+    /// Sorted resources (gaps still open: each renderer fills them its own way).
+    pub resources: Vec<Resource>,
+    /// The condition, if any.
+    pub condition: Option<ConditionBlock>,
+}
+
+/// One policy document (within IAM's size limit).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Document {
+    /// The statements.
+    pub statements: Vec<Statement>,
+}
+
+/// A policy: one or more documents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    /// The name (the `--name`, or the principal with `--group-by`).
+    pub name: String,
+    /// The principal, with `--group-by`.
+    pub principal: Option<String>,
+    /// The documents; more than one when the statements do not fit in one.
+    pub documents: Vec<Document>,
+}
+
+/// Policies plus everything worth telling about them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicySet {
+    /// One policy, or one per principal.
+    pub policies: Vec<Policy>,
+    /// The engine's diagnostics, plus `failed_only` and `gap` from building.
+    pub diagnostics: Vec<(Diagnostic, Stats)>,
+}
+
+impl PolicySet {
+    /// Every statement of every document.
+    pub fn statements(&self) -> impl Iterator<Item = &Statement> {
+        self.policies
+            .iter()
+            .flat_map(|p| p.documents.iter())
+            .flat_map(|d| d.statements.iter())
+    }
+}
+
+fn longest_common_prefix<'a>(items: &[&'a str]) -> &'a str {
+    let Some(first) = items.first() else {
+        return "";
+    };
+    let mut end = first.len();
+    for s in &items[1..] {
+        end = first
+            .char_indices()
+            .zip(s.chars())
+            .take_while(|((_, a), b)| a == b)
+            .map(|((i, a), _)| i + a.len_utf8())
+            .last()
+            .unwrap_or(0)
+            .min(end);
+    }
+    &first[..end]
+}
+
+fn generalise(resources: BTreeSet<Resource>, mode: S3Objects) -> BTreeSet<Resource> {
+    let mut out = BTreeSet::new();
+    let mut by_head: BTreeMap<Vec<Seg>, Vec<String>> = BTreeMap::new();
+    for r in resources {
+        match r.tail {
+            Some(t) => by_head.entry(r.segs).or_default().push(t),
+            None => {
+                out.insert(r);
+            }
+        }
+    }
+    for (head, tails) in by_head {
+        let make = |prefix: &str, star: bool| {
+            let mut segs = head.clone();
+            segs.push(Seg::Text(prefix.to_owned()));
+            if star {
+                segs.push(Seg::Pattern("*".into()));
+            }
+            Resource { segs, tail: None }.normalize()
+        };
+        match mode {
+            S3Objects::Exact => {
+                for t in &tails {
+                    out.insert(make(t, false));
+                }
+            }
+            S3Objects::Bucket => {
+                out.insert(make("", true));
+            }
+            S3Objects::Prefix => {
+                let mut uniq: Vec<&str> = tails.iter().map(String::as_str).collect();
+                uniq.sort_unstable();
+                uniq.dedup();
+                if uniq.len() == 1 {
+                    out.insert(make(uniq[0], false));
+                } else {
+                    let lcp = longest_common_prefix(&uniq);
+                    let cut = lcp.rfind('/').map(|i| &lcp[..=i]).unwrap_or("");
+                    out.insert(make(cut, true));
+                }
+            }
+        }
+    }
+    if out.iter().any(Resource::is_star) {
+        out.retain(Resource::is_star);
+    }
+    out
+}
+
+/// FNV-1a, 64 bits: a stable hash for Sids (independent of Rust's hasher and platform).
+fn fnv1a(data: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in data {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+fn camel(prefix: &str) -> String {
+    let mut out = String::new();
+    let mut upper = true;
+    for c in prefix.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(if upper { c.to_ascii_uppercase() } else { c });
+            upper = false;
+        } else {
+            upper = true;
+        }
+    }
+    out
+}
+
+fn sid_for(prefix: &str, resources: &[Resource], condition: &Option<ConditionBlock>) -> String {
+    let mut text = String::new();
+    for r in resources {
+        text.push_str(&r.canonical());
+        text.push('\n');
+    }
+    if let Some(c) = condition {
+        text.push_str(&serde_json::to_string(c).unwrap_or_default());
+    }
+    format!(
+        "{}{:08X}",
+        camel(prefix),
+        (fnv1a(text.as_bytes()) >> 32) as u32
+    )
+}
+
+/// Non-whitespace size of a statement rendered as JSON, with worst-case values for gaps.
+fn statement_size(s: &Statement) -> usize {
+    let worst = |f: Field| match f {
+        Field::Partition => "aws-iso-b-xx",
+        Field::Region => "ap-southeast-99",
+        Field::Account => "123456789012",
+    };
+    let resources: Vec<String> = s
+        .resources
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            for seg in &mut r.segs {
+                if let Seg::Field(f, v @ None) = seg {
+                    *v = Some(worst(*f).to_owned());
+                }
+            }
+            r.to_iam()
+        })
+        .collect();
+    let v = serde_json::json!({
+        "Sid": s.sid, "Effect": "Allow", "Action": s.actions, "Resource": resources,
+        "Condition": s.condition,
+    });
+    serde_json::to_string(&v)
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .count()
+}
+
+const DOC_OVERHEAD: usize = r#"{"Version":"2012-10-17","Statement":[]}"#.len();
+
+fn split_statement(s: Statement, limit: usize, out: &mut Vec<Statement>) {
+    if statement_size(&s) + DOC_OVERHEAD <= limit
+        || (s.resources.len() <= 1 && s.actions.len() <= 1)
+    {
+        out.push(s);
+        return;
+    }
+    let (a, b) = if s.resources.len() > 1 {
+        let mid = s.resources.len() / 2;
+        let mut first = s.clone();
+        let mut second = s;
+        second.resources = first.resources.split_off(mid);
+        (first, second)
+    } else {
+        let mid = s.actions.len() / 2;
+        let mut first = s.clone();
+        let mut second = s;
+        second.actions = first.actions.split_off(mid);
+        (first, second)
+    };
+    split_statement(a, limit, out);
+    split_statement(b, limit, out);
+}
+
+/// Builds the policies from what was observed.
+///
+/// ```
+/// use leastpriv::{build_policies, Call, Observed, PolicyOptions, Rules};
+/// let rules = Rules::builtin();
+/// let mut seen = Observed::new();
+/// for key in ["reports/2024/a.csv", "reports/2024/b.csv"] {
+///     let call = Call::new("s3", "GetObject", serde_json::json!({"Bucket": "acme", "Key": key}));
+///     seen.record(&rules, &call);
+/// }
+/// let opts = PolicyOptions { region: Some("eu-west-1".into()), ..PolicyOptions::default() };
+/// let set = build_policies(&seen, &opts);
+/// let st = set.statements().next().unwrap();
+/// assert_eq!(st.resources[0].to_iam(), "arn:aws:s3:::acme/reports/2024/*");
+/// ```
+pub fn build_policies(observed: &Observed, opts: &PolicyOptions) -> PolicySet {
+    type Group = (Option<String>, String, Option<ConditionBlock>);
+    let mut diagnostics: BTreeMap<Diagnostic, Stats> = observed
+        .diagnostics()
+        .into_iter()
+        .map(|(d, s)| (d.clone(), s.clone()))
+        .collect();
+    // (principal, action, condition) → resources
+    let mut per_action: BTreeMap<Group, BTreeSet<Resource>> = BTreeMap::new();
+    let mut failed_only: BTreeMap<String, (u64, Evidence)> = BTreeMap::new();
+    for (principal, p, stats) in observed.permissions() {
+        if !opts.included(&p.action, stats) {
+            continue;
+        }
+        if stats.ok == 0 {
+            let e = failed_only
+                .entry(p.action.clone())
+                .or_insert((0, stats.first.clone()));
+            e.0 += stats.failed;
+            if stats.first < e.1 {
+                e.1 = stats.first.clone();
+            }
+        }
+        let principal = if opts.group_by {
+            principal.map(str::to_owned)
+        } else {
+            None
+        };
+        per_action
+            .entry((principal, p.action.clone(), p.condition.clone()))
+            .or_default()
+            .insert(opts.resolve(&p.resource));
+    }
+    for (action, (count, first)) in failed_only {
+        let (svc, name) = action.split_once(':').unwrap_or((&action, ""));
+        diagnostics.insert(
+            Diagnostic {
+                kind: DiagnosticKind::FailedOnly,
+                service: svc.to_owned(),
+                operation: name.to_owned(),
+                message: format!("`{action}` was needed only by calls that failed; it is in the policy (use --outcome ok to leave it out)"),
+            },
+            Stats {
+                ok: 0,
+                failed: count,
+                first,
+            },
+        );
+    }
+    // (principal) → (prefix, condition, resources) → actions
+    type StKey = (String, Option<ConditionBlock>, Vec<Resource>);
+    let mut grouped: BTreeMap<Option<String>, BTreeMap<StKey, BTreeSet<String>>> = BTreeMap::new();
+    let mut gaps: BTreeMap<Field, usize> = BTreeMap::new();
+    for ((principal, action, condition), resources) in per_action {
+        let resources: Vec<Resource> = generalise(resources, opts.s3_objects).into_iter().collect();
+        for r in &resources {
+            for seg in &r.segs {
+                if let Seg::Field(f, None) = seg {
+                    *gaps.entry(*f).or_default() += 1;
+                }
+            }
+        }
+        let prefix = action.split(':').next().unwrap_or_default().to_owned();
+        grouped
+            .entry(principal)
+            .or_default()
+            .entry((prefix, condition, resources))
+            .or_default()
+            .insert(action);
+    }
+    for (field, n) in gaps {
+        let (flag, tf) = match field {
+            Field::Partition => ("--partition or --region", "data.aws_partition.current"),
+            Field::Region => ("--region", "data.aws_region.current"),
+            Field::Account => ("--account", "data.aws_caller_identity.current"),
+        };
+        diagnostics.insert(
+            Diagnostic {
+                kind: DiagnosticKind::Gap,
+                service: String::new(),
+                operation: String::new(),
+                message: format!(
+                    "the {} of {n} resource(s) is unknown: JSON writes `*`, Terraform references {tf}; pass {flag} to fix it",
+                    field.name()
+                ),
+            },
+            Stats {
+                ok: 0,
+                failed: 0,
+                first: Evidence::default(),
+            },
+        );
+    }
+    let mut policies = Vec::new();
+    for (principal, groups) in grouped {
+        let mut statements: Vec<Statement> = Vec::new();
+        for ((prefix, condition, resources), actions) in groups {
+            let sid = sid_for(&prefix, &resources, &condition);
+            statements.push(Statement {
+                sid,
+                actions: actions.into_iter().collect(),
+                resources,
+                condition,
+            });
+        }
+        statements.sort_by(|a, b| {
+            let pa = a.actions.first().map(|x| x.split(':').next().unwrap_or(""));
+            let pb = b.actions.first().map(|x| x.split(':').next().unwrap_or(""));
+            (pa, &a.actions, &a.resources, &a.condition).cmp(&(
+                pb,
+                &b.actions,
+                &b.resources,
+                &b.condition,
+            ))
+        });
+        // Unique Sids (a hash collision, or equal resources under different conditions).
+        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+        for s in &mut statements {
+            let n = seen.entry(s.sid.clone()).or_insert(0);
+            *n += 1;
+            if *n > 1 {
+                s.sid = format!("{}{}", s.sid, n);
+            }
+        }
+        // Split statements that are too large by themselves, then pack documents in order.
+        let mut pieces = Vec::new();
+        for s in statements {
+            let sid = s.sid.clone();
+            let before = pieces.len();
+            split_statement(s, opts.max_size, &mut pieces);
+            if pieces.len() - before > 1 {
+                for (i, p) in pieces[before..].iter_mut().enumerate() {
+                    p.sid = if i == 0 {
+                        sid.clone()
+                    } else {
+                        format!("{sid}Part{}", i + 1)
+                    };
+                }
+            }
+        }
+        let mut documents: Vec<Document> = Vec::new();
+        let mut size = DOC_OVERHEAD;
+        for s in pieces {
+            let n = statement_size(&s) + 1;
+            match documents.last_mut() {
+                Some(d) if size + n <= opts.max_size => {
+                    d.statements.push(s);
+                    size += n;
+                }
+                _ => {
+                    documents.push(Document {
+                        statements: vec![s],
+                    });
+                    size = DOC_OVERHEAD + n;
+                }
+            }
+        }
+        let name = match (&principal, opts.group_by) {
+            (Some(p), true) => p.clone(),
+            _ => opts.name.clone(),
+        };
+        policies.push(Policy {
+            name,
+            principal,
+            documents,
+        });
+    }
+    if policies.is_empty() {
+        policies.push(Policy {
+            name: opts.name.clone(),
+            principal: None,
+            documents: vec![Document::default()],
+        });
+    }
+    PolicySet {
+        policies,
+        diagnostics: diagnostics.into_iter().collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("s3:*", "s3:GetObject"));
+        assert!(glob_match("S3:get*", "s3:GetObject"));
+        assert!(glob_match("sts:Get?allerIdentity", "sts:GetCallerIdentity"));
+        assert!(!glob_match("s3:Put*", "s3:GetObject"));
+        assert!(glob_match("*", ""));
+    }
+
+    #[test]
+    fn lcp_cut_at_slash() {
+        assert_eq!(longest_common_prefix(&["a/b/c", "a/b/d"]), "a/b/");
+        assert_eq!(longest_common_prefix(&["a/b1", "a/b2"]), "a/b");
+        assert_eq!(longest_common_prefix(&["é1", "é2"]), "é");
+        assert_eq!(longest_common_prefix(&["x", "y"]), "");
+    }
+
+    #[test]
+    fn fnv_is_stable() {
+        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
+    }
+}

@@ -1,0 +1,124 @@
+//! JSON lines: the plain Call format and μ/log's JSON publisher.
+
+use super::mulog;
+use crate::call::{Call, Outcome, Source, Value};
+use crate::error::{Error, ErrorKind, Result};
+use crate::observed::strip_json_detail;
+use serde_json::Map;
+use std::sync::Arc;
+
+fn parse_object(line: &str) -> Result<Map<String, Value>> {
+    match serde_json::from_str::<Value>(line) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(other) => Err(Error::new(
+            ErrorKind::InvalidEvent,
+            format!(
+                "an event must be a JSON object, not {}",
+                match other {
+                    Value::Array(_) => "an array",
+                    Value::String(_) => "a string",
+                    Value::Number(_) => "a number",
+                    Value::Bool(_) => "a boolean",
+                    _ => "null",
+                }
+            ),
+        )
+        .at(1, 1)),
+        Err(e) => {
+            Err(Error::new(ErrorKind::Syntax, strip_json_detail(&e)).at(1, e.column() as u64))
+        }
+    }
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn field_str(m: &mut Map<String, Value>, key: &str, required: bool) -> Result<Option<String>> {
+    match m.remove(key) {
+        None | Some(Value::Null) if required => {
+            Err(Error::new(ErrorKind::InvalidEvent, format!("missing `{key}`")).with_field(key))
+        }
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if required && s.trim().is_empty() => {
+            Err(Error::new(ErrorKind::InvalidEvent, format!("`{key}` is empty")).with_field(key))
+        }
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(v) => Err(Error::new(
+            ErrorKind::InvalidEvent,
+            format!("`{key}` must be a string, not {}", kind_of(&v)),
+        )
+        .with_field(key)),
+    }
+}
+
+/// One line of the plain Call format (`spec/schema/call.schema.json`).
+pub(crate) fn call_line(line: &str, source: Source) -> Result<Call> {
+    let mut m = parse_object(line)?;
+    let service = field_str(&mut m, "service", true)?.unwrap_or_default();
+    let operation = field_str(&mut m, "operation", true)?.unwrap_or_default();
+    let params = match m.remove("params") {
+        None | Some(Value::Null) => Value::Object(Map::new()),
+        Some(v @ Value::Object(_)) => v,
+        Some(v) => {
+            return Err(Error::new(
+                ErrorKind::InvalidEvent,
+                format!("`params` must be an object, not {}", kind_of(&v)),
+            )
+            .with_field("params"));
+        }
+    };
+    let region = field_str(&mut m, "region", false)?;
+    let account = field_str(&mut m, "account", false)?;
+    let partition = field_str(&mut m, "partition", false)?;
+    let endpoint = field_str(&mut m, "endpoint", false)?;
+    let principal = field_str(&mut m, "principal", false)?;
+    let label = field_str(&mut m, "source", false)?;
+    let error_code = field_str(&mut m, "error_code", false)?;
+    let outcome = match field_str(&mut m, "outcome", false)?.as_deref() {
+        None if error_code.is_some() => Outcome::Error { code: error_code },
+        None | Some("ok") => Outcome::Ok,
+        Some("error") => Outcome::Error { code: error_code },
+        Some(_) => {
+            return Err(Error::new(
+                ErrorKind::InvalidEvent,
+                "`outcome` must be \"ok\" or \"error\"",
+            )
+            .with_field("outcome"));
+        }
+    };
+    let source = match label {
+        Some(l) => Source::label(Arc::<str>::from(l)),
+        None => source,
+    };
+    Ok(Call {
+        service,
+        operation,
+        params,
+        region,
+        account,
+        partition,
+        endpoint,
+        outcome,
+        principal,
+        source,
+    })
+}
+
+/// One line of μ/log's JSON publisher; `None` when the event name does not match.
+pub(crate) fn mulog_json_line(
+    line: &str,
+    event_name: &str,
+    principal_key: Option<&str>,
+    source: Source,
+) -> Result<Option<Call>> {
+    let m = parse_object(line)?;
+    mulog::call_from_event(&m, event_name, principal_key, source).map_err(|e| e.at(1, 1))
+}

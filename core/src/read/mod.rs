@@ -1,0 +1,572 @@
+//! Readers: bytes in, [`Call`]s out, one at a time, each error with its file, line and column.
+//!
+//! | format | what |
+//! | --- | --- |
+//! | `mulog-edn` | μ/log's simple-file publisher: one EDN map per line (forms may continue onto following lines) |
+//! | `mulog-json` | μ/log's JSON publisher: one JSON object per line, `"mulog/event-name": "aws/request"` |
+//! | `jsonl` | the plain JSON-lines Call format of `spec/schema/call.schema.json` |
+//! | `observed` | a serialized [`Observed`] state (from any binding or `leastpriv merge`) |
+//! | `auto` | detected from the first bytes |
+
+mod edn;
+mod jsonl;
+mod mulog;
+
+use crate::call::{Call, Source};
+use crate::error::{Error, ErrorKind, Result};
+use crate::observed::{Evidence, Observed};
+use crate::spec::Rules;
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader};
+use std::sync::Arc;
+
+/// An input format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// Detect from the content.
+    #[default]
+    Auto,
+    /// μ/log EDN (simple-file publisher).
+    MulogEdn,
+    /// μ/log JSON lines.
+    MulogJson,
+    /// Plain JSON lines (the Call schema).
+    Jsonl,
+    /// A serialized Observed state.
+    Observed,
+}
+
+impl Format {
+    /// The name used on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Auto => "auto",
+            Format::MulogEdn => "mulog-edn",
+            Format::MulogJson => "mulog-json",
+            Format::Jsonl => "jsonl",
+            Format::Observed => "observed",
+        }
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Format> {
+        Ok(match s {
+            "auto" => Format::Auto,
+            "mulog-edn" | "edn" => Format::MulogEdn,
+            "mulog-json" => Format::MulogJson,
+            "jsonl" | "json-lines" => Format::Jsonl,
+            "observed" => Format::Observed,
+            other => {
+                return Err(Error::new(
+                    ErrorKind::UnknownFormat,
+                    format!(
+                        "unknown input format `{other}`: expected auto, mulog-edn, mulog-json, jsonl or observed"
+                    ),
+                ));
+            }
+        })
+    }
+}
+
+/// Options for reading events.
+#[derive(Debug, Clone)]
+pub struct ReadOptions {
+    /// The input format.
+    pub format: Format,
+    /// The μ/log event name to use (`aws/request`); other events are skipped and counted.
+    pub event_name: String,
+    /// The μ/log event key holding the principal (for `--group-by`), e.g. `app-name`.
+    pub principal_key: Option<String>,
+    /// Skip malformed events (counting them) instead of stopping at the first.
+    pub lenient: bool,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            format: Format::Auto,
+            event_name: "aws/request".into(),
+            principal_key: None,
+            lenient: false,
+        }
+    }
+}
+
+/// Detects the format from the first bytes of an input.
+///
+/// ```
+/// use leastpriv::{detect_format, Format};
+/// assert_eq!(detect_format(b"{:mulog/event-name :aws/request}"), Some(Format::MulogEdn));
+/// assert_eq!(detect_format(br#"{"mulog/event-name": "aws/request"}"#), Some(Format::MulogJson));
+/// assert_eq!(detect_format(br#"{"service": "s3", "operation": "GetObject"}"#), Some(Format::Jsonl));
+/// assert_eq!(detect_format(b"hello"), None);
+/// ```
+pub fn detect_format(prefix: &[u8]) -> Option<Format> {
+    let p = prefix.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(prefix);
+    let start = p
+        .iter()
+        .position(|b| !b.is_ascii_whitespace() && *b != b',')?;
+    let p = &p[start..];
+    let contains = |needle: &[u8]| p.windows(needle.len()).any(|w| w == needle);
+    if p.starts_with(b"{") {
+        let second = p[1..].iter().find(|b| !b.is_ascii_whitespace());
+        match second {
+            Some(b'"') => {
+                if contains(b"\"leastpriv-observed\"") && contains(b"\"format\"") {
+                    Some(Format::Observed)
+                } else if contains(b"\"mulog/event-name\"")
+                    || (contains(b"\"api\"") && !contains(b"\"service\""))
+                {
+                    Some(Format::MulogJson)
+                } else {
+                    Some(Format::Jsonl)
+                }
+            }
+            Some(b'}') | None => Some(Format::Jsonl),
+            Some(_) => Some(Format::MulogEdn),
+        }
+    } else if p.starts_with(b"#:") || p.starts_with(b";") {
+        Some(Format::MulogEdn)
+    } else {
+        None
+    }
+}
+
+/// A streaming reader of [`Call`]s from one input.
+///
+/// Yields `Err` for a malformed event and then carries on with the next one, so a caller can
+/// stop at the first error or skip them (`lenient`). Events whose μ/log event name does not
+/// match are skipped and counted ([`skipped`](CallReader::skipped)).
+#[derive(Debug)]
+pub struct CallReader<R> {
+    input: R,
+    label: Arc<str>,
+    format: Format,
+    event_name: String,
+    principal_key: Option<String>,
+    line: u64,
+    buf: Vec<u8>,
+    skipped: u64,
+    queue: VecDeque<Result<Call>>,
+    /// EDN: the text of a form that continues onto following lines, and its first line.
+    pending: String,
+    pending_line: u64,
+    /// EDN: a line held back because it started a new event after an unterminated one.
+    carry: Option<(String, u64)>,
+    done: bool,
+}
+
+impl<R: BufRead> CallReader<R> {
+    /// A reader over `input`; `label` names it in errors and evidence (a file name, `-`).
+    /// `Format::Auto` is detected from the buffered start of the input; `Format::Observed` is
+    /// not a stream of calls and is refused (use [`read_into`]).
+    pub fn new(mut input: R, label: &str, opts: &ReadOptions) -> Result<CallReader<R>> {
+        let format = match opts.format {
+            Format::Auto => {
+                let head = input.fill_buf().map_err(|e| Error::io(&e, label))?;
+                if head.iter().all(u8::is_ascii_whitespace) {
+                    Format::Jsonl
+                } else {
+                    detect_format(head).ok_or_else(|| {
+                        Error::new(
+                            ErrorKind::UnknownFormat,
+                            "cannot tell the input format (expected μ/log EDN, μ/log JSON, JSON lines or a serialized Observed state); name it with --input",
+                        )
+                        .with_path(label)
+                        .at(1, 1)
+                    })?
+                }
+            }
+            f => f,
+        };
+        if format == Format::Observed {
+            return Err(Error::new(
+                ErrorKind::UnknownFormat,
+                "a serialized Observed state holds permissions, not calls",
+            )
+            .with_path(label));
+        }
+        Ok(CallReader {
+            input,
+            label: Arc::from(label),
+            format,
+            event_name: opts.event_name.clone(),
+            principal_key: opts.principal_key.clone(),
+            line: 0,
+            buf: Vec::new(),
+            skipped: 0,
+            queue: VecDeque::new(),
+            pending: String::new(),
+            pending_line: 0,
+            carry: None,
+            done: false,
+        })
+    }
+
+    /// The format being read (after detection).
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// Events skipped so far because their event name did not match.
+    pub fn skipped(&self) -> u64 {
+        self.skipped
+    }
+
+    fn err_at(&self, e: Error, line: u64, col: u64) -> Error {
+        e.with_path(&*self.label).at(line, col)
+    }
+
+    /// Reads the next line into `self.buf` as text; `None` at the end.
+    fn next_line(&mut self) -> Option<Result<String>> {
+        self.buf.clear();
+        match self.input.read_until(b'\n', &mut self.buf) {
+            Ok(0) => None,
+            Ok(_) => {
+                self.line += 1;
+                while matches!(self.buf.last(), Some(b'\n' | b'\r')) {
+                    self.buf.pop();
+                }
+                let bytes = std::mem::take(&mut self.buf);
+                match String::from_utf8(bytes) {
+                    Ok(s) => Some(Ok(s)),
+                    Err(e) => {
+                        let valid = e.utf8_error().valid_up_to();
+                        let bytes = e.into_bytes();
+                        let col =
+                            String::from_utf8_lossy(&bytes[..valid]).chars().count() as u64 + 1;
+                        Some(Err(self.err_at(
+                            Error::new(ErrorKind::Encoding, "invalid UTF-8"),
+                            self.line,
+                            col,
+                        )))
+                    }
+                }
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(Error::io(&e, &self.label).at(self.line + 1, 1)))
+            }
+        }
+    }
+
+    fn source(&self, line: u64) -> Source {
+        Source::at(Arc::clone(&self.label), line)
+    }
+
+    fn next_json(&mut self) -> Option<Result<Call>> {
+        loop {
+            let line = match self.next_line()? {
+                Ok(l) => l,
+                Err(e) => return Some(Err(e)),
+            };
+            if line.trim().is_empty() {
+                continue;
+            }
+            let n = self.line;
+            let result = match self.format {
+                Format::MulogJson => jsonl::mulog_json_line(
+                    &line,
+                    &self.event_name,
+                    self.principal_key.as_deref(),
+                    self.source(n),
+                ),
+                _ => jsonl::call_line(&line, self.source(n)).map(Some),
+            };
+            match result {
+                Ok(Some(call)) => return Some(Ok(call)),
+                Ok(None) => self.skipped += 1,
+                Err(e) => {
+                    let col = e.column().unwrap_or(1);
+                    return Some(Err(e.with_path(&*self.label).set_position(n, col)));
+                }
+            }
+        }
+    }
+
+    /// Parses complete forms from `self.pending`, queueing calls and errors.
+    fn drain_edn(&mut self) {
+        let mut pos = 0;
+        loop {
+            match edn::parse_one(&self.pending, pos) {
+                Ok(None) => {
+                    self.pending.clear();
+                    return;
+                }
+                Ok(Some((form, end))) => {
+                    let (l, c) = edn::line_col(&self.pending, pos_of_form(&self.pending, pos));
+                    let line = self.pending_line + l - 1;
+                    let r = self.edn_event(form, line, c);
+                    match r {
+                        Ok(Some(call)) => self.queue.push_back(Ok(call)),
+                        Ok(None) => self.skipped += 1,
+                        Err(e) => self.queue.push_back(Err(e)),
+                    }
+                    pos = end;
+                }
+                Err(e) if e.incomplete => {
+                    if pos > 0 {
+                        // Keep the unfinished rest, renumbered from its own first line.
+                        let (l, _) = edn::line_col(&self.pending, pos);
+                        self.pending_line += l - 1;
+                        let rest = self.pending[pos..].to_owned();
+                        let rest = match rest.find('\n') {
+                            Some(i) if rest[..i].trim().is_empty() => {
+                                self.pending_line += 1;
+                                rest[i + 1..].to_owned()
+                            }
+                            _ => rest,
+                        };
+                        self.pending = rest;
+                    }
+                    return;
+                }
+                Err(e) => {
+                    let (l, c) = edn::line_col(&self.pending, e.offset);
+                    let line = self.pending_line + l - 1;
+                    let err = Error::new(ErrorKind::Syntax, format!("EDN: {}", e.message));
+                    self.queue.push_back(Err(self.err_at(err, line, c)));
+                    self.pending.clear();
+                    return;
+                }
+            }
+        }
+    }
+
+    fn edn_event(&self, form: edn::Edn, line: u64, col: u64) -> Result<Option<Call>> {
+        let kind = form.type_name();
+        match form.into_json() {
+            serde_json::Value::Object(map) => mulog::call_from_event(
+                &map,
+                &self.event_name,
+                self.principal_key.as_deref(),
+                self.source(line),
+            )
+            .map_err(|e| self.err_at(e, line, col)),
+            _ => Err(self.err_at(
+                Error::new(
+                    ErrorKind::InvalidEvent,
+                    format!("an event must be a map, not a {kind}"),
+                ),
+                line,
+                col,
+            )),
+        }
+    }
+
+    fn unterminated(&self) -> Error {
+        let (l, c) = edn::line_col(&self.pending, pos_of_form(&self.pending, 0));
+        self.err_at(
+            Error::new(
+                ErrorKind::Syntax,
+                "EDN: unterminated form (the input ends inside it)",
+            ),
+            self.pending_line + l - 1,
+            c,
+        )
+    }
+
+    fn next_edn(&mut self) -> Option<Result<Call>> {
+        loop {
+            if let Some(item) = self.queue.pop_front() {
+                return Some(item);
+            }
+            if self.done {
+                return None;
+            }
+            let (line, n) = match self.carry.take() {
+                Some(c) => c,
+                None => match self.next_line() {
+                    None => {
+                        self.done = true;
+                        if !self.pending.trim().is_empty() {
+                            let e = self.unterminated();
+                            self.pending.clear();
+                            return Some(Err(e));
+                        }
+                        return None;
+                    }
+                    Some(Err(e)) => {
+                        // A bad line inside a form spoils the form.
+                        self.pending.clear();
+                        return Some(Err(e));
+                    }
+                    Some(Ok(l)) => (l, self.line),
+                },
+            };
+            if self.pending.is_empty() {
+                if line.trim().is_empty() {
+                    continue;
+                }
+                self.pending = line;
+                self.pending_line = n;
+            } else if line.starts_with('{') {
+                // A new top-level event while the previous one is unfinished: the previous one
+                // was cut off (printers indent continuation lines).
+                let e = self.unterminated();
+                self.pending.clear();
+                self.carry = Some((line, n));
+                return Some(Err(e));
+            } else {
+                self.pending.push('\n');
+                self.pending.push_str(&line);
+            }
+            self.drain_edn();
+        }
+    }
+}
+
+/// Offset of the first character of the form at or after `pos` (skipping blanks and commas).
+fn pos_of_form(text: &str, pos: usize) -> usize {
+    text[pos.min(text.len())..]
+        .char_indices()
+        .find(|(_, c)| !c.is_whitespace() && *c != ',')
+        .map(|(i, _)| pos + i)
+        .unwrap_or(pos)
+}
+
+impl<R: BufRead> Iterator for CallReader<R> {
+    type Item = Result<Call>;
+    fn next(&mut self) -> Option<Result<Call>> {
+        if self.done && self.queue.is_empty() {
+            return None;
+        }
+        match self.format {
+            Format::MulogEdn => self.next_edn(),
+            _ => {
+                let r = self.next_json();
+                if r.is_none() {
+                    self.done = true;
+                }
+                r
+            }
+        }
+    }
+}
+
+/// Reads calls from a string (a convenience for tests and examples).
+///
+/// ```
+/// use leastpriv::{read_str, Format};
+/// let text = r#"{:mulog/event-name :aws/request, :api :s3, :operation :GetObject, :request {:Bucket "b", :Key "k"}}"#;
+/// let calls: Vec<_> = read_str(text, Format::Auto, "events.edn").collect::<Result<_, _>>().unwrap();
+/// assert_eq!(calls[0].operation, "GetObject");
+/// assert_eq!(calls[0].source.line, Some(1));
+/// ```
+pub fn read_str<'a>(text: &'a str, format: Format, label: &str) -> ReadIter<'a> {
+    let opts = ReadOptions {
+        format,
+        ..ReadOptions::default()
+    };
+    match CallReader::new(text.as_bytes(), label, &opts) {
+        Ok(r) => ReadIter::Reader(r),
+        Err(e) => ReadIter::Failed(Some(e)),
+    }
+}
+
+/// The iterator [`read_str`] returns.
+#[derive(Debug)]
+pub enum ReadIter<'a> {
+    /// Reading.
+    Reader(CallReader<&'a [u8]>),
+    /// The input could not be opened as a stream of calls.
+    Failed(Option<Error>),
+}
+
+impl Iterator for ReadIter<'_> {
+    type Item = Result<Call>;
+    fn next(&mut self) -> Option<Result<Call>> {
+        match self {
+            ReadIter::Reader(r) => r.next(),
+            ReadIter::Failed(e) => e.take().map(Err),
+        }
+    }
+}
+
+/// Reads one input into `observed`: calls through the engine, or a serialized state merged.
+///
+/// With `opts.lenient`, malformed events are counted and skipped; otherwise the first one is
+/// returned as the error (what was read before it stays in `observed`).
+pub fn read_into<R: BufRead>(
+    rules: &Rules,
+    observed: &mut Observed,
+    mut input: R,
+    label: &str,
+    opts: &ReadOptions,
+) -> Result<()> {
+    let format = match opts.format {
+        Format::Auto => {
+            let head = input.fill_buf().map_err(|e| Error::io(&e, label))?;
+            if head.iter().all(u8::is_ascii_whitespace) {
+                Format::Jsonl
+            } else {
+                detect_format(head).unwrap_or(Format::Auto)
+            }
+        }
+        f => f,
+    };
+    if format == Format::Observed {
+        let mut bytes = Vec::new();
+        input
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::io(&e, label))?;
+        let other = Observed::from_bytes(&bytes).map_err(|e| e.with_path(label))?;
+        observed.merge(&other);
+        return Ok(());
+    }
+    let mut reader = CallReader::new(
+        input,
+        label,
+        &ReadOptions {
+            format,
+            ..opts.clone()
+        },
+    )?;
+    let mut result = Ok(());
+    for item in reader.by_ref() {
+        match item {
+            Ok(call) => observed.record(rules, &call),
+            Err(e) if opts.lenient && e.kind() != ErrorKind::Io => {
+                observed.count_malformed(Evidence {
+                    source: label.to_owned(),
+                    line: e.line().unwrap_or(0),
+                })
+            }
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        }
+    }
+    for _ in 0..reader.skipped() {
+        observed.count_skipped();
+    }
+    result
+}
+
+/// Reads a file (or standard input for `-`) into `observed`; see [`read_into`].
+pub fn read_path_into(
+    rules: &Rules,
+    observed: &mut Observed,
+    path: &str,
+    opts: &ReadOptions,
+) -> Result<()> {
+    if path == "-" {
+        let stdin = std::io::stdin();
+        let lock = BufReader::with_capacity(1 << 16, stdin.lock());
+        return read_into(rules, observed, lock, "-", opts);
+    }
+    let file = std::fs::File::open(path).map_err(|e| Error::io(&e, path))?;
+    if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+        return Err(Error::new(ErrorKind::Io, "is a directory, not a file").with_path(path));
+    }
+    read_into(
+        rules,
+        observed,
+        BufReader::with_capacity(1 << 16, file),
+        path,
+        opts,
+    )
+}

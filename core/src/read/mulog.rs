@@ -1,0 +1,202 @@
+//! What μ/log's `:aws/request` events mean, shared by the EDN and the JSON reader.
+
+use crate::call::{Call, Outcome, Source, Value};
+use crate::error::{Error, ErrorKind, Result};
+use serde_json::Map;
+
+/// A μ/log event's keys with or without a leading `:` (EDN keywords convert without it).
+fn get<'a>(ev: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    ev.get(key).or_else(|| ev.get(&format!(":{key}")))
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "nil",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "collection",
+        Value::Object(_) => "map",
+    }
+}
+
+fn invalid(field: &str, msg: String) -> Error {
+    Error::new(ErrorKind::InvalidEvent, msg).with_field(field)
+}
+
+/// A required text field (keyword or string).
+fn text(ev: &Map<String, Value>, keys: &[&str]) -> Result<String> {
+    for k in keys {
+        match get(ev, k) {
+            None | Some(Value::Null) => continue,
+            Some(Value::String(s)) if !s.trim().is_empty() => {
+                return Ok(s.trim_start_matches(':').to_owned());
+            }
+            Some(v) => {
+                return Err(invalid(
+                    k,
+                    format!(
+                        "`{k}` must be a keyword or a string, not a {}",
+                        type_name(v)
+                    ),
+                ));
+            }
+        }
+    }
+    Err(invalid(keys[0], format!("missing `{}`", keys[0])))
+}
+
+/// An optional text field.
+fn opt_text(ev: &Map<String, Value>, keys: &[&str]) -> Result<Option<String>> {
+    for k in keys {
+        match get(ev, k) {
+            None | Some(Value::Null) => continue,
+            Some(Value::String(s)) => return Ok(Some(s.trim_start_matches(':').to_owned())),
+            Some(v) => {
+                return Err(invalid(
+                    k,
+                    format!("`{k}` must be a string, not a {}", type_name(v)),
+                ));
+            }
+        }
+    }
+    Ok(None)
+}
+
+const ANOMALY: &str = "cognitect.anomalies/category";
+
+fn has_anomaly(v: &Value) -> bool {
+    match v {
+        Value::Object(m) => m.contains_key(ANOMALY) || m.contains_key(&format!(":{ANOMALY}")),
+        _ => false,
+    }
+}
+
+/// Looks for an AWS error code in an exception or anomaly (bounded depth).
+fn error_code(v: &Value, depth: usize) -> Option<String> {
+    if depth > 6 {
+        return None;
+    }
+    match v {
+        Value::Object(m) => {
+            for key in [
+                "cognitect.aws.error/code",
+                "ErrorCode",
+                "__type",
+                "code",
+                "Code",
+                "error-code",
+            ] {
+                if let Some(Value::String(s)) = m.get(key).or_else(|| m.get(&format!(":{key}"))) {
+                    let s = s.rsplit('#').next().unwrap_or(s);
+                    let s = s.split(':').next().unwrap_or(s).trim();
+                    if !s.is_empty() {
+                        return Some(s.to_owned());
+                    }
+                }
+            }
+            for key in [
+                "Error",
+                "ErrorResponse",
+                "data",
+                "Response",
+                "via",
+                "response",
+                "body",
+            ] {
+                if let Some(inner) = m.get(key).or_else(|| m.get(&format!(":{key}")))
+                    && let Some(c) = error_code(inner, depth + 1)
+                {
+                    return Some(c);
+                }
+            }
+            None
+        }
+        Value::Array(items) => items.iter().find_map(|i| error_code(i, depth + 1)),
+        _ => None,
+    }
+}
+
+/// Turns one μ/log event into a [`Call`], or `None` when its event name is not the one wanted.
+pub(crate) fn call_from_event(
+    ev: &Map<String, Value>,
+    event_name: &str,
+    principal_key: Option<&str>,
+    source: Source,
+) -> Result<Option<Call>> {
+    let name = match get(ev, "mulog/event-name") {
+        Some(Value::String(s)) => s.trim_start_matches(':'),
+        _ => return Ok(None),
+    };
+    if name != event_name.trim_start_matches(':') {
+        return Ok(None);
+    }
+    let service = text(ev, &["api", "service"])?;
+    let mut operation = match text(ev, &["operation", "op"]) {
+        Ok(op) => Some(op),
+        Err(e) => {
+            if get(ev, "operation").is_some() || get(ev, "op").is_some() {
+                return Err(e);
+            }
+            None
+        }
+    };
+    let mut params = match get(ev, "request") {
+        None | Some(Value::Null) => Value::Object(Map::new()),
+        Some(v @ Value::Object(_)) => v.clone(),
+        Some(v) => {
+            return Err(invalid(
+                "request",
+                format!("`request` must be a map, not a {}", type_name(v)),
+            ));
+        }
+    };
+    // Some wrappers log the whole aws-api invoke map: {:op :GetObject :request {...}}.
+    if let Value::Object(m) = &params
+        && let (Some(Value::String(op)), Some(inner @ (Value::Object(_) | Value::Null))) =
+            (m.get("op"), m.get("request"))
+    {
+        if operation.is_none() {
+            operation = Some(op.trim_start_matches(':').to_owned());
+        }
+        params = match inner {
+            Value::Null => Value::Object(Map::new()),
+            other => other.clone(),
+        };
+    }
+    let Some(operation) = operation else {
+        return Err(invalid("operation", "missing `operation`".into()));
+    };
+    let failed = matches!(get(ev, "mulog/outcome"), Some(Value::String(s)) if s.trim_start_matches(':') == "error");
+    let response = ["response", "result"].iter().find_map(|k| get(ev, k));
+    let anomaly = has_anomaly(&Value::Object(ev.clone())) || response.is_some_and(has_anomaly);
+    let outcome = if failed || anomaly {
+        let code = get(ev, "exception")
+            .and_then(|e| error_code(e, 0))
+            .or_else(|| response.and_then(|r| error_code(r, 0)))
+            .or_else(|| error_code(&Value::Object(ev.clone()), 5));
+        Outcome::Error { code }
+    } else {
+        Outcome::Ok
+    };
+    let principal = match principal_key {
+        None => None,
+        Some(k) => match get(ev, k.trim_start_matches(':')) {
+            Some(Value::String(s)) => Some(s.trim_start_matches(':').to_owned()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        },
+    };
+    Ok(Some(Call {
+        service,
+        operation,
+        params,
+        region: opt_text(ev, &["region", "aws/region"])?,
+        account: opt_text(ev, &["account", "aws/account"])?,
+        partition: opt_text(ev, &["partition"])?,
+        endpoint: opt_text(ev, &["endpoint"])?,
+        outcome,
+        principal,
+        source,
+    }))
+}

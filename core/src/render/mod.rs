@@ -1,0 +1,9 @@
+//! Renderers: IAM JSON, Terraform HCL, raw permission lines and the diagnostics report.
+
+mod json;
+mod report;
+mod terraform;
+
+pub use json::{render_document_json, render_json, render_permission_lines};
+pub use report::{render_report_json, render_report_text};
+pub use terraform::{TerraformOptions, render_terraform};

@@ -1,0 +1,271 @@
+//! Terraform: `data "aws_iam_policy_document"` blocks laid out as `terraform fmt` would.
+//!
+//! Escaping, in this order of concern:
+//! - IAM's own escapes for literal `*`, `?`, `$` are written `&{*}`, `&{?}`, `&{$}`: the AWS
+//!   provider turns `&{` into `${` in policy documents;
+//! - nothing from an event can become a Terraform interpolation or directive: `$` is always
+//!   escaped as above, and `%{` is written `%%{`;
+//! - a literal `&{` in a name cannot be written in a `statement` block (the provider would turn
+//!   it into `${`), so a statement holding one is written as JSON in `source_policy_documents`,
+//!   where the provider does no replacement.
+
+use crate::arn::{Field, Resource, Seg};
+use crate::policy::{Document, PolicySet, Statement};
+use std::fmt::Write as _;
+
+/// Options for [`render_terraform`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TerraformOptions {
+    /// The major version of the AWS provider: 6 and later reference
+    /// `data.aws_region.current.region`, 5 `data.aws_region.current.name`.
+    pub provider_major: u32,
+    /// Declare the `aws_partition`, `aws_region` and `aws_caller_identity` data sources that the
+    /// documents reference.
+    pub data_sources: bool,
+}
+
+impl Default for TerraformOptions {
+    fn default() -> Self {
+        TerraformOptions {
+            provider_major: 6,
+            data_sources: true,
+        }
+    }
+}
+
+/// Writes HCL string-literal content for text that must stay literal in the final value.
+fn hcl_literal(text: &str, out: &mut String) {
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '$' if chars.peek() == Some(&'{') => out.push_str("$$"),
+            '%' if chars.peek() == Some(&'{') => out.push_str("%%"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+}
+
+/// Writes literal resource text with IAM escapes in the provider's `&{...}` form.
+fn iam_literal(text: &str, out: &mut String) {
+    let mut buf = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '*' => buf.push_str("&{*}"),
+            '?' => buf.push_str("&{?}"),
+            '$' => buf.push_str("&{$}"),
+            c => buf.push(c),
+        }
+    }
+    hcl_literal(&buf, out);
+}
+
+fn field_ref(f: Field, opts: &TerraformOptions) -> &'static str {
+    match f {
+        Field::Partition => "${data.aws_partition.current.partition}",
+        Field::Region if opts.provider_major >= 6 => "${data.aws_region.current.region}",
+        Field::Region => "${data.aws_region.current.name}",
+        Field::Account => "${data.aws_caller_identity.current.account_id}",
+    }
+}
+
+fn resource_hcl(r: &Resource, opts: &TerraformOptions) -> String {
+    let mut out = String::from("\"");
+    for seg in &r.segs {
+        match seg {
+            Seg::Text(t) => iam_literal(t, &mut out),
+            Seg::Pattern(p) => hcl_literal(p, &mut out),
+            Seg::Field(_, Some(v)) => iam_literal(v, &mut out),
+            Seg::Field(f, None) => out.push_str(field_ref(*f, opts)),
+        }
+    }
+    if let Some(t) = &r.tail {
+        iam_literal(t, &mut out);
+    }
+    out.push('"');
+    out
+}
+
+fn has_literal_amp_brace(r: &Resource) -> bool {
+    let mut texts: Vec<&str> = r
+        .segs
+        .iter()
+        .filter_map(|s| match s {
+            Seg::Text(t) => Some(t.as_str()),
+            Seg::Field(_, Some(v)) => Some(v.as_str()),
+            _ => None,
+        })
+        .collect();
+    if let Some(t) = &r.tail {
+        texts.push(t);
+    }
+    texts.iter().any(|t| t.contains("&{"))
+}
+
+fn quoted(text: &str) -> String {
+    let mut out = String::from("\"");
+    hcl_literal(text, &mut out);
+    out.push('"');
+    out
+}
+
+fn statement_block(s: &Statement, opts: &TerraformOptions, out: &mut String) {
+    out.push_str("  statement {\n");
+    let _ = writeln!(out, "    sid    = {}", quoted(&s.sid));
+    out.push_str("    effect = \"Allow\"\n");
+    out.push_str("    actions = [\n");
+    for a in &s.actions {
+        let _ = writeln!(out, "      {},", quoted(a));
+    }
+    out.push_str("    ]\n");
+    out.push_str("    resources = [\n");
+    let mut rs: Vec<String> = s.resources.iter().map(|r| resource_hcl(r, opts)).collect();
+    rs.sort();
+    rs.dedup();
+    for r in rs {
+        let _ = writeln!(out, "      {r},");
+    }
+    out.push_str("    ]\n");
+    if let Some(cond) = &s.condition {
+        for (test, keys) in cond {
+            for (variable, values) in keys {
+                let vals: Vec<String> = values.iter().map(|v| quoted(v)).collect();
+                out.push('\n');
+                out.push_str("    condition {\n");
+                let _ = writeln!(out, "      test     = {}", quoted(test));
+                let _ = writeln!(out, "      variable = {}", quoted(variable));
+                let _ = writeln!(out, "      values   = [{}]", vals.join(", "));
+                out.push_str("    }\n");
+            }
+        }
+    }
+    out.push_str("  }\n");
+}
+
+/// A Terraform identifier from a policy name: letters, digits, `_` and `-`, not starting with a
+/// digit or `-`.
+pub(crate) fn tf_ident(name: &str) -> String {
+    let mut s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.is_empty() || s.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
+        s.insert(0, '_');
+    }
+    s
+}
+
+fn document_block(name: &str, doc: &Document, opts: &TerraformOptions, out: &mut String) {
+    let _ = writeln!(out, "data \"aws_iam_policy_document\" {} {{", quoted(name));
+    let (raw, plain): (Vec<&Statement>, Vec<&Statement>) = doc
+        .statements
+        .iter()
+        .partition(|s| s.resources.iter().any(has_literal_amp_brace));
+    let mut first = true;
+    if !raw.is_empty() {
+        // Exact JSON for the statements the provider's `&{` replacement would corrupt.
+        let sub = Document {
+            statements: raw.into_iter().cloned().collect(),
+        };
+        let mut json = super::render_document_json(&sub);
+        // Fill gaps with references: the JSON has `*` where a field is unknown, which is
+        // broader than needed but never wrong; prefer references when we can place them.
+        json = json.trim_end().to_owned();
+        let compact: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+        let text = serde_json::to_string(&compact).unwrap_or_default();
+        out.push_str("  source_policy_documents = [\n");
+        let _ = writeln!(out, "    {},", quoted(&text));
+        out.push_str("  ]\n");
+        first = false;
+    }
+    for s in plain {
+        if !first {
+            out.push('\n');
+        }
+        first = false;
+        statement_block(s, opts, out);
+    }
+    out.push_str("}\n");
+}
+
+/// The whole set as Terraform. Documents are named after the policy (`leastpriv`,
+/// `leastpriv_2`, ...; with `--group-by`, after each principal).
+///
+/// ```
+/// use leastpriv::{build_policies, render_terraform, Call, Observed, PolicyOptions, Rules, TerraformOptions};
+/// let mut seen = Observed::new();
+/// let call = Call::new("s3", "GetObject", serde_json::json!({"Bucket": "b", "Key": "k"}));
+/// seen.record(&Rules::builtin(), &call);
+/// let tf = render_terraform(&build_policies(&seen, &PolicyOptions::default()), &TerraformOptions::default());
+/// assert!(tf.contains("data \"aws_iam_policy_document\" \"leastpriv\" {"));
+/// assert!(tf.contains("\"arn:${data.aws_partition.current.partition}:s3:::b/k\","));
+/// ```
+pub fn render_terraform(set: &PolicySet, opts: &TerraformOptions) -> String {
+    let mut out = String::new();
+    let mut blocks = Vec::new();
+    for p in &set.policies {
+        let base = tf_ident(&p.name);
+        for (i, d) in p.documents.iter().enumerate() {
+            let name = if i == 0 {
+                base.clone()
+            } else {
+                format!("{base}_{}", i + 1)
+            };
+            let mut b = String::new();
+            document_block(&name, d, opts, &mut b);
+            blocks.push(b);
+        }
+    }
+    if opts.data_sources {
+        let uses = |f: Field| {
+            set.statements().flat_map(|s| s.resources.iter()).any(|r| {
+                r.segs
+                    .iter()
+                    .any(|s| matches!(s, Seg::Field(g, None) if *g == f))
+            })
+        };
+        if uses(Field::Partition) {
+            out.push_str("data \"aws_partition\" \"current\" {}\n\n");
+        }
+        if uses(Field::Region) {
+            out.push_str("data \"aws_region\" \"current\" {}\n\n");
+        }
+        if uses(Field::Account) {
+            out.push_str("data \"aws_caller_identity\" \"current\" {}\n\n");
+        }
+    }
+    out.push_str(&blocks.join("\n"));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_everything_that_could_interpolate() {
+        let mut s = String::new();
+        iam_literal("a*b?c$d${x}%{y}\"\\\n", &mut s);
+        assert_eq!(s, "a&{*}b&{?}c&{$}d&{$}{x}%%{y}\\\"\\\\\\n");
+    }
+
+    #[test]
+    fn identifiers() {
+        assert_eq!(tf_ident("order service"), "order_service");
+        assert_eq!(tf_ident("1x"), "_1x");
+        assert_eq!(tf_ident(""), "_");
+    }
+}

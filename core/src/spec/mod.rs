@@ -1,0 +1,802 @@
+//! The rules: loading and validating `spec/services.json` and `spec/services/*.json`, service-name
+//! resolution, and the compiled form the engine runs.
+
+mod path;
+mod transform;
+
+pub(crate) use path::{Elem, Path};
+pub(crate) use transform::{Piece, Transform};
+
+use crate::error::{Error, ErrorKind, Result};
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, OnceLock};
+
+include!(concat!(env!("OUT_DIR"), "/embedded_rules.rs"));
+
+/// Normalises a service name for lookup: lower-case, letters and digits only, without a
+/// leading `@aws-sdk/client-` or a trailing `Client`.
+///
+/// ```
+/// assert_eq!(leastpriv::normalize_service_name("CloudWatchLogsClient"), "cloudwatchlogs");
+/// assert_eq!(leastpriv::normalize_service_name("@aws-sdk/client-cloudwatch-logs"), "cloudwatchlogs");
+/// assert_eq!(leastpriv::normalize_service_name(":s3"), "s3");
+/// ```
+pub fn normalize_service_name(name: &str) -> String {
+    let name = name.trim().trim_start_matches(':');
+    let name = name.strip_prefix("@aws-sdk/").unwrap_or(name);
+    let name = name.strip_prefix("client-").unwrap_or(name);
+    let mut out: String = name
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    if out.len() > "client".len() && out.ends_with("client") {
+        out.truncate(out.len() - "client".len());
+    }
+    out
+}
+
+/// Normalises an operation name for lookup: `:GetObject`, `GetObjectCommand`, `get_object`
+/// all become `getobject`.
+pub(crate) fn normalize_operation(op: &str) -> String {
+    let op = op.trim().trim_start_matches(':');
+    let op = op.strip_suffix("Command").unwrap_or(op);
+    op.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// The operation name as IAM would spell it: `:GetObject` → `GetObject`,
+/// `GetObjectCommand` → `GetObject`, `get_object` → `GetObject`.
+pub(crate) fn pascal_operation(op: &str) -> String {
+    let op = op.trim().trim_start_matches(':');
+    let op = op.strip_suffix("Command").unwrap_or(op);
+    let mut out = String::with_capacity(op.len());
+    let mut upper = true;
+    for c in op.chars() {
+        if c == '_' || c == '-' || c == ' ' {
+            upper = true;
+        } else if c.is_ascii_alphanumeric() {
+            if upper {
+                out.push(c.to_ascii_uppercase());
+            } else {
+                out.push(c);
+            }
+            upper = false;
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// The file formats (see spec/README.md and spec/schema/).
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServices {
+    services: BTreeMap<String, RawService>,
+    #[serde(default, rename = "$comment")]
+    _comment: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawService {
+    prefix: String,
+    #[serde(default)]
+    names: Vec<String>,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRules {
+    service: String,
+    prefix: Option<String>,
+    #[serde(default)]
+    names: Vec<String>,
+    #[serde(default)]
+    resources: BTreeMap<String, RawResource>,
+    #[serde(default)]
+    operations: BTreeMap<String, RawOperation>,
+    #[serde(default)]
+    doc: Option<serde_json::Value>,
+    #[serde(default)]
+    note: Option<serde_json::Value>,
+    #[serde(default, rename = "$comment")]
+    _comment: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawResource {
+    arn: String,
+    #[serde(default)]
+    generalise: Option<String>,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOperation {
+    #[serde(default)]
+    grants: Option<Vec<RawGrant>>,
+    #[serde(default)]
+    none: Option<String>,
+    #[serde(default)]
+    doc: Option<serde_json::Value>,
+    #[serde(default)]
+    note: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGrant {
+    action: String,
+    #[serde(default)]
+    resource: Option<String>,
+    #[serde(default)]
+    bind: BTreeMap<String, RawBinding>,
+    #[serde(default, rename = "if")]
+    if_: Option<RawCondition>,
+    #[serde(default)]
+    unless: Option<RawCondition>,
+    #[serde(default)]
+    each: Option<String>,
+    #[serde(default)]
+    condition: Option<BTreeMap<String, BTreeMap<String, OneOrMany>>>,
+    #[serde(default)]
+    note: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s],
+            OneOrMany::Many(v) => v,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawBinding {
+    Path(String),
+    Full(RawBindingFull),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBindingFull {
+    path: String,
+    #[serde(default)]
+    default: Option<String>,
+    #[serde(default)]
+    arn: Option<String>,
+    #[serde(default)]
+    transform: Option<String>,
+    #[serde(default)]
+    part: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawCondition {
+    Path(String),
+    Full(RawConditionFull),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConditionFull {
+    path: String,
+    #[serde(default)]
+    transform: Option<String>,
+    #[serde(default)]
+    part: Option<String>,
+    #[serde(default)]
+    equals: Option<OneOrMany>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// The compiled form.
+
+/// A piece of a template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum TplPart {
+    Lit(String),
+    Var(String),
+}
+
+/// `arn:{partition}:s3:::{bucket}` as pieces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Template(pub(crate) Vec<TplPart>);
+
+impl Template {
+    fn parse(text: &str) -> std::result::Result<Template, String> {
+        let mut parts = Vec::new();
+        let mut rest = text;
+        while let Some(open) = rest.find('{') {
+            if open > 0 {
+                parts.push(TplPart::Lit(rest[..open].to_owned()));
+            }
+            let after = &rest[open + 1..];
+            let close = after
+                .find('}')
+                .ok_or_else(|| format!("template `{text}`: unclosed `{{`"))?;
+            let var = &after[..close];
+            if var.is_empty()
+                || !var
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                return Err(format!("template `{text}`: bad variable `{{{var}}}`"));
+            }
+            parts.push(TplPart::Var(var.to_owned()));
+            rest = &after[close + 1..];
+        }
+        if rest.contains('}') {
+            return Err(format!("template `{text}`: stray `}}`"));
+        }
+        if !rest.is_empty() {
+            parts.push(TplPart::Lit(rest.to_owned()));
+        }
+        Ok(Template(parts))
+    }
+
+    pub(crate) fn vars(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().filter_map(|p| match p {
+            TplPart::Var(v) => Some(v.as_str()),
+            TplPart::Lit(_) => None,
+        })
+    }
+}
+
+pub(crate) fn is_context_var(v: &str) -> bool {
+    matches!(v, "partition" | "region" | "account")
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Binding {
+    pub(crate) path: Path,
+    pub(crate) default: Option<String>,
+    pub(crate) arn: Option<String>,
+    pub(crate) transform: Option<Transform>,
+    pub(crate) part: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Condition {
+    pub(crate) binding: Binding,
+    pub(crate) equals: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum ResourceSpec {
+    Star,
+    Template {
+        template: Template,
+        generalise: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Grant {
+    pub(crate) action: String,
+    pub(crate) resource: ResourceSpec,
+    pub(crate) bind: Vec<(String, Binding)>,
+    pub(crate) if_: Option<Condition>,
+    pub(crate) unless: Option<Condition>,
+    pub(crate) each: Option<Path>,
+    /// (operator, key, value templates)
+    pub(crate) condition: Vec<(String, String, Vec<Template>)>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Operation {
+    Grants(Vec<Grant>),
+    None(String),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Api {
+    pub(crate) key: String,
+    pub(crate) prefix: String,
+    pub(crate) operations: HashMap<String, Arc<Operation>>,
+    /// Every operation name as the rules spell it, for listings.
+    pub(crate) operation_names: BTreeMap<String, String>,
+}
+
+/// The mapping rules: service names and, per API, the operations' grants.
+///
+/// [`Rules::builtin`] holds the curated rules shipped in `spec/`; a [`RulesBuilder`] adds or
+/// overrides rules from a user's own files.
+///
+/// ```
+/// let rules = leastpriv::Rules::builtin();
+/// assert_eq!(rules.prefix_of("monitoring"), Some("cloudwatch"));
+/// assert_eq!(rules.prefix_of("S3Client"), Some("s3"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct Rules {
+    names: HashMap<String, usize>,
+    pub(crate) apis: Vec<Api>,
+}
+
+impl Rules {
+    /// The curated rules shipped with the crate (parsed once, then shared).
+    pub fn builtin() -> Arc<Rules> {
+        static BUILTIN: OnceLock<std::result::Result<Arc<Rules>, Error>> = OnceLock::new();
+        match BUILTIN.get_or_init(|| RulesBuilder::new().build().map(Arc::new)) {
+            Ok(r) => Arc::clone(r),
+            // The embedded files are checked by the crate's tests; should one be broken in a
+            // development build, fall back to no rules rather than panicking.
+            Err(_) => Arc::new(Rules {
+                names: HashMap::new(),
+                apis: Vec::new(),
+            }),
+        }
+    }
+
+    /// Checks that the embedded rules load (used by tests and `leastpriv catalog`).
+    pub fn check_builtin() -> Result<()> {
+        RulesBuilder::new().build().map(|_| ())
+    }
+
+    /// The IAM prefix of a service name in any dialect, if the name is known.
+    pub fn prefix_of(&self, service: &str) -> Option<&str> {
+        self.api_of(service).map(|a| a.prefix.as_str())
+    }
+
+    pub(crate) fn api_of(&self, service: &str) -> Option<&Api> {
+        self.names
+            .get(&normalize_service_name(service))
+            .and_then(|&i| self.apis.get(i))
+    }
+
+    /// Number of APIs known by name, and number of operations with a rule.
+    pub fn counts(&self) -> (usize, usize) {
+        (
+            self.apis.len(),
+            self.apis.iter().map(|a| a.operations.len()).sum(),
+        )
+    }
+
+    /// Every action the rules can emit, sorted and unique.
+    pub fn actions(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .apis
+            .iter()
+            .flat_map(|a| a.operations.values())
+            .flat_map(|op| match op.as_ref() {
+                Operation::Grants(g) => g.iter().map(|g| g.action.clone()).collect(),
+                Operation::None(_) => Vec::new(),
+            })
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// `(api key, operation)` for every operation with a rule, sorted.
+    pub fn operations(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = self
+            .apis
+            .iter()
+            .flat_map(|a| {
+                a.operation_names
+                    .values()
+                    .map(move |op| (a.key.clone(), op.clone()))
+            })
+            .collect();
+        out.sort();
+        out
+    }
+}
+
+/// Builds [`Rules`]: the built-in files plus your own.
+///
+/// ```
+/// let rules = leastpriv::RulesBuilder::new()
+///     .add_str("my-rules.json", r#"{"service": "s3", "operations": {
+///         "GetObject": {"grants": [{"action": "s3:GetObject", "resource": "*"}]}}}"#)
+///     .build()
+///     .unwrap();
+/// assert_eq!(rules.prefix_of("s3"), Some("s3"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct RulesBuilder {
+    builtin: bool,
+    files: Vec<(String, String)>,
+}
+
+impl Default for RulesBuilder {
+    fn default() -> Self {
+        RulesBuilder::new()
+    }
+}
+
+impl RulesBuilder {
+    /// Starts from the built-in rules.
+    pub fn new() -> RulesBuilder {
+        RulesBuilder {
+            builtin: true,
+            files: Vec::new(),
+        }
+    }
+
+    /// Starts from nothing: only the files you add count.
+    ///
+    /// ```
+    /// let rules = leastpriv::RulesBuilder::new().without_builtin().build().unwrap();
+    /// assert_eq!(rules.prefix_of("s3"), None);
+    /// ```
+    pub fn without_builtin(&mut self) -> &mut RulesBuilder {
+        self.builtin = false;
+        self
+    }
+
+    /// Adds a rules file from a string; `name` is used in error messages. Operations in it
+    /// replace built-in rules of the same API and operation.
+    pub fn add_str(
+        &mut self,
+        name: impl Into<String>,
+        text: impl Into<String>,
+    ) -> &mut RulesBuilder {
+        self.files.push((name.into(), text.into()));
+        self
+    }
+
+    /// Adds a rules file, or every `*.json` file of a directory (in name order).
+    pub fn add_path(&mut self, path: impl AsRef<std::path::Path>) -> Result<&mut RulesBuilder> {
+        let path = path.as_ref();
+        let shown = path.display().to_string();
+        let meta = std::fs::metadata(path).map_err(|e| Error::io(&e, &shown))?;
+        if meta.is_dir() {
+            let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(path)
+                .map_err(|e| Error::io(&e, &shown))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .collect();
+            files.sort();
+            for f in files {
+                let shown = f.display().to_string();
+                let text = std::fs::read_to_string(&f).map_err(|e| Error::io(&e, &shown))?;
+                self.files.push((shown, text));
+            }
+        } else {
+            let text = std::fs::read_to_string(path).map_err(|e| Error::io(&e, &shown))?;
+            self.files.push((shown, text));
+        }
+        Ok(self)
+    }
+
+    /// Parses and validates everything.
+    pub fn build(&self) -> Result<Rules> {
+        let mut rules = Rules {
+            names: HashMap::new(),
+            apis: Vec::new(),
+        };
+        if self.builtin {
+            add_services(&mut rules, "spec/services.json", EMBEDDED_SERVICES)?;
+            for (name, text) in EMBEDDED_RULES {
+                add_rules(&mut rules, name, text)?;
+            }
+        }
+        for (name, text) in &self.files {
+            add_rules(&mut rules, name, text)?;
+        }
+        Ok(rules)
+    }
+}
+
+fn rules_error(file: &str, msg: impl Into<String>) -> Error {
+    Error::new(ErrorKind::Rules, msg).with_path(file)
+}
+
+fn json_error(file: &str, text: &str, e: &serde_json::Error) -> Error {
+    let _ = text;
+    rules_error(file, e.to_string()).at(e.line() as u64, e.column() as u64)
+}
+
+fn api_index(rules: &mut Rules, key: &str, prefix: Option<&str>) -> usize {
+    if let Some(i) = rules.apis.iter().position(|a| a.key == key) {
+        if let Some(p) = prefix {
+            rules.apis[i].prefix = p.to_owned();
+        }
+        return i;
+    }
+    rules.apis.push(Api {
+        key: key.to_owned(),
+        prefix: prefix.unwrap_or(key).to_owned(),
+        operations: HashMap::new(),
+        operation_names: BTreeMap::new(),
+    });
+    let i = rules.apis.len() - 1;
+    rules.names.insert(normalize_service_name(key), i);
+    i
+}
+
+fn add_services(rules: &mut Rules, file: &str, text: &str) -> Result<()> {
+    let raw: RawServices = serde_json::from_str(text).map_err(|e| json_error(file, text, &e))?;
+    // Names are claimed first by API key, then by the listed names, then by IAM prefix (several
+    // APIs share a prefix: `ses` is SES v1's key and SES v2's prefix).
+    let mut aliases = Vec::new();
+    let mut prefixes = Vec::new();
+    for (key, svc) in &raw.services {
+        let _ = &svc.note;
+        let i = api_index(rules, key, Some(&svc.prefix));
+        prefixes.push((i, svc.prefix.clone()));
+        for n in &svc.names {
+            aliases.push((i, n.clone()));
+        }
+    }
+    aliases.extend(prefixes);
+    for (i, name) in aliases {
+        let n = normalize_service_name(&name);
+        if n.is_empty() {
+            return Err(rules_error(file, format!("empty service name `{name}`")));
+        }
+        rules.names.entry(n).or_insert(i);
+    }
+    Ok(())
+}
+
+fn add_rules(rules: &mut Rules, file: &str, text: &str) -> Result<()> {
+    let raw: RawRules = serde_json::from_str(text).map_err(|e| json_error(file, text, &e))?;
+    let _ = (&raw.doc, &raw.note);
+    let i = api_index(rules, &raw.service, raw.prefix.as_deref());
+    for n in &raw.names {
+        let n = normalize_service_name(n);
+        if !n.is_empty() {
+            rules.names.insert(n, i);
+        }
+    }
+    let prefix = rules.apis[i].prefix.clone();
+    let mut resources = HashMap::new();
+    for (name, r) in &raw.resources {
+        let _ = &r.note;
+        let template = Template::parse(&r.arn)
+            .map_err(|m| rules_error(file, format!("resource `{name}`: {m}")))?;
+        if let Some(g) = &r.generalise
+            && template.0.last() != Some(&TplPart::Var(g.clone()))
+        {
+            return Err(rules_error(
+                file,
+                format!("resource `{name}`: `generalise` must name the template's last variable"),
+            ));
+        }
+        resources.insert(name.clone(), (template, r.generalise.clone()));
+    }
+    for (op_name, op) in raw.operations {
+        let _ = (&op.doc, &op.note);
+        let ctx = |m: String| rules_error(file, format!("operation `{op_name}`: {m}"));
+        let compiled = match (op.grants, op.none) {
+            (Some(grants), None) => {
+                let mut out = Vec::with_capacity(grants.len());
+                for (gi, g) in grants.into_iter().enumerate() {
+                    out.push(
+                        compile_grant(g, &resources, &prefix)
+                            .map_err(|m| ctx(format!("grant {}: {m}", gi + 1)))?,
+                    );
+                }
+                Operation::Grants(out)
+            }
+            (None, Some(why)) => Operation::None(why),
+            _ => return Err(ctx("needs exactly one of `grants` or `none`".into())),
+        };
+        let api = &mut rules.apis[i];
+        let norm = normalize_operation(&op_name);
+        api.operation_names.insert(norm.clone(), op_name.clone());
+        api.operations.insert(norm, Arc::new(compiled));
+    }
+    Ok(())
+}
+
+fn compile_binding(raw: RawBinding) -> std::result::Result<Binding, String> {
+    let full = match raw {
+        RawBinding::Path(p) => RawBindingFull {
+            path: p,
+            default: None,
+            arn: None,
+            transform: None,
+            part: None,
+        },
+        RawBinding::Full(f) => f,
+    };
+    let path = Path::parse(&full.path, false)?;
+    let transform = match &full.transform {
+        Some(t) => Some(Transform::parse(t).ok_or_else(|| format!("unknown transform `{t}`"))?),
+        None => None,
+    };
+    if let Some(part) = &full.part {
+        match transform {
+            Some(t) if t.part_names().contains(&part.as_str()) => {}
+            Some(t) => return Err(format!("transform `{}` has no part `{part}`", t_name(t))),
+            None => return Err("`part` needs a `transform`".into()),
+        }
+    }
+    if full.arn.is_some() && transform.is_some() {
+        return Err("`arn` and `transform` cannot be combined".into());
+    }
+    Ok(Binding {
+        path,
+        default: full.default,
+        arn: full.arn,
+        transform,
+        part: full.part,
+    })
+}
+
+fn t_name(t: Transform) -> &'static str {
+    match t {
+        Transform::SqsQueueUrl => "sqs-queue-url",
+        Transform::S3CopySource => "s3-copy-source",
+        Transform::LambdaFunction => "lambda-function",
+        Transform::SsmParameter => "ssm-parameter",
+        Transform::SecretId => "secret-id",
+        Transform::Partiql => "partiql",
+    }
+}
+
+fn compile_condition(raw: RawCondition) -> std::result::Result<Condition, String> {
+    match raw {
+        RawCondition::Path(p) => Ok(Condition {
+            binding: compile_binding(RawBinding::Path(p))?,
+            equals: None,
+        }),
+        RawCondition::Full(f) => Ok(Condition {
+            binding: compile_binding(RawBinding::Full(RawBindingFull {
+                path: f.path,
+                default: None,
+                arn: None,
+                transform: f.transform,
+                part: f.part,
+            }))?,
+            equals: f.equals.map(OneOrMany::into_vec),
+        }),
+    }
+}
+
+fn compile_grant(
+    g: RawGrant,
+    resources: &HashMap<String, (Template, Option<String>)>,
+    prefix: &str,
+) -> std::result::Result<Grant, String> {
+    let _ = &g.note;
+    let (svc, name) = g
+        .action
+        .split_once(':')
+        .ok_or_else(|| format!("action `{}` is not `prefix:Name`", g.action))?;
+    if svc.is_empty()
+        || name.is_empty()
+        || !svc
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        || !name.chars().all(|c| c.is_ascii_alphanumeric())
+    {
+        return Err(format!("action `{}` is not `prefix:Name`", g.action));
+    }
+    let _ = prefix; // an API may grant actions of other prefixes (iam:PassRole)
+    let resource = match g.resource.as_deref() {
+        None | Some("*") => ResourceSpec::Star,
+        Some(r) if r.contains(':') => ResourceSpec::Template {
+            template: Template::parse(r)?,
+            generalise: None,
+        },
+        Some(r) => {
+            let (t, generalise) = resources
+                .get(r)
+                .ok_or_else(|| format!("unknown resource `{r}`"))?;
+            ResourceSpec::Template {
+                template: t.clone(),
+                generalise: generalise.clone(),
+            }
+        }
+    };
+    let mut bind = Vec::new();
+    for (var, b) in g.bind {
+        bind.push((
+            var.clone(),
+            compile_binding(b).map_err(|m| format!("bind `{var}`: {m}"))?,
+        ));
+    }
+    let mut condition = Vec::new();
+    for (op, keys) in g.condition.unwrap_or_default() {
+        for (key, values) in keys {
+            let mut tpls = Vec::new();
+            for v in values.into_vec() {
+                tpls.push(Template::parse(&v)?);
+            }
+            condition.push((op.clone(), key, tpls));
+        }
+    }
+    // Every variable must be bound or be a context variable.
+    let mut needed: Vec<&str> = Vec::new();
+    if let ResourceSpec::Template { template, .. } = &resource {
+        needed.extend(template.vars());
+    }
+    for (_, _, tpls) in &condition {
+        for t in tpls {
+            needed.extend(t.vars());
+        }
+    }
+    for v in needed {
+        if !is_context_var(v) && !bind.iter().any(|(b, _)| b == v) {
+            return Err(format!("variable `{{{v}}}` is not bound"));
+        }
+    }
+    let each = match g.each {
+        Some(e) => Some(Path::parse(&e, true)?),
+        None => None,
+    };
+    Ok(Grant {
+        action: g.action,
+        resource,
+        bind,
+        if_: g
+            .if_
+            .map(compile_condition)
+            .transpose()
+            .map_err(|m| format!("if: {m}"))?,
+        unless: g
+            .unless
+            .map(compile_condition)
+            .transpose()
+            .map_err(|m| format!("unless: {m}"))?,
+        each,
+        condition,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_rules_load() {
+        Rules::check_builtin().unwrap();
+    }
+
+    #[test]
+    fn names_normalise() {
+        assert_eq!(normalize_service_name("S3Client"), "s3");
+        assert_eq!(
+            normalize_service_name("DynamoDB Streams"),
+            "dynamodbstreams"
+        );
+        assert_eq!(normalize_operation(":GetObject"), "getobject");
+        assert_eq!(normalize_operation("GetObjectCommand"), "getobject");
+        assert_eq!(pascal_operation("get_object"), "GetObject");
+        assert_eq!(pascal_operation("GetObjectCommand"), "GetObject");
+    }
+
+    #[test]
+    fn bad_rules_are_rejected_with_the_file() {
+        let err = RulesBuilder::new()
+            .without_builtin()
+            .add_str("x.json", r#"{"service": "s3", "operations": {"A": {"grants": [{"action": "s3:A", "resource": "arn:{partition}:s3:::{bucket}"}]}}}"#)
+            .build()
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Rules);
+        assert_eq!(err.path(), Some("x.json"));
+        assert!(err.message().contains("not bound"), "{err}");
+        let err = RulesBuilder::new()
+            .without_builtin()
+            .add_str("y.json", "{\"service\": \"s3\",\n \"operations\": 3}")
+            .build()
+            .unwrap_err();
+        assert_eq!(err.line(), Some(2));
+    }
+}

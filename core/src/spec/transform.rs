@@ -1,0 +1,538 @@
+//! Named transforms: turn one request member into the parts a resource needs.
+
+use super::path::Scalar;
+use crate::arn::Arn;
+use crate::call::Value;
+
+/// One named transform of the rules format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Transform {
+    SqsQueueUrl,
+    S3CopySource,
+    LambdaFunction,
+    SsmParameter,
+    SecretId,
+    Partiql,
+}
+
+/// A value a transform produced: literal text, optionally followed by IAM pattern text.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Piece {
+    pub(crate) text: String,
+    pub(crate) pattern: Option<&'static str>,
+}
+
+impl Piece {
+    fn text(s: impl Into<String>) -> Piece {
+        Piece {
+            text: s.into(),
+            pattern: None,
+        }
+    }
+}
+
+/// The named outputs of a transform.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Parts(Vec<(&'static str, Piece)>);
+
+impl Parts {
+    fn set(&mut self, name: &'static str, piece: Piece) {
+        if !piece.text.is_empty() || piece.pattern.is_some() {
+            self.0.push((name, piece));
+        }
+    }
+    fn set_text(&mut self, name: &'static str, text: &str) {
+        self.set(name, Piece::text(text));
+    }
+    pub(crate) fn get(&self, name: &str) -> Option<&Piece> {
+        self.0.iter().find(|(n, _)| *n == name).map(|(_, p)| p)
+    }
+}
+
+impl Transform {
+    pub(crate) fn parse(name: &str) -> Option<Transform> {
+        Some(match name {
+            "sqs-queue-url" => Transform::SqsQueueUrl,
+            "s3-copy-source" => Transform::S3CopySource,
+            "lambda-function" => Transform::LambdaFunction,
+            "ssm-parameter" => Transform::SsmParameter,
+            "secret-id" => Transform::SecretId,
+            "partiql" => Transform::Partiql,
+            _ => return None,
+        })
+    }
+
+    /// The part used when a binding names none.
+    pub(crate) fn default_part(self) -> &'static str {
+        match self {
+            Transform::SqsQueueUrl
+            | Transform::LambdaFunction
+            | Transform::SsmParameter
+            | Transform::SecretId => "name",
+            Transform::S3CopySource => "key",
+            Transform::Partiql => "table",
+        }
+    }
+
+    /// The parts this transform can produce.
+    pub(crate) fn part_names(self) -> &'static [&'static str] {
+        match self {
+            Transform::SqsQueueUrl => &["name", "account", "region"],
+            Transform::S3CopySource => &["bucket", "key", "version"],
+            Transform::LambdaFunction => &["name", "qualifier", "account", "region", "partition"],
+            Transform::SsmParameter | Transform::SecretId => {
+                &["name", "account", "region", "partition"]
+            }
+            Transform::Partiql => &["verb", "table", "index"],
+        }
+    }
+
+    /// Applies the transform. `value` is the member (a string, or a map for `s3-copy-source`).
+    pub(crate) fn apply(self, value: &Scalar<'_>) -> Parts {
+        let mut parts = Parts::default();
+        match (self, value) {
+            (Transform::S3CopySource, Scalar::Other(map @ Value::Object(_))) => {
+                for (part, member) in [
+                    ("bucket", "Bucket"),
+                    ("key", "Key"),
+                    ("version", "VersionId"),
+                ] {
+                    if let Some(s) = map.get(member).and_then(Value::as_str) {
+                        parts.set_text(part, s);
+                    }
+                }
+            }
+            (_, v) => {
+                if let Some(s) = v.as_str() {
+                    self.apply_str(s, &mut parts);
+                }
+            }
+        }
+        parts
+    }
+
+    fn apply_str(self, s: &str, parts: &mut Parts) {
+        match self {
+            Transform::SqsQueueUrl => sqs_queue_url(s, parts),
+            Transform::S3CopySource => s3_copy_source(s, parts),
+            Transform::LambdaFunction => lambda_function(s, parts),
+            Transform::SsmParameter => ssm_parameter(s, parts),
+            Transform::SecretId => secret_id(s, parts),
+            Transform::Partiql => partiql(s, parts),
+        }
+    }
+}
+
+fn looks_like_region(label: &str) -> bool {
+    // two or more lowercase words separated by `-`, ending in a number: eu-west-1, us-gov-east-1
+    let mut words = label.split('-');
+    let Some(first) = words.next() else {
+        return false;
+    };
+    let rest: Vec<&str> = words.collect();
+    first.len() >= 2
+        && first.chars().all(|c| c.is_ascii_lowercase())
+        && rest.len() >= 2
+        && rest
+            .last()
+            .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+        && rest[..rest.len() - 1]
+            .iter()
+            .all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase()))
+}
+
+fn sqs_queue_url(url: &str, parts: &mut Parts) {
+    let Some((_, after_scheme)) = url.split_once("://") else {
+        // Not a URL: a bare queue name.
+        parts.set_text("name", url.trim_matches('/'));
+        return;
+    };
+    let (authority, path) = match after_scheme.find('/') {
+        Some(i) => (&after_scheme[..i], &after_scheme[i..]),
+        None => (after_scheme, ""),
+    };
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    let host = authority
+        .rsplit('@')
+        .next()
+        .unwrap_or_default()
+        .split(':')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let labels: Vec<&str> = host.split('.').collect();
+    let region = if host == "queue.amazonaws.com" {
+        Some("us-east-1")
+    } else {
+        labels.iter().copied().find(|l| looks_like_region(l))
+    };
+    if let Some(r) = region {
+        parts.set_text("region", r);
+    }
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    match segs.as_slice() {
+        [.., account, name] => {
+            parts.set_text("account", account);
+            parts.set_text("name", name);
+        }
+        [name] => parts.set_text("name", name),
+        [] => {}
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'%' && i + 2 < bytes.len() {
+            let hex = |c: u8| (c as char).to_digit(16);
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn s3_copy_source(s: &str, parts: &mut Parts) {
+    let (path, version) = match s.find("?versionId=") {
+        Some(i) => (&s[..i], Some(&s[i + "?versionId=".len()..])),
+        None => (s, None),
+    };
+    let path = path.strip_prefix('/').unwrap_or(path);
+    if path.starts_with("arn:") {
+        // An access point or Outposts ARN: ARN/object/KEY.
+        if let Some(i) = path.find("/object/") {
+            parts.set_text("bucket", &percent_decode(&path[..i]));
+            parts.set_text("key", &percent_decode(&path[i + "/object/".len()..]));
+        }
+    } else if let Some((bucket, key)) = path.split_once('/') {
+        parts.set_text("bucket", &percent_decode(bucket));
+        parts.set_text("key", &percent_decode(key));
+    } else {
+        parts.set_text("bucket", &percent_decode(path));
+    }
+    if let Some(v) = version {
+        parts.set_text("version", &percent_decode(v));
+    }
+}
+
+fn arn_context(arn: &Arn<'_>, parts: &mut Parts) {
+    parts.set_text("partition", arn.partition);
+    parts.set_text("region", arn.region);
+    parts.set_text("account", arn.account);
+}
+
+fn lambda_function(s: &str, parts: &mut Parts) {
+    let rest = if let Some(arn) = Arn::parse(s) {
+        arn_context(&arn, parts);
+        arn.resource
+            .strip_prefix("function:")
+            .unwrap_or(arn.resource)
+    } else if let Some((account, rest)) = s.split_once(":function:") {
+        parts.set_text("account", account);
+        rest
+    } else {
+        s
+    };
+    match rest.split_once(':') {
+        Some((name, qualifier)) => {
+            parts.set_text("name", name);
+            parts.set_text("qualifier", qualifier);
+        }
+        None => parts.set_text("name", rest),
+    }
+}
+
+fn ssm_parameter(s: &str, parts: &mut Parts) {
+    if let Some(arn) = Arn::parse(s) {
+        arn_context(&arn, parts);
+        let name = arn
+            .resource
+            .strip_prefix("parameter")
+            .unwrap_or(arn.resource);
+        parts.set_text("name", name.strip_prefix('/').unwrap_or(name));
+    } else {
+        parts.set_text("name", s.strip_prefix('/').unwrap_or(s));
+    }
+}
+
+fn has_secret_suffix(name: &str) -> bool {
+    let b = name.as_bytes();
+    b.len() > 7 && b[b.len() - 7] == b'-' && b[b.len() - 6..].iter().all(u8::is_ascii_alphanumeric)
+}
+
+fn secret_id(s: &str, parts: &mut Parts) {
+    if let Some(arn) = Arn::parse(s) {
+        arn_context(&arn, parts);
+        let name = arn.resource.strip_prefix("secret:").unwrap_or(arn.resource);
+        if has_secret_suffix(name) {
+            parts.set_text("name", name);
+        } else {
+            parts.set(
+                "name",
+                Piece {
+                    text: name.to_owned(),
+                    pattern: Some("-??????"),
+                },
+            );
+        }
+    } else {
+        parts.set(
+            "name",
+            Piece {
+                text: s.to_owned(),
+                pattern: Some("-??????"),
+            },
+        );
+    }
+}
+
+/// Reads a PartiQL identifier at the start of `s` (`"Quoted"""` or bare), returning it and the rest.
+fn partiql_ident(s: &str) -> Option<(String, &str)> {
+    let s = s.trim_start();
+    if let Some(body) = s.strip_prefix('"') {
+        let mut out = String::new();
+        let mut chars = body.char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            if c == '"' {
+                if matches!(chars.peek(), Some((_, '"'))) {
+                    out.push('"');
+                    chars.next();
+                    continue;
+                }
+                return Some((out, &body[i + 1..]));
+            }
+            out.push(c);
+        }
+        None
+    } else {
+        let end = s
+            .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
+            .unwrap_or(s.len());
+        if end == 0 {
+            return None;
+        }
+        Some((s[..end].to_owned(), &s[end..]))
+    }
+}
+
+/// Byte offset just after the first top-level (unquoted) occurrence of keyword `kw`.
+fn after_keyword(s: &str, kw: &str) -> Option<usize> {
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    let mut quote: Option<u8> = None;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match quote {
+            Some(q) => {
+                if b == q {
+                    quote = None;
+                }
+            }
+            None => {
+                if b == b'\'' || b == b'"' {
+                    quote = Some(b);
+                } else if bytes.len() - i >= kw.len()
+                    && bytes[i..i + kw.len()].eq_ignore_ascii_case(kw.as_bytes())
+                    && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric())
+                    && bytes
+                        .get(i + kw.len())
+                        .is_none_or(|c| !c.is_ascii_alphanumeric() && *c != b'_')
+                {
+                    return Some(i + kw.len());
+                }
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+fn partiql(s: &str, parts: &mut Parts) {
+    let trimmed = s.trim_start();
+    let verb_end = trimmed
+        .find(|c: char| !c.is_ascii_alphabetic())
+        .unwrap_or(trimmed.len());
+    let verb = trimmed[..verb_end].to_ascii_uppercase();
+    let kw = match verb.as_str() {
+        "SELECT" | "DELETE" => "FROM",
+        "INSERT" => "INTO",
+        "UPDATE" | "EXISTS" => "",
+        _ => return,
+    };
+    parts.set_text("verb", &verb);
+    let rest = if kw.is_empty() {
+        &trimmed[verb_end..]
+    } else {
+        match after_keyword(trimmed, kw) {
+            Some(i) => &trimmed[i..],
+            None => return,
+        }
+    };
+    if let Some((table, rest)) = partiql_ident(rest) {
+        parts.set_text("table", &table);
+        if let Some(after_dot) = rest.strip_prefix('.')
+            && let Some((index, _)) = partiql_ident(after_dot)
+        {
+            parts.set_text("index", &index);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn part(t: Transform, v: Value, name: &str) -> Option<String> {
+        let s = match &v {
+            Value::String(s) => Scalar::Str(s),
+            other => Scalar::Other(other),
+        };
+        t.apply(&s)
+            .get(name)
+            .map(|p| format!("{}{}", p.text, p.pattern.unwrap_or("")))
+    }
+
+    #[test]
+    fn queue_urls() {
+        let t = Transform::SqsQueueUrl;
+        for (url, region, account) in [
+            (
+                "https://sqs.eu-west-1.amazonaws.com/111122223333/orders",
+                Some("eu-west-1"),
+                "111122223333",
+            ),
+            (
+                "https://eu-west-1.queue.amazonaws.com/111122223333/orders",
+                Some("eu-west-1"),
+                "111122223333",
+            ),
+            (
+                "https://queue.amazonaws.com/111122223333/orders",
+                Some("us-east-1"),
+                "111122223333",
+            ),
+            (
+                "https://sqs.cn-north-1.amazonaws.com.cn/111122223333/orders",
+                Some("cn-north-1"),
+                "111122223333",
+            ),
+            (
+                "http://localhost:4566/000000000000/orders",
+                None,
+                "000000000000",
+            ),
+            (
+                "http://sqs.us-gov-west-1.localhost.localstack.cloud:4566/000000000000/orders",
+                Some("us-gov-west-1"),
+                "000000000000",
+            ),
+        ] {
+            assert_eq!(part(t, json!(url), "region").as_deref(), region, "{url}");
+            assert_eq!(
+                part(t, json!(url), "account").as_deref(),
+                Some(account),
+                "{url}"
+            );
+            assert_eq!(
+                part(t, json!(url), "name").as_deref(),
+                Some("orders"),
+                "{url}"
+            );
+        }
+    }
+
+    #[test]
+    fn copy_sources() {
+        let t = Transform::S3CopySource;
+        let v = json!("/src%20bucket/dir/a%2Bb.txt?versionId=v%2B1");
+        assert_eq!(part(t, v.clone(), "bucket").as_deref(), Some("src bucket"));
+        assert_eq!(part(t, v.clone(), "key").as_deref(), Some("dir/a+b.txt"));
+        assert_eq!(part(t, v, "version").as_deref(), Some("v+1"));
+        let m = json!({"Bucket": "b", "Key": "k", "VersionId": "1"});
+        assert_eq!(part(t, m, "version").as_deref(), Some("1"));
+        assert_eq!(part(t, json!("b/k%"), "key").as_deref(), Some("k%"));
+    }
+
+    #[test]
+    fn lambda_names() {
+        let t = Transform::LambdaFunction;
+        let v = json!("arn:aws:lambda:us-west-2:123456789012:function:my-fn:PROD");
+        assert_eq!(part(t, v.clone(), "name").as_deref(), Some("my-fn"));
+        assert_eq!(part(t, v.clone(), "qualifier").as_deref(), Some("PROD"));
+        assert_eq!(part(t, v, "region").as_deref(), Some("us-west-2"));
+        let p = json!("123456789012:function:my-fn");
+        assert_eq!(
+            part(t, p.clone(), "account").as_deref(),
+            Some("123456789012")
+        );
+        assert_eq!(part(t, p, "qualifier"), None);
+        assert_eq!(part(t, json!("fn:3"), "qualifier").as_deref(), Some("3"));
+    }
+
+    #[test]
+    fn ssm_and_secrets() {
+        assert_eq!(
+            part(Transform::SsmParameter, json!("/app/db"), "name").as_deref(),
+            Some("app/db")
+        );
+        assert_eq!(
+            part(Transform::SsmParameter, json!("app"), "name").as_deref(),
+            Some("app")
+        );
+        assert_eq!(
+            part(
+                Transform::SsmParameter,
+                json!("arn:aws:ssm:eu-west-1:1:parameter/app/db"),
+                "name"
+            )
+            .as_deref(),
+            Some("app/db")
+        );
+        assert_eq!(
+            part(Transform::SecretId, json!("db"), "name").as_deref(),
+            Some("db-??????")
+        );
+        assert_eq!(
+            part(
+                Transform::SecretId,
+                json!("arn:aws:secretsmanager:eu-west-1:1:secret:db-AbC123"),
+                "name"
+            )
+            .as_deref(),
+            Some("db-AbC123")
+        );
+        assert_eq!(
+            part(
+                Transform::SecretId,
+                json!("arn:aws:secretsmanager:eu-west-1:1:secret:db"),
+                "name"
+            )
+            .as_deref(),
+            Some("db-??????")
+        );
+    }
+
+    #[test]
+    fn partiql_statements() {
+        let t = Transform::Partiql;
+        let s = json!(r#"select * from "Orders"."ByCustomer" where pk = 'from x'"#);
+        assert_eq!(part(t, s.clone(), "verb").as_deref(), Some("SELECT"));
+        assert_eq!(part(t, s.clone(), "table").as_deref(), Some("Orders"));
+        assert_eq!(part(t, s, "index").as_deref(), Some("ByCustomer"));
+        let i = json!(r#"INSERT INTO "Or""ders" value {'a': 1}"#);
+        assert_eq!(part(t, i, "table").as_deref(), Some("Or\"ders"));
+        let u = json!("UPDATE Orders SET a = 1 WHERE pk = 'x'");
+        assert_eq!(part(t, u, "table").as_deref(), Some("Orders"));
+        let d = json!("DELETE FROM \"T\" WHERE pk = 'x'");
+        assert_eq!(part(t, d, "verb").as_deref(), Some("DELETE"));
+    }
+}
