@@ -64,3 +64,8 @@ pub use render::{
     render_report_json, render_report_text, render_terraform,
 };
 pub use spec::{Rules, RulesBuilder, normalize_service_name};
+
+/// The README's code blocks, compiled as doctests so they stay true.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

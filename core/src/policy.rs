@@ -163,23 +163,38 @@ impl PolicyOptions {
             .unwrap_or(v)
     }
 
-    /// Applies mappings to known fields, then fills the gaps from the options.
-    pub(crate) fn resolve(&self, r: &Resource) -> Resource {
+    /// Applies the account/region mappings to a resource's known fields, then fills its gaps
+    /// from the options (partition from the region when not given).
+    pub fn resolve(&self, r: &Resource) -> Resource {
         let mut r = r.clone();
+        let own_region = r.field(Field::Region).map(str::to_owned);
         for seg in &mut r.segs {
             if let Seg::Field(f, Some(v)) = seg {
                 let mapped = match f {
                     Field::Account => PolicyOptions::map(&self.map_account, v),
                     Field::Region => PolicyOptions::map(&self.map_region, v),
-                    Field::Partition => self
-                        .map_region
-                        .iter()
-                        .find(|(from, to)| {
-                            partition_of_region(from) == v.as_str()
-                                && partition_of_region(to) != v.as_str()
-                        })
-                        .map(|(_, to)| partition_of_region(to))
-                        .unwrap_or(v),
+                    // A resource with a region moves partition only when its own region is
+                    // mapped to one in another partition; one without (S3) follows any such
+                    // mapping.
+                    Field::Partition => match own_region.as_deref() {
+                        Some(from) => {
+                            let to = PolicyOptions::map(&self.map_region, from);
+                            if partition_of_region(from) == v.as_str() {
+                                partition_of_region(to)
+                            } else {
+                                v.as_str()
+                            }
+                        }
+                        None => self
+                            .map_region
+                            .iter()
+                            .find(|(from, to)| {
+                                partition_of_region(from) == v.as_str()
+                                    && partition_of_region(to) != v.as_str()
+                            })
+                            .map(|(_, to)| partition_of_region(to))
+                            .unwrap_or(v),
+                    },
                 };
                 if mapped != v.as_str() {
                     *v = mapped.to_owned();
@@ -477,14 +492,14 @@ pub fn build_policies(observed: &Observed, opts: &PolicyOptions) -> PolicySet {
         .collect();
     // (principal, action, condition) → resources
     let mut per_action: BTreeMap<Group, BTreeSet<Resource>> = BTreeMap::new();
-    let mut failed_only: BTreeMap<String, (u64, Evidence)> = BTreeMap::new();
+    let mut failed_only: BTreeMap<(String, String), (u64, Evidence)> = BTreeMap::new();
     for (principal, p, stats) in observed.permissions() {
         if !opts.included(&p.action, stats) {
             continue;
         }
         if stats.ok == 0 {
             let e = failed_only
-                .entry(p.action.clone())
+                .entry((p.action.clone(), opts.resolve(&p.resource).to_iam()))
                 .or_insert((0, stats.first.clone()));
             e.0 += stats.failed;
             if stats.first < e.1 {
@@ -501,14 +516,14 @@ pub fn build_policies(observed: &Observed, opts: &PolicyOptions) -> PolicySet {
             .or_default()
             .insert(opts.resolve(&p.resource));
     }
-    for (action, (count, first)) in failed_only {
+    for ((action, resource), (count, first)) in failed_only {
         let (svc, name) = action.split_once(':').unwrap_or((&action, ""));
         diagnostics.insert(
             Diagnostic {
                 kind: DiagnosticKind::FailedOnly,
                 service: svc.to_owned(),
                 operation: name.to_owned(),
-                message: format!("`{action}` was needed only by calls that failed; it is in the policy (use --outcome ok to leave it out)"),
+                message: format!("`{action}` on `{resource}` was seen only on calls that failed; it is in the policy (--outcome ok leaves it out)"),
             },
             Stats {
                 ok: 0,

@@ -1,1 +1,548 @@
-fn main() {}
+//! `leastpriv`: recorded AWS request events in, least-privilege IAM policy out.
+//!
+//! Exit codes: 0 ok, 1 input error or a `--fail-on` diagnostic, 2 usage error.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use leastpriv::{
+    CallReader, DiagnosticKind, Error, ErrorKind, Evidence, Format, Observed, OutcomeFilter,
+    PolicyOptions, PolicySet, ReadOptions, Rules, RulesBuilder, S3Objects, TerraformOptions,
+    build_policies, parse_mapping, permission_lines, read_path_into, render_document_json,
+    render_json, render_permission_lines, render_report_json, render_report_text, render_terraform,
+};
+use std::io::{BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(
+    name = "leastpriv",
+    version,
+    about = "Turn recorded AWS request events into the least-privilege IAM policy they need",
+    long_about = None
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write the policy (IAM JSON or Terraform) for the events.
+    Policy(PolicyArgs),
+    /// Print the raw (action, resource) pairs, one JSON object per line, sorted and unique.
+    Permissions(PermissionsArgs),
+    /// Show, per event, where it was read, what it produced and why.
+    Explain(ExplainArgs),
+    /// Combine event files and serialized Observed states into one serialized state.
+    Merge(MergeArgs),
+    /// Print what the built-in rules cover.
+    Rules,
+}
+
+#[derive(Args, Clone)]
+struct InputArgs {
+    /// Event files (`-` for standard input): μ/log EDN, μ/log JSON, JSON lines, or serialized
+    /// Observed states.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<String>,
+    /// Input format: auto, mulog-edn, mulog-json, jsonl, observed.
+    #[arg(long = "input", default_value = "auto", value_name = "FORMAT")]
+    input: String,
+    /// The μ/log event name of AWS requests.
+    #[arg(long, default_value = "aws/request", value_name = "NAME")]
+    event_name: String,
+    /// Skip malformed events (reported with their place) instead of stopping at the first.
+    #[arg(long)]
+    lenient: bool,
+    /// Your own rules: a rules file or a directory of them (repeatable); they override the
+    /// built-in rules operation by operation.
+    #[arg(long = "rules", value_name = "PATH")]
+    rules: Vec<PathBuf>,
+    /// Group by principal: a μ/log event key such as `app-name`, or `principal` (JSON lines).
+    #[arg(long, value_name = "KEY")]
+    group_by: Option<String>,
+}
+
+#[derive(Args, Clone)]
+struct TargetArgs {
+    /// Region for resources whose region the events do not tell.
+    #[arg(long)]
+    region: Option<String>,
+    /// Account for resources whose account the events do not tell.
+    #[arg(long)]
+    account: Option<String>,
+    /// Partition (default: from the region).
+    #[arg(long)]
+    partition: Option<String>,
+    /// Rewrite an account id the tests ran against (FROM=TO, repeatable).
+    #[arg(long = "map-account", value_name = "FROM=TO")]
+    map_account: Vec<String>,
+    /// Rewrite a region (FROM=TO, repeatable).
+    #[arg(long = "map-region", value_name = "FROM=TO")]
+    map_region: Vec<String>,
+    /// Which calls count: ok, or all (a call that failed still needed its permission).
+    #[arg(long, default_value = "all", value_parser = ["ok", "all"])]
+    outcome: String,
+    /// Leave out actions matching a glob (repeatable), e.g. `sts:*`.
+    #[arg(long, value_name = "ACTION_GLOB")]
+    exclude: Vec<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum OutFormat {
+    Json,
+    Terraform,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum FailOn {
+    Unmapped,
+    Wildcard,
+}
+
+#[derive(Args)]
+struct PolicyArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    #[command(flatten)]
+    target: TargetArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "json")]
+    format: OutFormat,
+    /// Policy name (file names and Terraform block names).
+    #[arg(long, default_value = "leastpriv")]
+    name: String,
+    /// S3 object keys: exact, prefix (common prefix per bucket and action), or bucket.
+    #[arg(long = "s3-objects", default_value = "prefix", value_parser = ["exact", "prefix", "bucket"])]
+    s3_objects: String,
+    /// Exit 1 when a diagnostic of this kind occurred (repeatable).
+    #[arg(long = "fail-on", value_enum)]
+    fail_on: Vec<FailOn>,
+    /// Write the diagnostics report as JSON to FILE (the text report goes to stderr).
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+    /// Output file, or a directory (existing, or ending in `/`) for one file per document.
+    #[arg(short = 'o', long = "output", value_name = "PATH")]
+    output: Option<PathBuf>,
+    /// Major version of the Terraform AWS provider (5 writes `data.aws_region.current.name`).
+    #[arg(long = "terraform-provider", default_value_t = 6, value_parser = clap::value_parser!(u32).range(4..))]
+    terraform_provider: u32,
+    /// Do not declare the aws_partition / aws_region / aws_caller_identity data sources.
+    #[arg(long = "no-data-sources")]
+    no_data_sources: bool,
+    /// Do not print the report on stderr.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+#[derive(Args)]
+struct PermissionsArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    #[command(flatten)]
+    target: TargetArgs,
+    /// Output file (default: standard output).
+    #[arg(short = 'o', long = "output", value_name = "PATH")]
+    output: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct ExplainArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    #[command(flatten)]
+    target: TargetArgs,
+}
+
+#[derive(Args)]
+struct MergeArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Output file for the serialized state (default: standard output).
+    #[arg(short = 'o', long = "output", value_name = "PATH")]
+    output: Option<PathBuf>,
+}
+
+/// A failure with its exit code.
+struct Failure {
+    code: u8,
+    message: String,
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Failure {
+        let code = if e.kind() == ErrorKind::Usage { 2 } else { 1 };
+        Failure {
+            code,
+            message: e.to_string(),
+        }
+    }
+}
+
+fn usage(msg: impl Into<String>) -> Failure {
+    Failure {
+        code: 2,
+        message: msg.into(),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Policy(a) => cmd_policy(a),
+        Command::Permissions(a) => cmd_permissions(a),
+        Command::Explain(a) => cmd_explain(a),
+        Command::Merge(a) => cmd_merge(a),
+        Command::Rules => cmd_rules(),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(f) => {
+            eprintln!("leastpriv: error: {}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+fn load_rules(input: &InputArgs) -> Result<Arc<Rules>, Failure> {
+    if input.rules.is_empty() {
+        return Ok(Rules::builtin());
+    }
+    let mut b = RulesBuilder::new();
+    for p in &input.rules {
+        b.add_path(p)?;
+    }
+    Ok(Arc::new(b.build()?))
+}
+
+fn read_options(input: &InputArgs) -> Result<ReadOptions, Failure> {
+    let format: Format = input
+        .input
+        .parse()
+        .map_err(|e: Error| usage(e.to_string()))?;
+    Ok(ReadOptions {
+        format,
+        event_name: input.event_name.clone(),
+        principal_key: input.group_by.clone().filter(|k| k != "principal"),
+        lenient: input.lenient,
+    })
+}
+
+fn read_all(input: &InputArgs, rules: &Rules) -> Result<Observed, Failure> {
+    let opts = read_options(input)?;
+    if input.files.iter().filter(|f| *f == "-").count() > 1 {
+        return Err(usage("standard input (`-`) can be read only once"));
+    }
+    let mut seen = Observed::new();
+    for f in &input.files {
+        read_path_into(rules, &mut seen, f, &opts)?;
+    }
+    Ok(seen)
+}
+
+fn policy_options(target: &TargetArgs, group_by: bool) -> Result<PolicyOptions, Failure> {
+    let mut map_account = Vec::new();
+    for m in &target.map_account {
+        map_account.push(parse_mapping(m)?);
+    }
+    let mut map_region = Vec::new();
+    for m in &target.map_region {
+        map_region.push(parse_mapping(m)?);
+    }
+    if let Some(a) = &target.account
+        && !(a.len() == 12 && a.chars().all(|c| c.is_ascii_digit()))
+    {
+        return Err(usage(format!(
+            "--account `{a}`: expected a 12-digit account id"
+        )));
+    }
+    let outcome: OutcomeFilter = target.outcome.parse()?;
+    Ok(PolicyOptions {
+        region: target.region.clone(),
+        account: target.account.clone(),
+        partition: target.partition.clone(),
+        map_account,
+        map_region,
+        outcome,
+        exclude: target.exclude.clone(),
+        group_by,
+        ..PolicyOptions::default()
+    })
+}
+
+/// Writes files atomically: every file goes to a temporary sibling first, and only when all
+/// are written are they renamed into place. On failure nothing is left behind.
+fn write_atomically(files: &[(PathBuf, String)]) -> Result<(), Failure> {
+    let mut temps: Vec<(PathBuf, &Path)> = Vec::new();
+    let cleanup = |temps: &[(PathBuf, &Path)]| {
+        for (t, _) in temps {
+            let _ = std::fs::remove_file(t);
+        }
+    };
+    for (path, text) in files {
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
+        let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+        let res = std::fs::File::create(&tmp).and_then(|mut f| {
+            f.write_all(text.as_bytes())?;
+            f.sync_all()
+        });
+        if let Err(e) = res {
+            cleanup(&temps);
+            let _ = std::fs::remove_file(&tmp);
+            return Err(Failure {
+                code: 1,
+                message: format!("{}: {e}", path.display()),
+            });
+        }
+        temps.push((tmp, path));
+    }
+    for (tmp, path) in &temps {
+        if let Err(e) = std::fs::rename(tmp, path) {
+            cleanup(&temps);
+            return Err(Failure {
+                code: 1,
+                message: format!("{}: {e}", path.display()),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn emit(output: Option<&Path>, text: &str) -> Result<(), Failure> {
+    match output {
+        Some(p) => write_atomically(&[(p.to_path_buf(), text.to_owned())]),
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())
+                .and_then(|_| out.flush())
+                .map_err(|e| Failure {
+                    code: 1,
+                    message: format!("standard output: {e}"),
+                })
+        }
+    }
+}
+
+fn is_dir_target(p: &Path) -> bool {
+    p.is_dir() || p.as_os_str().to_string_lossy().ends_with('/')
+}
+
+fn file_stem(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn cmd_policy(a: PolicyArgs) -> Result<u8, Failure> {
+    if a.name.is_empty() || a.name.contains(['/', '\\']) || a.name.starts_with('.') {
+        return Err(usage(format!(
+            "--name `{}`: use letters, digits, `-` and `_`",
+            a.name
+        )));
+    }
+    let rules = load_rules(&a.input)?;
+    let mut opts = policy_options(&a.target, a.input.group_by.is_some())?;
+    opts.name = a.name.clone();
+    opts.s3_objects = a.s3_objects.parse::<S3Objects>()?;
+    let seen = read_all(&a.input, &rules)?;
+    let set = build_policies(&seen, &opts);
+    let tf = TerraformOptions {
+        provider_major: a.terraform_provider,
+        data_sources: !a.no_data_sources,
+    };
+    let mut files: Vec<(PathBuf, String)> = Vec::new();
+    match (&a.output, a.format) {
+        (Some(dir), fmt) if is_dir_target(dir) => {
+            std::fs::create_dir_all(dir).map_err(|e| Failure {
+                code: 1,
+                message: format!("{}: {e}", dir.display()),
+            })?;
+            match fmt {
+                OutFormat::Json => {
+                    for p in &set.policies {
+                        for (i, d) in p.documents.iter().enumerate() {
+                            let stem = file_stem(&p.name);
+                            let name = if i == 0 {
+                                format!("{stem}.json")
+                            } else {
+                                format!("{stem}-{}.json", i + 1)
+                            };
+                            files.push((dir.join(name), render_document_json(d)));
+                        }
+                    }
+                }
+                OutFormat::Terraform => {
+                    files.push((
+                        dir.join(format!("{}.tf", file_stem(&a.name))),
+                        render_terraform(&set, &tf),
+                    ));
+                }
+            }
+            write_atomically(&files)?;
+        }
+        (out, OutFormat::Json) => emit(out.as_deref(), &render_json(&set, opts.group_by))?,
+        (out, OutFormat::Terraform) => emit(out.as_deref(), &render_terraform(&set, &tf))?,
+    }
+    finish_report(&a, &set, &seen)
+}
+
+fn finish_report(a: &PolicyArgs, set: &PolicySet, seen: &Observed) -> Result<u8, Failure> {
+    let malformed: Vec<Evidence> = seen.malformed_at().cloned().collect();
+    if !a.quiet {
+        eprint!("{}", render_report_text(set, &seen.counts(), &malformed));
+    }
+    if let Some(path) = &a.report {
+        write_atomically(&[(
+            path.clone(),
+            render_report_json(set, &seen.counts(), &malformed),
+        )])?;
+    }
+    let hit = a.fail_on.iter().any(|f| {
+        set.diagnostics.iter().any(|(d, _)| match f {
+            FailOn::Unmapped => matches!(
+                d.kind,
+                DiagnosticKind::UnmappedOperation | DiagnosticKind::UnknownService
+            ),
+            FailOn::Wildcard => d.kind == DiagnosticKind::Wildcard,
+        })
+    });
+    Ok(if hit { 1 } else { 0 })
+}
+
+fn cmd_permissions(a: PermissionsArgs) -> Result<u8, Failure> {
+    let rules = load_rules(&a.input)?;
+    let opts = policy_options(&a.target, false)?;
+    let seen = read_all(&a.input, &rules)?;
+    emit(
+        a.output.as_deref(),
+        &render_permission_lines(&permission_lines(&seen, &opts)),
+    )?;
+    Ok(0)
+}
+
+fn cmd_merge(a: MergeArgs) -> Result<u8, Failure> {
+    let rules = load_rules(&a.input)?;
+    let seen = read_all(&a.input, &rules)?;
+    let bytes = seen.to_bytes();
+    emit(a.output.as_deref(), &String::from_utf8_lossy(&bytes))?;
+    Ok(0)
+}
+
+fn cmd_rules() -> Result<u8, Failure> {
+    Rules::check_builtin()?;
+    let rules = Rules::builtin();
+    let (apis, ops) = rules.counts();
+    let mut out = format!("{apis} services known by name; {ops} operations with a curated rule\n");
+    let mut per: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for (api, _) in rules.operations() {
+        *per.entry(api).or_default() += 1;
+    }
+    for (api, n) in per {
+        out.push_str(&format!("  {api}: {n} operations\n"));
+    }
+    emit(None, &out)?;
+    Ok(0)
+}
+
+fn cmd_explain(a: ExplainArgs) -> Result<u8, Failure> {
+    let rules = load_rules(&a.input)?;
+    let opts = policy_options(&a.target, false)?;
+    let read = read_options(&a.input)?;
+    let mut out = String::new();
+    let mut failure = None;
+    for f in &a.input.files {
+        let result = (|| -> Result<(), Error> {
+            let reader: Box<dyn std::io::BufRead> = if f == "-" {
+                Box::new(BufReader::new(std::io::stdin().lock()))
+            } else {
+                let file = std::fs::File::open(f).map_err(|e| {
+                    Error::new(
+                        if e.kind() == std::io::ErrorKind::NotFound {
+                            ErrorKind::NotFound
+                        } else {
+                            ErrorKind::Io
+                        },
+                        e.to_string(),
+                    )
+                    .with_path(f.as_str())
+                })?;
+                Box::new(BufReader::with_capacity(1 << 16, file))
+            };
+            let mut calls = CallReader::new(reader, f, &read)?;
+            for item in calls.by_ref() {
+                let call = match item {
+                    Ok(c) => c,
+                    Err(e) if read.lenient => {
+                        out.push_str(&format!(
+                            "{}: skipped: {}\n",
+                            e.path().unwrap_or(f),
+                            e.message()
+                        ));
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
+                let where_ = format!(
+                    "{}:{}",
+                    call.source.label.as_deref().unwrap_or(f),
+                    call.source.line.unwrap_or(0)
+                );
+                let outcome = match &call.outcome {
+                    leastpriv::Outcome::Ok => "ok".to_owned(),
+                    leastpriv::Outcome::Error { code: Some(c) } => format!("error {c}"),
+                    leastpriv::Outcome::Error { code: None } => "error".to_owned(),
+                };
+                let prefix = rules.prefix_of(&call.service).unwrap_or("?");
+                out.push_str(&format!(
+                    "{where_}: {} {} [{prefix}] ({outcome})\n",
+                    call.service, call.operation
+                ));
+                let d = leastpriv::derive(&rules, &call);
+                for p in &d.permissions {
+                    let r = opts.resolve(&p.resource).to_iam();
+                    match &p.condition {
+                        None => out.push_str(&format!("  {}  {r}\n", p.action)),
+                        Some(c) => out.push_str(&format!(
+                            "  {}  {r}  when {}\n",
+                            p.action,
+                            serde_json::to_string(c).unwrap_or_default()
+                        )),
+                    }
+                }
+                if d.permissions.is_empty() && d.diagnostics.is_empty() {
+                    out.push_str("  (no permission)\n");
+                }
+                for diag in &d.diagnostics {
+                    out.push_str(&format!("  {}: {}\n", diag.kind.name(), diag.message));
+                }
+            }
+            if calls.skipped() > 0 {
+                out.push_str(&format!(
+                    "{f}: {} event(s) with other event names skipped\n",
+                    calls.skipped()
+                ));
+            }
+            Ok(())
+        })();
+        if let Err(e) = result {
+            failure = Some(e);
+            break;
+        }
+    }
+    emit(None, &out)?;
+    match failure {
+        Some(e) => Err(e.into()),
+        None => Ok(0),
+    }
+}

@@ -155,6 +155,8 @@ pub struct CallReader<R> {
     pending_line: u64,
     /// EDN: a line held back because it started a new event after an unterminated one.
     carry: Option<(String, u64)>,
+    /// EDN: an error spoiled a form; skip its indented continuation lines.
+    resync: bool,
     done: bool,
 }
 
@@ -201,6 +203,7 @@ impl<R: BufRead> CallReader<R> {
             pending: String::new(),
             pending_line: 0,
             carry: None,
+            resync: false,
             done: false,
         })
     }
@@ -228,6 +231,10 @@ impl<R: BufRead> CallReader<R> {
                 self.line += 1;
                 while matches!(self.buf.last(), Some(b'\n' | b'\r')) {
                     self.buf.pop();
+                }
+                if self.line == 1 && self.buf.starts_with(b"\xEF\xBB\xBF") {
+                    // A byte order mark: not part of the first event.
+                    self.buf.drain(..3);
                 }
                 let bytes = std::mem::take(&mut self.buf);
                 match String::from_utf8(bytes) {
@@ -329,6 +336,7 @@ impl<R: BufRead> CallReader<R> {
                     let err = Error::new(ErrorKind::Syntax, format!("EDN: {}", e.message));
                     self.queue.push_back(Err(self.err_at(err, line, c)));
                     self.pending.clear();
+                    self.resync = true;
                     return;
                 }
             }
@@ -391,11 +399,20 @@ impl<R: BufRead> CallReader<R> {
                     Some(Err(e)) => {
                         // A bad line inside a form spoils the form.
                         self.pending.clear();
+                        self.resync = true;
                         return Some(Err(e));
                     }
                     Some(Ok(l)) => (l, self.line),
                 },
             };
+            if self.resync {
+                // The rest of a spoiled form: printers indent continuation lines, so the next
+                // event starts at a line that does not begin with whitespace.
+                if line.is_empty() || line.starts_with(|c: char| c.is_whitespace() || c == ',') {
+                    continue;
+                }
+                self.resync = false;
+            }
             if self.pending.is_empty() {
                 if line.trim().is_empty() {
                     continue;
@@ -461,7 +478,7 @@ pub fn read_str<'a>(text: &'a str, format: Format, label: &str) -> ReadIter<'a> 
         ..ReadOptions::default()
     };
     match CallReader::new(text.as_bytes(), label, &opts) {
-        Ok(r) => ReadIter::Reader(r),
+        Ok(r) => ReadIter::Reader(Box::new(r)),
         Err(e) => ReadIter::Failed(Some(e)),
     }
 }
@@ -470,7 +487,7 @@ pub fn read_str<'a>(text: &'a str, format: Format, label: &str) -> ReadIter<'a> 
 #[derive(Debug)]
 pub enum ReadIter<'a> {
     /// Reading.
-    Reader(CallReader<&'a [u8]>),
+    Reader(Box<CallReader<&'a [u8]>>),
     /// The input could not be opened as a stream of calls.
     Failed(Option<Error>),
 }

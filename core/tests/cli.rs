@@ -1,0 +1,391 @@
+//! The `leastpriv` command line, run as a user would: exit codes, outputs, atomic writes.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_leastpriv"))
+}
+
+fn sample() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec/examples/orders.edn")
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("run leastpriv")
+}
+
+fn run_stdin(args: &[&str], input: &str) -> Output {
+    let mut child = bin()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn leastpriv");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("wait")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn tempdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("leastpriv-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("mkdir");
+    d
+}
+
+const SEED: &str = r#"{:mulog/event-name :aws/request, :mulog/timestamp 1688907460929, :mulog/trace-id #mulog/flake "4r-oNlJf6rHAs7mGiLb2p0aroteHz5OR", :mulog/root-trace #mulog/flake "4r-oNlJf6rHAs7mGiLb2p0aroteHz5OR", :mulog/duration 109400167, :mulog/namespace "user", :mulog/outcome :ok, :api :s3, :operation :GetObject, :request {:Bucket "redefine-test", :Key "some-object.dat"}}"#;
+
+#[test]
+fn policy_json_on_the_sample() {
+    let s = sample();
+    let out = run(&[
+        "policy",
+        s.to_str().unwrap(),
+        "--region",
+        "eu-west-1",
+        "--account",
+        "123456789012",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(doc["Version"], "2012-10-17");
+    let all = text(&out.stdout);
+    assert!(
+        all.contains("\"arn:aws:dynamodb:eu-west-1:123456789012:table/orders/index/by-customer\"")
+    );
+    assert!(all.contains("\"arn:aws:s3:::acme-order-documents/invoices/2024/*\""));
+    assert!(all.contains("\"arn:aws:sqs:eu-west-1:123456789012:order-events\""));
+    assert!(all.ends_with("}\n") && !all.ends_with("\n\n"));
+    // The report names the failed-only permission with its place; it never echoes payloads.
+    let err = text(&out.stderr);
+    assert!(err.contains("failed_only"), "{err}");
+    assert!(err.contains("orders.edn:21"), "{err}");
+    assert!(!all.contains("42.50") && !err.contains("42.50"));
+}
+
+#[test]
+fn policy_terraform_from_the_issue_command() {
+    let s = sample();
+    let out = run(&[
+        "policy",
+        s.to_str().unwrap(),
+        "--format",
+        "terraform",
+        "--region",
+        "eu-west-1",
+        "--account",
+        "123456789012",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let tf = text(&out.stdout);
+    assert!(
+        tf.starts_with("data \"aws_iam_policy_document\" \"leastpriv\" {\n"),
+        "{tf}"
+    );
+    assert!(
+        !tf.contains("data \"aws_region\""),
+        "no data source needed when everything is known"
+    );
+    // Without region and account, the gaps become data-source references, declared once.
+    let out = run(&[
+        "policy",
+        s.to_str().unwrap(),
+        "--format",
+        "terraform",
+        "--quiet",
+    ]);
+    let tf = text(&out.stdout);
+    assert_eq!(tf.matches("data \"aws_region\" \"current\" {}").count(), 1);
+    assert!(tf.contains("${data.aws_region.current.region}"));
+    let out = run(&[
+        "policy",
+        s.to_str().unwrap(),
+        "--format",
+        "terraform",
+        "--quiet",
+        "--terraform-provider",
+        "5",
+    ]);
+    assert!(text(&out.stdout).contains("${data.aws_region.current.name}"));
+    let out = run(&[
+        "policy",
+        s.to_str().unwrap(),
+        "--format",
+        "terraform",
+        "--quiet",
+        "--no-data-sources",
+    ]);
+    assert!(!text(&out.stdout).contains("data \"aws_region\""));
+}
+
+#[test]
+fn permissions_are_sorted_unique_json_lines() {
+    let input = format!("{SEED}\n{SEED}\n");
+    let out = run_stdin(&["permissions", "-", "--region", "eu-west-1"], &input);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "{\"action\":\"s3:GetObject\",\"resource\":\"arn:aws:s3:::redefine-test/some-object.dat\"}\n"
+    );
+    let s = sample();
+    let out = run(&["permissions", s.to_str().unwrap()]);
+    let lines: Vec<String> = text(&out.stdout).lines().map(str::to_owned).collect();
+    let mut sorted = lines.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(lines, sorted);
+    // Unknown fields are `*` in the raw pairs.
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("arn:*:dynamodb:*:*:table/orders")),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn malformed_input_fails_with_place_and_writes_nothing() {
+    let dir = tempdir("atomic");
+    let events = dir.join("events.edn");
+    std::fs::write(&events, format!("{SEED}\n{{:mulog/event-name :aws/request, :api :s3 :operation :GetObject :request {{:Bucket \"b\"]}}\n")).unwrap();
+    let out_file = dir.join("policy.json");
+    let out = run(&[
+        "policy",
+        events.to_str().unwrap(),
+        "-o",
+        out_file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("events.edn:2:"), "{err}");
+    assert!(!out_file.exists(), "no output on failure");
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        1,
+        "no temp files left"
+    );
+    // --lenient skips it, says where, and writes the policy.
+    let out = run(&[
+        "policy",
+        events.to_str().unwrap(),
+        "--lenient",
+        "-o",
+        out_file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("malformed event skipped at"));
+    assert!(
+        std::fs::read_to_string(&out_file)
+            .unwrap()
+            .contains("s3:GetObject")
+    );
+}
+
+#[test]
+fn exit_codes() {
+    let s = sample();
+    let s = s.to_str().unwrap();
+    assert_eq!(
+        run(&["policy", s, "--s3-objects", "nope"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        run(&["policy", s, "--input", "nope"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        run(&["policy", s, "--map-account", "nonsense"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        run(&["policy", s, "--account", "12"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(run(&["policy"]).status.code(), Some(2));
+    let missing = run(&["policy", "/nonexistent/events.edn"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(text(&missing.stderr).contains("/nonexistent/events.edn"));
+    let unknown = run_stdin(&["policy", "-"], "hello world\n");
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(
+        text(&unknown.stderr).contains("input format"),
+        "{}",
+        text(&unknown.stderr)
+    );
+}
+
+#[test]
+fn fail_on_and_report() {
+    let dir = tempdir("failon");
+    let events = dir.join("events.jsonl");
+    std::fs::write(
+        &events,
+        "{\"service\": \"s3\", \"operation\": \"GetObject\", \"params\": {\"Bucket\": \"b\"}}\n{\"service\": \"s3\", \"operation\": \"FrobnicateBucket\", \"params\": {}}\n",
+    )
+    .unwrap();
+    let e = events.to_str().unwrap();
+    assert_eq!(run(&["policy", e, "-q"]).status.code(), Some(0));
+    assert_eq!(
+        run(&["policy", e, "-q", "--fail-on", "unmapped"])
+            .status
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        run(&["policy", e, "-q", "--fail-on", "wildcard"])
+            .status
+            .code(),
+        Some(1)
+    );
+    let report = dir.join("report.json");
+    let out = run(&["policy", e, "-q", "--report", report.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let kinds: Vec<&str> = r["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"unmapped_operation") && kinds.contains(&"wildcard"),
+        "{kinds:?}"
+    );
+    assert_eq!(r["calls"], 2);
+}
+
+#[test]
+fn split_output_to_a_directory() {
+    let dir = tempdir("split");
+    let events = dir.join("events.jsonl");
+    let mut text_in = String::new();
+    for i in 0..600 {
+        text_in.push_str(&format!(
+            "{{\"service\": \"dynamodb\", \"operation\": \"GetItem\", \"params\": {{\"TableName\": \"table-with-a-long-name-{i:04}\"}}, \"region\": \"eu-west-1\", \"account\": \"123456789012\"}}\n"
+        ));
+    }
+    std::fs::write(&events, text_in).unwrap();
+    let out_dir = dir.join("out/");
+    let out = run(&[
+        "policy",
+        events.to_str().unwrap(),
+        "-q",
+        "--name",
+        "orders",
+        "-o",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let mut names: Vec<String> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert!(names.len() >= 2, "{names:?}");
+    assert_eq!(names[0], "orders-2.json");
+    assert!(names.contains(&"orders.json".to_owned()));
+    let mut tables = 0;
+    for n in &names {
+        let t = std::fs::read_to_string(out_dir.join(n)).unwrap();
+        assert!(
+            t.chars().filter(|c| !c.is_whitespace()).count() <= 6144,
+            "{n} too large"
+        );
+        tables += t.matches(":table/table-with-a-long-name-").count();
+    }
+    assert_eq!(tables, 600, "no permission dropped");
+    // On stdout the split policy is a JSON array of documents.
+    let out = run(&["policy", events.to_str().unwrap(), "-q"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v.as_array().map(Vec::len), Some(names.len()));
+}
+
+#[test]
+fn merge_combines_partial_results() {
+    let dir = tempdir("merge");
+    let a = dir.join("a.edn");
+    let b = dir.join("b.jsonl");
+    std::fs::write(&a, format!("{SEED}\n")).unwrap();
+    std::fs::write(
+        &b,
+        "{\"service\": \"sqs\", \"operation\": \"ListQueues\"}\n",
+    )
+    .unwrap();
+    let ab = dir.join("ab.observed");
+    let out = run(&[
+        "merge",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "-o",
+        ab.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let ba = dir.join("ba.observed");
+    run(&[
+        "merge",
+        b.to_str().unwrap(),
+        a.to_str().unwrap(),
+        "-o",
+        ba.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        std::fs::read(&ab).unwrap(),
+        std::fs::read(&ba).unwrap(),
+        "order-independent"
+    );
+    let direct = run(&["permissions", a.to_str().unwrap(), b.to_str().unwrap()]);
+    let via_state = run(&["permissions", ab.to_str().unwrap()]);
+    assert_eq!(direct.stdout, via_state.stdout);
+    assert!(text(&via_state.stdout).contains("sqs:ListQueues"));
+}
+
+#[test]
+fn explain_shows_place_permission_and_reason() {
+    let input = format!(
+        "{SEED}\n{}\n",
+        r#"{:mulog/event-name :aws/request, :mulog/outcome :ok, :api :s3, :operation :Frobnicate, :request {}}"#
+    );
+    let out = run_stdin(&["explain", "-", "--region", "eu-west-1"], &input);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let t = text(&out.stdout);
+    assert!(t.contains("-:1: s3 GetObject [s3] (ok)"), "{t}");
+    assert!(
+        t.contains("  s3:GetObject  arn:aws:s3:::redefine-test/some-object.dat"),
+        "{t}"
+    );
+    assert!(t.contains("-:2: s3 Frobnicate"), "{t}");
+    assert!(t.contains("unmapped_operation"), "{t}");
+}
+
+#[test]
+fn map_account_rewrites_test_accounts() {
+    let input = "{\"service\": \"sqs\", \"operation\": \"SendMessage\", \"params\": {\"QueueUrl\": \"http://localhost:4566/000000000000/jobs\", \"MessageBody\": \"secret-body\"}}\n";
+    let out = run_stdin(
+        &[
+            "policy",
+            "-",
+            "--region",
+            "eu-west-1",
+            "--map-account",
+            "000000000000=210987654321",
+        ],
+        input,
+    );
+    let t = text(&out.stdout);
+    assert!(t.contains("arn:aws:sqs:eu-west-1:210987654321:jobs"), "{t}");
+    assert!(!t.contains("secret-body") && !text(&out.stderr).contains("secret-body"));
+}
