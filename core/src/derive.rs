@@ -35,6 +35,9 @@ pub enum DiagnosticKind {
     UnmappedOperation,
     /// A resource could not be determined in full; `*` was used in its place.
     Wildcard,
+    /// A rule widened the resource on purpose (a KMS alias authorizes `key/*` under a
+    /// condition, a call that names no resource); the message says why.
+    Broadened,
     /// The operation needs no IAM permission; nothing was emitted.
     Permissionless,
     /// A permission was seen only on calls that failed.
@@ -50,6 +53,7 @@ impl DiagnosticKind {
             DiagnosticKind::UnknownService => "unknown_service",
             DiagnosticKind::UnmappedOperation => "unmapped_operation",
             DiagnosticKind::Wildcard => "wildcard",
+            DiagnosticKind::Broadened => "broadened",
             DiagnosticKind::Permissionless => "permissionless",
             DiagnosticKind::FailedOnly => "failed_only",
             DiagnosticKind::Gap => "gap",
@@ -288,8 +292,39 @@ fn apply_grant(g: &Grant, call: &Call, prefix: &str, op: &str, out: &mut Derived
                 .find(|(v, _)| *v == var)
                 .and_then(|(_, b)| b.as_ref())
         };
+        let whole_arn = match &g.resource {
+            ResourceSpec::Template { template, .. } => match template.0.as_slice() {
+                [TplPart::Var(v)] if !is_context_var(v) => Some(v.as_str()),
+                _ => None,
+            },
+            ResourceSpec::Star => None,
+        };
         let resource = match &g.resource {
             ResourceSpec::Star => Resource::star(),
+            ResourceSpec::Template { .. } if whole_arn.is_some() => {
+                let var = whole_arn.unwrap_or_default();
+                match lookup(var).and_then(|b| arn_resource(&b.piece)) {
+                    Some(r) => r,
+                    None => {
+                        let member = g
+                            .bind
+                            .iter()
+                            .find(|(name, _)| name == var)
+                            .map(|(_, b)| b.path.text.as_str())
+                            .unwrap_or(var);
+                        out.diagnostics.push(Diagnostic {
+                            kind: DiagnosticKind::Wildcard,
+                            service: prefix.to_owned(),
+                            operation: op.to_owned(),
+                            message: format!(
+                                "`{}`: request member `{member}` absent or not an ARN; `*` used",
+                                g.action
+                            ),
+                        });
+                        Resource::star()
+                    }
+                }
+            }
             ResourceSpec::Template {
                 template,
                 generalise,
@@ -386,10 +421,44 @@ fn apply_grant(g: &Grant, call: &Call, prefix: &str, op: &str, out: &mut Derived
             }
             Some(block)
         };
+        if let Some(why) = &g.broadened {
+            out.diagnostics.push(Diagnostic {
+                kind: DiagnosticKind::Broadened,
+                service: prefix.to_owned(),
+                operation: op.to_owned(),
+                message: format!("`{}`: {why}", g.action),
+            });
+        }
         out.permissions.push(Permission {
             action: g.action.clone(),
             resource,
             condition,
         });
     }
+}
+
+/// A full ARN as a resource: partition, region and account as fields (so mappings apply),
+/// the rest literal. Empty region or account stay empty.
+fn arn_resource(piece: &Piece) -> Option<Resource> {
+    if piece.pattern.is_some() {
+        return None;
+    }
+    let arn = Arn::parse(&piece.text)?;
+    let mut segs = vec![
+        Seg::Pattern("arn:".into()),
+        Seg::Field(Field::Partition, Some(arn.partition.to_owned())),
+        Seg::Pattern(":".into()),
+        Seg::Text(arn.service.to_owned()),
+        Seg::Pattern(":".into()),
+    ];
+    if !arn.region.is_empty() {
+        segs.push(Seg::Field(Field::Region, Some(arn.region.to_owned())));
+    }
+    segs.push(Seg::Pattern(":".into()));
+    if !arn.account.is_empty() {
+        segs.push(Seg::Field(Field::Account, Some(arn.account.to_owned())));
+    }
+    segs.push(Seg::Pattern(":".into()));
+    segs.push(Seg::Text(arn.resource.to_owned()));
+    Some(Resource { segs, tail: None }.normalize())
 }

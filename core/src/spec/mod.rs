@@ -150,6 +150,8 @@ struct RawGrant {
     #[serde(default)]
     condition: Option<BTreeMap<String, BTreeMap<String, OneOrMany>>>,
     #[serde(default)]
+    broadened: Option<String>,
+    #[serde(default)]
     note: Option<serde_json::Value>,
 }
 
@@ -301,6 +303,8 @@ pub(crate) struct Grant {
     pub(crate) each: Option<Path>,
     /// (operator, key, value templates)
     pub(crate) condition: Vec<(String, String, Vec<Template>)>,
+    /// Why the resource is wider than the request's, when it is.
+    pub(crate) broadened: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -647,6 +651,10 @@ fn t_name(t: Transform) -> &'static str {
         Transform::SsmParameter => "ssm-parameter",
         Transform::SecretId => "secret-id",
         Transform::Partiql => "partiql",
+        Transform::KmsKey => "kms-key",
+        Transform::ExecuteApiEndpoint => "execute-api-endpoint",
+        Transform::BedrockModel => "bedrock-model",
+        Transform::CognitoUserPool => "cognito-user-pool",
     }
 }
 
@@ -757,6 +765,7 @@ fn compile_grant(
             .map_err(|m| format!("unless: {m}"))?,
         each,
         condition,
+        broadened: g.broadened,
     })
 }
 

@@ -13,6 +13,10 @@ pub(crate) enum Transform {
     SsmParameter,
     SecretId,
     Partiql,
+    KmsKey,
+    ExecuteApiEndpoint,
+    BedrockModel,
+    CognitoUserPool,
 }
 
 /// A value a transform produced: literal text, optionally followed by IAM pattern text.
@@ -58,6 +62,10 @@ impl Transform {
             "ssm-parameter" => Transform::SsmParameter,
             "secret-id" => Transform::SecretId,
             "partiql" => Transform::Partiql,
+            "kms-key" => Transform::KmsKey,
+            "execute-api-endpoint" => Transform::ExecuteApiEndpoint,
+            "bedrock-model" => Transform::BedrockModel,
+            "cognito-user-pool" => Transform::CognitoUserPool,
             _ => return None,
         })
     }
@@ -71,6 +79,9 @@ impl Transform {
             | Transform::SecretId => "name",
             Transform::S3CopySource => "key",
             Transform::Partiql => "table",
+            Transform::KmsKey => "key",
+            Transform::ExecuteApiEndpoint => "api",
+            Transform::BedrockModel | Transform::CognitoUserPool => "id",
         }
     }
 
@@ -84,6 +95,10 @@ impl Transform {
                 &["name", "account", "region", "partition"]
             }
             Transform::Partiql => &["verb", "table", "index"],
+            Transform::KmsKey => &["kind", "key", "alias", "account", "region", "partition"],
+            Transform::ExecuteApiEndpoint => &["api", "stage", "region"],
+            Transform::BedrockModel => &["kind", "id", "model", "account", "region", "partition"],
+            Transform::CognitoUserPool => &["id", "region"],
         }
     }
 
@@ -119,6 +134,10 @@ impl Transform {
             Transform::SsmParameter => ssm_parameter(s, parts),
             Transform::SecretId => secret_id(s, parts),
             Transform::Partiql => partiql(s, parts),
+            Transform::KmsKey => kms_key(s, parts),
+            Transform::ExecuteApiEndpoint => execute_api_endpoint(s, parts),
+            Transform::BedrockModel => bedrock_model(s, parts),
+            Transform::CognitoUserPool => cognito_user_pool(s, parts),
         }
     }
 }
@@ -291,6 +310,104 @@ fn secret_id(s: &str, parts: &mut Parts) {
                 pattern: Some("-??????"),
             },
         );
+    }
+}
+
+fn kms_key(s: &str, parts: &mut Parts) {
+    let rest = match Arn::parse(s) {
+        Some(arn) => {
+            arn_context(&arn, parts);
+            arn.resource
+        }
+        None => s,
+    };
+    if rest.starts_with("alias/") {
+        parts.set_text("kind", "alias");
+        parts.set_text("alias", rest);
+    } else {
+        parts.set_text("kind", "key");
+        parts.set_text("key", rest.strip_prefix("key/").unwrap_or(rest));
+    }
+}
+
+fn execute_api_endpoint(url: &str, parts: &mut Parts) {
+    let Some((_, after_scheme)) = url.split_once("://") else {
+        return;
+    };
+    let (authority, path) = match after_scheme.find('/') {
+        Some(i) => (&after_scheme[..i], &after_scheme[i..]),
+        None => (after_scheme, ""),
+    };
+    let host = authority
+        .split(':')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let segs: Vec<&str> = path
+        .split(['?', '#'])
+        .next()
+        .unwrap_or_default()
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
+    let labels: Vec<&str> = host.split('.').collect();
+    if let Some(i) = labels.iter().position(|l| *l == "execute-api")
+        && i == 1
+    {
+        parts.set_text("api", labels[0]);
+        if let Some(r) = labels.get(2).filter(|l| looks_like_region(l)) {
+            parts.set_text("region", r);
+        }
+        if let Some(stage) = segs.first() {
+            parts.set_text("stage", stage);
+        }
+    } else if let [.., "_aws", "execute-api", api, stage]
+    | [.., "_aws", "execute-api", api, stage, _] = segs.as_slice()
+    {
+        parts.set_text("api", api);
+        parts.set_text("stage", stage);
+    } else if let Some(r) = labels.iter().find(|l| looks_like_region(l)) {
+        parts.set_text("region", r);
+    }
+}
+
+/// Geographic prefixes of cross-region inference profile ids (`us.anthropic...`).
+const PROFILE_PREFIXES: &[&str] = &["us", "eu", "apac", "us-gov", "global", "ca", "jp", "au"];
+
+fn bedrock_model(s: &str, parts: &mut Parts) {
+    if let Some(arn) = Arn::parse(s) {
+        arn_context(&arn, parts);
+        parts.set_text("kind", "arn");
+        let id = arn
+            .resource
+            .split_once('/')
+            .map(|(_, id)| id)
+            .unwrap_or(arn.resource);
+        parts.set_text("id", id);
+        if arn.resource.starts_with("foundation-model/") {
+            parts.set_text("model", id);
+        }
+        return;
+    }
+    parts.set_text("id", s);
+    match s.split_once('.') {
+        Some((geo, model)) if PROFILE_PREFIXES.contains(&geo) => {
+            parts.set_text("kind", "inference-profile");
+            parts.set_text("model", model);
+        }
+        _ => {
+            parts.set_text("kind", "foundation-model");
+            parts.set_text("model", s);
+        }
+    }
+}
+
+fn cognito_user_pool(s: &str, parts: &mut Parts) {
+    parts.set_text("id", s);
+    if let Some((region, _)) = s.split_once('_')
+        && looks_like_region(region)
+    {
+        parts.set_text("region", region);
     }
 }
 
@@ -518,6 +635,71 @@ mod tests {
             )
             .as_deref(),
             Some("db-??????")
+        );
+    }
+
+    #[test]
+    fn kms_keys_and_aliases() {
+        let t = Transform::KmsKey;
+        assert_eq!(
+            part(t, json!("1234abcd-12ab"), "kind").as_deref(),
+            Some("key")
+        );
+        assert_eq!(
+            part(t, json!("1234abcd-12ab"), "key").as_deref(),
+            Some("1234abcd-12ab")
+        );
+        let a = json!("arn:aws:kms:us-east-2:111122223333:alias/orders");
+        assert_eq!(part(t, a.clone(), "kind").as_deref(), Some("alias"));
+        assert_eq!(part(t, a.clone(), "alias").as_deref(), Some("alias/orders"));
+        assert_eq!(part(t, a, "region").as_deref(), Some("us-east-2"));
+        let k = json!("arn:aws:kms:us-east-2:111122223333:key/1234abcd");
+        assert_eq!(part(t, k, "key").as_deref(), Some("1234abcd"));
+        assert_eq!(part(t, json!("alias/x"), "key"), None);
+    }
+
+    #[test]
+    fn execute_api_endpoints() {
+        let t = Transform::ExecuteApiEndpoint;
+        let u = json!("https://abc123.execute-api.eu-west-1.amazonaws.com/prod");
+        assert_eq!(part(t, u.clone(), "api").as_deref(), Some("abc123"));
+        assert_eq!(part(t, u.clone(), "stage").as_deref(), Some("prod"));
+        assert_eq!(part(t, u, "region").as_deref(), Some("eu-west-1"));
+        let l = json!("http://localhost:4566/_aws/execute-api/abc123/dev");
+        assert_eq!(part(t, l.clone(), "api").as_deref(), Some("abc123"));
+        assert_eq!(part(t, l, "stage").as_deref(), Some("dev"));
+        let ls = json!("http://abc123.execute-api.localhost.localstack.cloud:4566/dev");
+        assert_eq!(part(t, ls, "api").as_deref(), Some("abc123"));
+    }
+
+    #[test]
+    fn bedrock_models() {
+        let t = Transform::BedrockModel;
+        let p = json!("us.anthropic.claude-3-haiku-20240307-v1:0");
+        assert_eq!(
+            part(t, p.clone(), "kind").as_deref(),
+            Some("inference-profile")
+        );
+        assert_eq!(
+            part(t, p, "model").as_deref(),
+            Some("anthropic.claude-3-haiku-20240307-v1:0")
+        );
+        let f = json!("anthropic.claude-3-haiku-20240307-v1:0");
+        assert_eq!(part(t, f, "kind").as_deref(), Some("foundation-model"));
+        let a = json!("arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-text-express-v1");
+        assert_eq!(part(t, a.clone(), "kind").as_deref(), Some("arn"));
+        assert_eq!(
+            part(t, a, "id").as_deref(),
+            Some("amazon.titan-text-express-v1")
+        );
+        assert_eq!(
+            part(
+                Transform::CognitoUserPool,
+                json!("eu-west-1_AbC123"),
+                "region"
+            )
+            .as_deref(),
+            Some("eu-west-1")
         );
     }
 

