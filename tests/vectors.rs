@@ -252,7 +252,10 @@ fn main() {
         .unwrap_or_default();
     files.retain(|p| p.extension().is_some_and(|x| x == "json"));
     files.sort();
-    let mut trials = Vec::new();
+    let mut trials = vec![Trial::test("builtin rules load", || {
+        // Rules::builtin() falls back to no rules rather than panic; make a broken file loud.
+        Rules::check_builtin().map_err(|e| Failed::from(e.to_string()))
+    })];
     let mut names = BTreeSet::new();
     for f in files {
         let text = std::fs::read_to_string(&f).unwrap_or_default();

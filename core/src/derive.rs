@@ -220,7 +220,7 @@ fn eval_binding(b: &Binding, root: &Value, elem: Elem<'_>, call: &Call) -> Optio
 }
 
 fn holds(c: &Condition, root: &Value, elem: Elem<'_>, call: &Call) -> bool {
-    if c.equals.is_none() && c.binding.transform.is_none() {
+    if c.equals.is_none() && c.binding.transform.is_none() && c.binding.arn.is_none() {
         // Presence: any value but null (a map, a list, even an empty one) counts.
         return c.binding.path.get(root, elem, call).is_some();
     }
@@ -250,13 +250,8 @@ fn apply_grant(g: &Grant, call: &Call, prefix: &str, op: &str, out: &mut Derived
         None => elems.push(top),
     }
     for elem in elems {
-        if let Some(c) = &g.if_
-            && !holds(c, root, elem, call)
-        {
-            continue;
-        }
-        if let Some(c) = &g.unless
-            && holds(c, root, elem, call)
+        if !g.if_.iter().all(|c| holds(c, root, elem, call))
+            || g.unless.iter().any(|c| holds(c, root, elem, call))
         {
             continue;
         }
@@ -406,7 +401,9 @@ fn apply_grant(g: &Grant, call: &Call, prefix: &str, op: &str, out: &mut Derived
                                 match (ctx, lookup(v)) {
                                     (Some(c), _) => s.push_str(c),
                                     (None, Some(b)) => {
-                                        s.push_str(&b.piece.text);
+                                        // Request text is literal: IAM would read `${` in a
+                                        // condition value as a policy variable.
+                                        s.push_str(&b.piece.text.replace('$', "${$}"));
                                         s.push_str(b.piece.pattern.unwrap_or(""));
                                     }
                                     (None, None) => s.push('*'),

@@ -24,10 +24,18 @@ fn parse_object(line: &str) -> Result<Map<String, Value>> {
             ),
         )
         .at(1, 1)),
-        Err(e) => {
-            Err(Error::new(ErrorKind::Syntax, strip_json_detail(&e)).at(1, e.column() as u64))
-        }
+        Err(e) => Err(Error::new(ErrorKind::Syntax, strip_json_detail(&e))
+            .at(1, char_column(line, e.column()))),
     }
+}
+
+/// serde_json counts columns in bytes (through the offending byte); errors count characters.
+fn char_column(line: &str, byte_column: usize) -> u64 {
+    let chars = line
+        .char_indices()
+        .take_while(|(i, _)| *i < byte_column)
+        .count();
+    chars.max(1) as u64
 }
 
 fn kind_of(v: &Value) -> &'static str {

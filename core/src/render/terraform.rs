@@ -136,7 +136,11 @@ fn statement_block(s: &Statement, opts: &TerraformOptions, out: &mut String) {
     if let Some(cond) = &s.condition {
         for (test, keys) in cond {
             for (variable, values) in keys {
-                let vals: Vec<String> = values.iter().map(|v| quoted(v)).collect();
+                // Values carry IAM escapes (`${$}`), written in the provider's `&{` form.
+                let vals: Vec<String> = values
+                    .iter()
+                    .map(|v| quoted(&v.replace("${", "&{")))
+                    .collect();
                 out.push('\n');
                 out.push_str("    condition {\n");
                 let _ = writeln!(out, "      test     = {}", quoted(test));
@@ -147,6 +151,98 @@ fn statement_block(s: &Statement, opts: &TerraformOptions, out: &mut String) {
         }
     }
     out.push_str("  }\n");
+}
+
+/// JSON text of a string, without its quotes.
+fn json_inner(text: &str) -> String {
+    let q = serde_json::to_string(text).unwrap_or_default();
+    q[1..q.len().saturating_sub(1)].to_owned()
+}
+
+/// A JSON string value written inside an HCL string: `\"...\"`, escaped for JSON, then HCL.
+fn json_string_hcl(out: &mut String, text: &str) {
+    out.push_str("\\\"");
+    hcl_literal(&json_inner(text), out);
+    out.push_str("\\\"");
+}
+
+fn resource_json_hcl(r: &Resource, opts: &TerraformOptions, out: &mut String) {
+    out.push_str("\\\"");
+    let mut lit = String::new();
+    let flush = |lit: &mut String, out: &mut String| {
+        hcl_literal(&json_inner(lit), out);
+        lit.clear();
+    };
+    for seg in &r.segs {
+        match seg {
+            Seg::Text(t) => crate::arn::escape_iam(t, &mut lit),
+            Seg::Pattern(p) => lit.push_str(p),
+            Seg::Field(_, Some(v)) => crate::arn::escape_iam(v, &mut lit),
+            Seg::Field(f, None) => {
+                flush(&mut lit, out);
+                out.push_str(field_ref(*f, opts));
+            }
+        }
+    }
+    if let Some(t) = &r.tail {
+        crate::arn::escape_iam(t, &mut lit);
+    }
+    flush(&mut lit, out);
+    out.push_str("\\\"");
+}
+
+/// A policy document as compact JSON, written as the content of an HCL string.
+fn raw_document_hcl(statements: &[&Statement], opts: &TerraformOptions) -> String {
+    let mut out = String::new();
+    let plain = json_string_hcl;
+    out.push_str("{");
+    plain(&mut out, "Version");
+    out.push(':');
+    plain(&mut out, "2012-10-17");
+    out.push(',');
+    plain(&mut out, "Statement");
+    out.push_str(":[");
+    for (i, s) in statements.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('{');
+        plain(&mut out, "Sid");
+        out.push(':');
+        plain(&mut out, &s.sid);
+        out.push(',');
+        plain(&mut out, "Effect");
+        out.push(':');
+        plain(&mut out, "Allow");
+        out.push(',');
+        plain(&mut out, "Action");
+        out.push_str(":[");
+        for (j, a) in s.actions.iter().enumerate() {
+            if j > 0 {
+                out.push(',');
+            }
+            plain(&mut out, a);
+        }
+        out.push_str("],");
+        plain(&mut out, "Resource");
+        out.push_str(":[");
+        for (j, r) in s.resources.iter().enumerate() {
+            if j > 0 {
+                out.push(',');
+            }
+            resource_json_hcl(r, opts, &mut out);
+        }
+        out.push(']');
+        if let Some(c) = &s.condition {
+            out.push(',');
+            plain(&mut out, "Condition");
+            out.push(':');
+            hcl_literal(&serde_json::to_string(c).unwrap_or_default(), &mut out);
+        }
+        out.push('}');
+    }
+    out.push_str("]}");
+    out
 }
 
 /// A Terraform identifier from a policy name: letters, digits, `_` and `-`, not starting with a
@@ -176,18 +272,10 @@ fn document_block(name: &str, doc: &Document, opts: &TerraformOptions, out: &mut
         .partition(|s| s.resources.iter().any(has_literal_amp_brace));
     let mut first = true;
     if !raw.is_empty() {
-        // Exact JSON for the statements the provider's `&{` replacement would corrupt.
-        let sub = Document {
-            statements: raw.into_iter().cloned().collect(),
-        };
-        let mut json = super::render_document_json(&sub);
-        // Fill gaps with references: the JSON has `*` where a field is unknown, which is
-        // broader than needed but never wrong; prefer references when we can place them.
-        json = json.trim_end().to_owned();
-        let compact: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
-        let text = serde_json::to_string(&compact).unwrap_or_default();
+        // Exact JSON for the statements the provider's `&{` replacement would corrupt; the
+        // provider reads these documents as they are. Gaps stay data-source references.
         out.push_str("  source_policy_documents = [\n");
-        let _ = writeln!(out, "    {},", quoted(&text));
+        let _ = writeln!(out, "    \"{}\",", raw_document_hcl(&raw, opts));
         out.push_str("  ]\n");
         first = false;
     }

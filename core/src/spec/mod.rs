@@ -142,9 +142,9 @@ struct RawGrant {
     #[serde(default)]
     bind: BTreeMap<String, RawBinding>,
     #[serde(default, rename = "if")]
-    if_: Option<RawCondition>,
+    if_: Option<RawConditions>,
     #[serde(default)]
-    unless: Option<RawCondition>,
+    unless: Option<RawConditions>,
     #[serde(default)]
     each: Option<String>,
     #[serde(default)]
@@ -194,6 +194,22 @@ struct RawBindingFull {
 
 #[derive(Deserialize)]
 #[serde(untagged)]
+enum RawConditions {
+    One(RawCondition),
+    Many(Vec<RawCondition>),
+}
+
+impl RawConditions {
+    fn into_vec(self) -> Vec<RawCondition> {
+        match self {
+            RawConditions::One(c) => vec![c],
+            RawConditions::Many(v) => v,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
 enum RawCondition {
     Path(String),
     Full(RawConditionFull),
@@ -203,6 +219,8 @@ enum RawCondition {
 #[serde(deny_unknown_fields)]
 struct RawConditionFull {
     path: String,
+    #[serde(default)]
+    arn: Option<String>,
     #[serde(default)]
     transform: Option<String>,
     #[serde(default)]
@@ -298,8 +316,10 @@ pub(crate) struct Grant {
     pub(crate) action: String,
     pub(crate) resource: ResourceSpec,
     pub(crate) bind: Vec<(String, Binding)>,
-    pub(crate) if_: Option<Condition>,
-    pub(crate) unless: Option<Condition>,
+    /// All must hold.
+    pub(crate) if_: Vec<Condition>,
+    /// None may hold.
+    pub(crate) unless: Vec<Condition>,
     pub(crate) each: Option<Path>,
     /// (operator, key, value templates)
     pub(crate) condition: Vec<(String, String, Vec<Template>)>,
@@ -655,6 +675,8 @@ fn t_name(t: Transform) -> &'static str {
         Transform::ExecuteApiEndpoint => "execute-api-endpoint",
         Transform::BedrockModel => "bedrock-model",
         Transform::CognitoUserPool => "cognito-user-pool",
+        Transform::StateMachine => "state-machine",
+        Transform::EmailAddress => "email-address",
     }
 }
 
@@ -668,7 +690,7 @@ fn compile_condition(raw: RawCondition) -> std::result::Result<Condition, String
             binding: compile_binding(RawBinding::Full(RawBindingFull {
                 path: f.path,
                 default: None,
-                arn: None,
+                arn: f.arn,
                 transform: f.transform,
                 part: f.part,
             }))?,
@@ -699,7 +721,7 @@ fn compile_grant(
     let _ = prefix; // an API may grant actions of other prefixes (iam:PassRole)
     let resource = match g.resource.as_deref() {
         None | Some("*") => ResourceSpec::Star,
-        Some(r) if r.contains(':') => ResourceSpec::Template {
+        Some(r) if r.contains(':') || r.starts_with('{') => ResourceSpec::Template {
             template: Template::parse(r)?,
             generalise: None,
         },
@@ -755,13 +777,19 @@ fn compile_grant(
         bind,
         if_: g
             .if_
+            .map(RawConditions::into_vec)
+            .unwrap_or_default()
+            .into_iter()
             .map(compile_condition)
-            .transpose()
+            .collect::<std::result::Result<_, _>>()
             .map_err(|m| format!("if: {m}"))?,
         unless: g
             .unless
+            .map(RawConditions::into_vec)
+            .unwrap_or_default()
+            .into_iter()
             .map(compile_condition)
-            .transpose()
+            .collect::<std::result::Result<_, _>>()
             .map_err(|m| format!("unless: {m}"))?,
         each,
         condition,

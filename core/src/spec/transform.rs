@@ -17,6 +17,8 @@ pub(crate) enum Transform {
     ExecuteApiEndpoint,
     BedrockModel,
     CognitoUserPool,
+    StateMachine,
+    EmailAddress,
 }
 
 /// A value a transform produced: literal text, optionally followed by IAM pattern text.
@@ -66,6 +68,8 @@ impl Transform {
             "execute-api-endpoint" => Transform::ExecuteApiEndpoint,
             "bedrock-model" => Transform::BedrockModel,
             "cognito-user-pool" => Transform::CognitoUserPool,
+            "state-machine" => Transform::StateMachine,
+            "email-address" => Transform::EmailAddress,
             _ => return None,
         })
     }
@@ -82,6 +86,8 @@ impl Transform {
             Transform::KmsKey => "key",
             Transform::ExecuteApiEndpoint => "api",
             Transform::BedrockModel | Transform::CognitoUserPool => "id",
+            Transform::StateMachine => "name",
+            Transform::EmailAddress => "address",
         }
     }
 
@@ -99,6 +105,8 @@ impl Transform {
             Transform::ExecuteApiEndpoint => &["api", "stage", "region"],
             Transform::BedrockModel => &["kind", "id", "model", "account", "region", "partition"],
             Transform::CognitoUserPool => &["id", "region"],
+            Transform::StateMachine => &["name", "qualifier", "account", "region", "partition"],
+            Transform::EmailAddress => &["address", "domain"],
         }
     }
 
@@ -138,6 +146,8 @@ impl Transform {
             Transform::ExecuteApiEndpoint => execute_api_endpoint(s, parts),
             Transform::BedrockModel => bedrock_model(s, parts),
             Transform::CognitoUserPool => cognito_user_pool(s, parts),
+            Transform::StateMachine => state_machine(s, parts),
+            Transform::EmailAddress => email_address(s, parts),
         }
     }
 }
@@ -386,6 +396,11 @@ fn bedrock_model(s: &str, parts: &mut Parts) {
         parts.set_text("id", id);
         if arn.resource.starts_with("foundation-model/") {
             parts.set_text("model", id);
+        } else if arn.resource.starts_with("inference-profile/")
+            && let Some((geo, model)) = id.split_once('.')
+            && PROFILE_PREFIXES.contains(&geo)
+        {
+            parts.set_text("model", model);
         }
         return;
     }
@@ -399,6 +414,39 @@ fn bedrock_model(s: &str, parts: &mut Parts) {
             parts.set_text("kind", "foundation-model");
             parts.set_text("model", s);
         }
+    }
+}
+
+fn state_machine(s: &str, parts: &mut Parts) {
+    let rest = match Arn::parse(s) {
+        Some(arn) => {
+            arn_context(&arn, parts);
+            arn.resource
+                .strip_prefix("stateMachine:")
+                .unwrap_or(arn.resource)
+        }
+        None => s,
+    };
+    match rest.split_once(':') {
+        Some((name, qualifier)) => {
+            parts.set_text("name", name);
+            parts.set_text("qualifier", qualifier);
+        }
+        None => parts.set_text("name", rest),
+    }
+}
+
+/// `Orders <orders@example.com>` or `orders@example.com` → the address and its domain.
+fn email_address(s: &str, parts: &mut Parts) {
+    let s = s.trim();
+    let addr = match (s.rfind('<'), s.rfind('>')) {
+        (Some(open), Some(close)) if open < close => &s[open + 1..close],
+        _ => s,
+    };
+    let addr = addr.trim();
+    parts.set_text("address", addr);
+    if let Some((_, domain)) = addr.rsplit_once('@') {
+        parts.set_text("domain", domain);
     }
 }
 
@@ -670,6 +718,39 @@ mod tests {
         assert_eq!(part(t, l, "stage").as_deref(), Some("dev"));
         let ls = json!("http://abc123.execute-api.localhost.localstack.cloud:4566/dev");
         assert_eq!(part(t, ls, "api").as_deref(), Some("abc123"));
+    }
+
+    #[test]
+    fn email_addresses() {
+        let t = Transform::EmailAddress;
+        let v = json!("Orders Team <orders@example.com>");
+        assert_eq!(
+            part(t, v.clone(), "address").as_deref(),
+            Some("orders@example.com")
+        );
+        assert_eq!(part(t, v, "domain").as_deref(), Some("example.com"));
+        assert_eq!(
+            part(t, json!("a@b.org"), "domain").as_deref(),
+            Some("b.org")
+        );
+        let p = json!(
+            "arn:aws:bedrock:us-east-1:111122223333:inference-profile/us.anthropic.claude-3-haiku-20240307-v1:0"
+        );
+        assert_eq!(
+            part(Transform::BedrockModel, p, "model").as_deref(),
+            Some("anthropic.claude-3-haiku-20240307-v1:0")
+        );
+    }
+
+    #[test]
+    fn state_machines() {
+        let t = Transform::StateMachine;
+        let v = json!("arn:aws:states:eu-west-1:111122223333:stateMachine:orders:prod");
+        assert_eq!(part(t, v.clone(), "name").as_deref(), Some("orders"));
+        assert_eq!(part(t, v.clone(), "qualifier").as_deref(), Some("prod"));
+        assert_eq!(part(t, v, "account").as_deref(), Some("111122223333"));
+        let u = json!("arn:aws:states:eu-west-1:111122223333:stateMachine:orders");
+        assert_eq!(part(t, u, "qualifier"), None);
     }
 
     #[test]

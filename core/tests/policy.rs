@@ -1,0 +1,673 @@
+//! Policies as a user relies on them: the same events in any order give the same bytes, partial
+//! results merge in any order, large policies split without losing a permission, and S3 keys
+//! generalise as documented.
+
+use leastpriv::{
+    Call, Document, ErrorKind, Field, Format, MANAGED_POLICY_LIMIT, Observed, PolicyOptions,
+    PolicySet, ReadOptions, Resource, Rules, S3Objects, Seg, TerraformOptions, build_policies,
+    parse_mapping, read_into, render_document_json, render_json, render_terraform,
+};
+use serde_json::json;
+use std::collections::{BTreeSet, HashSet};
+
+/// A small deterministic generator (xorshift64*), so shuffles need no `rand` crate.
+struct Shuffler(u64);
+
+impl Shuffler {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Fisher–Yates.
+    fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            let j = (self.next() % (i as u64 + 1)) as usize;
+            items.swap(i, j);
+        }
+    }
+}
+
+/// A mixed workload: prefixes to generalise, gaps, failed calls, several principals.
+fn events() -> Vec<String> {
+    let mut out = Vec::new();
+    let ev = |app: &str, outcome: &str, api: &str, op: &str, req: &str| {
+        format!(
+            "{{:mulog/event-name :aws/request, :mulog/outcome :{outcome}, :app-name \"{app}\", :api :{api}, :operation :{op}, :request {req}}}"
+        )
+    };
+    for i in 0..6 {
+        out.push(ev(
+            "orders",
+            "ok",
+            "s3",
+            "GetObject",
+            &format!("{{:Bucket \"reports\", :Key \"2024/{i:02}/summary.csv\"}}"),
+        ));
+        out.push(ev(
+            "orders",
+            "ok",
+            "s3",
+            "PutObject",
+            &format!("{{:Bucket \"uploads\", :Key \"in/{i}.bin\"}}"),
+        ));
+        out.push(ev(
+            "billing",
+            "ok",
+            "dynamodb",
+            "GetItem",
+            &format!("{{:TableName \"invoices-{}\"}}", i % 3),
+        ));
+        out.push(ev(
+            "billing",
+            "ok",
+            "sqs",
+            "SendMessage",
+            &format!(
+                "{{:QueueUrl \"https://sqs.eu-west-1.amazonaws.com/123456789012/q{}\"}}",
+                i % 2
+            ),
+        ));
+    }
+    out.push(ev(
+        "orders",
+        "error",
+        "s3",
+        "DeleteObject",
+        "{:Bucket \"reports\", :Key \"old.csv\"}",
+    ));
+    out.push(ev(
+        "orders",
+        "ok",
+        "s3",
+        "ListObjectsV2",
+        "{:Bucket \"reports\", :Prefix \"2024/\"}",
+    ));
+    out.push(ev(
+        "billing",
+        "ok",
+        "dynamodb",
+        "BatchWriteItem",
+        "{:RequestItems {:audit [], \"arn:aws:dynamodb:eu-west-1:111122223333:table/shared\" []}}",
+    ));
+    out.push(ev("billing", "ok", "sqs", "FrobnicateQueue", "{}"));
+    out.push(ev(
+        "orders",
+        "ok",
+        "s3",
+        "GetObject",
+        "{:Bucket \"odd\", :Key \"a*b?c$d ${x} %{y} &{z}\"}",
+    ));
+    out.push("{:mulog/event-name :app/started}".to_owned());
+    out
+}
+
+fn read_lines(lines: &[String], principal_key: Option<&str>) -> Observed {
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    let mut seen = Observed::new();
+    let opts = ReadOptions {
+        format: Format::MulogEdn,
+        principal_key: principal_key.map(str::to_owned),
+        ..ReadOptions::default()
+    };
+    read_into(
+        &Rules::builtin(),
+        &mut seen,
+        text.as_bytes(),
+        "events.edn",
+        &opts,
+    )
+    .expect("read");
+    seen
+}
+
+fn outputs(seen: &Observed, opts: &PolicyOptions) -> (String, String, String) {
+    let set = build_policies(seen, opts);
+    (
+        render_json(&set, opts.group_by),
+        render_terraform(&set, &TerraformOptions::default()),
+        render_terraform(
+            &set,
+            &TerraformOptions {
+                provider_major: 5,
+                data_sources: false,
+            },
+        ),
+    )
+}
+
+#[test]
+fn the_same_events_in_any_order_give_identical_output() {
+    let base = events();
+    let option_sets = [
+        PolicyOptions::default(),
+        PolicyOptions {
+            region: Some("eu-west-1".into()),
+            account: Some("123456789012".into()),
+            s3_objects: S3Objects::Exact,
+            ..PolicyOptions::default()
+        },
+        PolicyOptions {
+            group_by: true,
+            map_account: vec![("123456789012".into(), "210987654321".into())],
+            ..PolicyOptions::default()
+        },
+    ];
+    for opts in &option_sets {
+        let key = opts.group_by.then_some("app-name");
+        let want = outputs(&read_lines(&base, key), opts);
+        let mut rng = Shuffler(0x5EED_1234_ABCD_0001);
+        for round in 0..8 {
+            let mut lines = base.clone();
+            rng.shuffle(&mut lines);
+            if round == 0 {
+                lines.reverse();
+            }
+            let got = outputs(&read_lines(&lines, key), opts);
+            assert_eq!(got.0, want.0, "JSON differs after shuffle {round}");
+            assert_eq!(got.1, want.1, "Terraform differs after shuffle {round}");
+            assert_eq!(
+                got.2, want.2,
+                "Terraform (provider 5) differs after shuffle {round}"
+            );
+        }
+    }
+}
+
+#[test]
+fn merging_is_commutative_and_associative() {
+    let lines = events();
+    let mut rng = Shuffler(42);
+    for _ in 0..5 {
+        let mut shuffled = lines.clone();
+        rng.shuffle(&mut shuffled);
+        // Four parts of different sizes, each read as its own file.
+        let cuts = [0, 3, 11, 12, shuffled.len()];
+        let parts: Vec<Observed> = cuts
+            .windows(2)
+            .map(|w| read_lines(&shuffled[w[0]..w[1]], Some("app-name")))
+            .collect();
+        let whole = read_lines(&lines, Some("app-name"));
+
+        let mut left = Observed::new();
+        for p in &parts {
+            left.merge(p);
+        }
+        let mut right = Observed::new();
+        for p in parts.iter().rev() {
+            right.merge(p);
+        }
+        // ((a b) (c d)) against (a (b (c d))).
+        let mut ab = parts[0].clone();
+        ab.merge(&parts[1]);
+        let mut cd = parts[2].clone();
+        cd.merge(&parts[3]);
+        let mut grouped = ab;
+        grouped.merge(&cd);
+        let mut bcd = parts[1].clone();
+        bcd.merge(&cd);
+        let mut nested = parts[0].clone();
+        nested.merge(&bcd);
+
+        let want = left.to_bytes();
+        assert_eq!(right.to_bytes(), want);
+        assert_eq!(grouped.to_bytes(), want);
+        assert_eq!(nested.to_bytes(), want);
+        // Counts and permissions are those of reading everything at once; only the evidence
+        // lines differ (each part is its own file).
+        assert_eq!(left.counts(), whole.counts());
+        assert_eq!(left.len(), whole.len());
+        let opts = PolicyOptions {
+            group_by: true,
+            ..PolicyOptions::default()
+        };
+        assert_eq!(outputs(&left, &opts), outputs(&whole, &opts));
+    }
+}
+
+#[test]
+fn serialized_state_round_trips_byte_for_byte() {
+    let mut seen = read_lines(&events(), Some("app-name"));
+    seen.count_malformed(leastpriv::Evidence {
+        source: "x.edn".into(),
+        line: 7,
+    });
+    let bytes = seen.to_bytes();
+    let back = Observed::from_bytes(&bytes).expect("decode");
+    assert_eq!(back.to_bytes(), bytes);
+    assert_eq!(back, seen);
+    assert_eq!(back.counts(), seen.counts());
+    assert_eq!(
+        back.malformed_at().collect::<Vec<_>>(),
+        seen.malformed_at().collect::<Vec<_>>()
+    );
+    // Merging a state with a decoded copy of itself doubles the counts, not the permissions.
+    let mut twice = seen.clone();
+    twice.merge(&back);
+    assert_eq!(twice.len(), seen.len());
+    assert_eq!(twice.counts().calls, 2 * seen.counts().calls);
+    // And reading the serialized state as an input merges it.
+    let mut via_reader = Observed::new();
+    read_into(
+        &Rules::builtin(),
+        &mut via_reader,
+        &bytes[..],
+        "state.json",
+        &ReadOptions::default(),
+    )
+    .expect("observed input");
+    assert_eq!(via_reader.to_bytes(), bytes);
+}
+
+#[test]
+fn a_malformed_serialized_state_is_a_serialization_error() {
+    for bad in [
+        &b"{\"format\": \"leastpriv-observed\", \"version\": 99}"[..],
+        b"{\"format\": \"something-else\", \"version\": 1}",
+        b"{\"format\": \"leastpriv-observed\", \"version\": 1, \"counts\": 3}",
+        b"not json",
+    ] {
+        let err = Observed::from_bytes(bad).expect_err("must fail");
+        assert_eq!(err.kind(), ErrorKind::Serialization, "{err}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Size splitting
+
+fn non_ws_len(s: &str) -> usize {
+    s.chars().filter(|c| !c.is_whitespace()).count()
+}
+
+fn pairs(set: &PolicySet) -> BTreeSet<(String, String)> {
+    set.statements()
+        .flat_map(|s| {
+            s.actions
+                .iter()
+                .flat_map(|a| s.resources.iter().map(move |r| (a.clone(), r.to_iam())))
+        })
+        .collect()
+}
+
+fn check_documents(docs: &[Document]) {
+    for (i, doc) in docs.iter().enumerate() {
+        let json = render_document_json(doc);
+        assert!(
+            non_ws_len(&json) <= MANAGED_POLICY_LIMIT,
+            "document {i} has {} non-whitespace characters",
+            non_ws_len(&json)
+        );
+        let mut sids = HashSet::new();
+        for s in &doc.statements {
+            assert!(
+                !s.sid.is_empty() && s.sid.chars().all(|c| c.is_ascii_alphanumeric()),
+                "Sid {}",
+                s.sid
+            );
+            assert!(
+                sids.insert(s.sid.clone()),
+                "Sid {} twice in document {i}",
+                s.sid
+            );
+        }
+    }
+}
+
+fn tables(n: usize, ops: &[&str], with_context: bool) -> Observed {
+    let rules = Rules::builtin();
+    let mut seen = Observed::new();
+    for i in 0..n {
+        for op in ops {
+            let mut call = Call::new(
+                "dynamodb",
+                *op,
+                json!({"TableName": format!("service-table-with-a-long-name-{i:04}")}),
+            );
+            if with_context {
+                call.region = Some("eu-west-1".into());
+                call.account = Some("123456789012".into());
+            }
+            seen.record(&rules, &call);
+        }
+    }
+    seen
+}
+
+#[test]
+fn many_resources_split_into_documents_within_the_limit_losing_nothing() {
+    for (n, ops) in [
+        (400, &["GetItem"][..]),
+        (400, &["GetItem", "PutItem", "Query"][..]),
+        (150, &["GetItem"][..]),
+    ] {
+        let seen = tables(n, ops, true);
+        let split = build_policies(&seen, &PolicyOptions::default());
+        let unsplit = build_policies(
+            &seen,
+            &PolicyOptions {
+                max_size: usize::MAX,
+                ..PolicyOptions::default()
+            },
+        );
+        assert_eq!(unsplit.policies[0].documents.len(), 1);
+        let docs = &split.policies[0].documents;
+        let whole = non_ws_len(&render_document_json(&unsplit.policies[0].documents[0]));
+        assert!(
+            whole > MANAGED_POLICY_LIMIT,
+            "the workload must need splitting ({whole})"
+        );
+        assert!(
+            docs.len() >= whole.div_ceil(MANAGED_POLICY_LIMIT),
+            "{} documents",
+            docs.len()
+        );
+        check_documents(docs);
+        assert_eq!(pairs(&split), pairs(&unsplit));
+        assert_eq!(pairs(&split).len(), n * ops.len());
+        // JSON renders the split set as an array of documents.
+        let json: serde_json::Value =
+            serde_json::from_str(&render_json(&split, false)).expect("json");
+        assert_eq!(json.as_array().map(Vec::len), Some(docs.len()));
+        // Terraform writes one data block per document.
+        let tf = render_terraform(&split, &TerraformOptions::default());
+        assert_eq!(
+            tf.matches("data \"aws_iam_policy_document\"").count(),
+            docs.len()
+        );
+        assert!(tf.contains("data \"aws_iam_policy_document\" \"leastpriv_2\" {"));
+    }
+}
+
+#[test]
+fn split_documents_fit_when_terraform_fills_the_gaps() {
+    // No region or account: the documents must leave room for the longest real values.
+    let seen = tables(400, &["GetItem", "Query"], false);
+    let set = build_policies(&seen, &PolicyOptions::default());
+    let docs = &set.policies[0].documents;
+    assert!(docs.len() > 1);
+    check_documents(docs);
+    let filled: Vec<Document> = docs
+        .iter()
+        .map(|d| {
+            let mut d = d.clone();
+            for s in &mut d.statements {
+                for r in &mut s.resources {
+                    for seg in &mut r.segs {
+                        if let Seg::Field(f, v @ None) = seg {
+                            *v = Some(
+                                match f {
+                                    Field::Partition => "aws-us-gov",
+                                    Field::Region => "ap-southeast-2",
+                                    Field::Account => "123456789012",
+                                }
+                                .to_owned(),
+                            );
+                        }
+                    }
+                }
+            }
+            d
+        })
+        .collect();
+    check_documents(&filled);
+    assert_eq!(pairs(&set).len(), 800);
+}
+
+#[test]
+fn many_actions_on_one_resource_split_by_action() {
+    let rules = Rules::builtin();
+    let mut seen = Observed::new();
+    // Unknown operations fall back to prefix:Operation on *: one statement, many actions.
+    for i in 0..600 {
+        seen.record(
+            &rules,
+            &Call::new("s3", format!("MadeUpOperationNumber{i:04}"), json!({})),
+        );
+    }
+    let set = build_policies(&seen, &PolicyOptions::default());
+    let docs = &set.policies[0].documents;
+    assert!(docs.len() > 1);
+    check_documents(docs);
+    assert_eq!(pairs(&set).len(), 600);
+}
+
+#[test]
+fn sids_are_alphanumeric_prefix_and_hash_and_stable() {
+    let seen = read_lines(&events(), None);
+    let set = build_policies(&seen, &PolicyOptions::default());
+    for s in set.statements() {
+        let prefix = s.actions[0].split(':').next().expect("prefix");
+        let camel: String = prefix[..1].to_ascii_uppercase() + &prefix[1..];
+        assert!(s.sid.starts_with(&camel), "{} for {prefix}", s.sid);
+        let hash = &s.sid[camel.len()..];
+        assert!(
+            hash.len() >= 8 && hash[..8].chars().all(|c| c.is_ascii_hexdigit()),
+            "{}",
+            s.sid
+        );
+    }
+    // The Sid depends on the resources, not on what else is in the policy.
+    let mut alone = Observed::new();
+    alone.record(
+        &Rules::builtin(),
+        &Call::new("sqs", "ListQueues", json!({})),
+    );
+    let mut more = alone.clone();
+    more.record(
+        &Rules::builtin(),
+        &Call::new("s3", "ListBuckets", json!({})),
+    );
+    let sid = |seen: &Observed| {
+        build_policies(seen, &PolicyOptions::default())
+            .statements()
+            .find(|s| s.actions == ["sqs:ListQueues"])
+            .map(|s| s.sid.clone())
+    };
+    assert_eq!(sid(&alone), sid(&more));
+    assert!(sid(&alone).is_some_and(|s| s.starts_with("Sqs")));
+}
+
+// ---------------------------------------------------------------------------------------------
+// S3 key generalisation
+
+fn s3_policy(keys: &[(&str, &str, &str)], mode: S3Objects) -> Vec<(String, Vec<String>)> {
+    let rules = Rules::builtin();
+    let mut seen = Observed::new();
+    for (op, bucket, key) in keys {
+        seen.record(
+            &rules,
+            &Call::new("s3", *op, json!({"Bucket": bucket, "Key": key})),
+        );
+    }
+    let opts = PolicyOptions {
+        region: Some("eu-west-1".into()),
+        s3_objects: mode,
+        ..PolicyOptions::default()
+    };
+    build_policies(&seen, &opts)
+        .statements()
+        .map(|s| {
+            (
+                s.actions.join(","),
+                s.resources.iter().map(Resource::to_iam).collect(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn s3_objects_exact_keeps_every_key() {
+    let got = s3_policy(
+        &[
+            ("GetObject", "b", "reports/2024/a.csv"),
+            ("GetObject", "b", "reports/2024/b.csv"),
+        ],
+        S3Objects::Exact,
+    );
+    assert_eq!(
+        got,
+        [(
+            "s3:GetObject".to_owned(),
+            vec![
+                "arn:aws:s3:::b/reports/2024/a.csv".to_owned(),
+                "arn:aws:s3:::b/reports/2024/b.csv".to_owned()
+            ]
+        )]
+    );
+}
+
+#[test]
+fn s3_objects_prefix_cuts_after_the_last_common_slash() {
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["reports/2024/a.csv", "reports/2024/b.csv"],
+            "arn:aws:s3:::b/reports/2024/*",
+        ),
+        (&["a/b1", "a/b2"], "arn:aws:s3:::b/a/*"),
+        (&["x.csv", "y.csv"], "arn:aws:s3:::b/*"),
+        (
+            &["only/one.csv", "only/one.csv"],
+            "arn:aws:s3:::b/only/one.csv",
+        ),
+        (&["logs/é/1", "logs/é/2"], "arn:aws:s3:::b/logs/é/*"),
+    ];
+    for (keys, want) in cases {
+        let calls: Vec<(&str, &str, &str)> = keys.iter().map(|k| ("GetObject", "b", *k)).collect();
+        assert_eq!(
+            s3_policy(&calls, S3Objects::Prefix),
+            [("s3:GetObject".to_owned(), vec![want.to_owned()])],
+            "{keys:?}"
+        );
+        assert_eq!(
+            s3_policy(&calls, S3Objects::default()),
+            s3_policy(&calls, S3Objects::Prefix),
+            "prefix is the default"
+        );
+    }
+}
+
+#[test]
+fn s3_objects_prefix_works_per_bucket_and_action() {
+    let got = s3_policy(
+        &[
+            ("GetObject", "b", "in/1"),
+            ("GetObject", "b", "in/2"),
+            ("GetObject", "c", "in/3"),
+            ("PutObject", "b", "out/1"),
+        ],
+        S3Objects::Prefix,
+    );
+    assert_eq!(
+        got,
+        [
+            (
+                "s3:GetObject".to_owned(),
+                vec![
+                    "arn:aws:s3:::b/in/*".to_owned(),
+                    "arn:aws:s3:::c/in/3".to_owned()
+                ]
+            ),
+            (
+                "s3:PutObject".to_owned(),
+                vec!["arn:aws:s3:::b/out/1".to_owned()]
+            ),
+        ]
+    );
+}
+
+#[test]
+fn s3_objects_bucket_grants_the_whole_bucket() {
+    let got = s3_policy(
+        &[
+            ("GetObject", "b", "in/1"),
+            ("GetObject", "c", "x"),
+            ("PutObject", "b", "out/1"),
+        ],
+        S3Objects::Bucket,
+    );
+    assert_eq!(
+        got,
+        [
+            (
+                "s3:GetObject".to_owned(),
+                vec!["arn:aws:s3:::b/*".to_owned(), "arn:aws:s3:::c/*".to_owned()]
+            ),
+            (
+                "s3:PutObject".to_owned(),
+                vec!["arn:aws:s3:::b/*".to_owned()]
+            ),
+        ]
+    );
+}
+
+#[test]
+fn s3_generalisation_keeps_literal_characters_escaped() {
+    let got = s3_policy(
+        &[
+            ("GetObject", "b", "we*rd/1"),
+            ("GetObject", "b", "we*rd/2"),
+            ("PutObject", "b", "$x?"),
+        ],
+        S3Objects::Prefix,
+    );
+    assert_eq!(
+        got,
+        [
+            (
+                "s3:GetObject".to_owned(),
+                vec!["arn:aws:s3:::b/we${*}rd/*".to_owned()]
+            ),
+            (
+                "s3:PutObject".to_owned(),
+                vec!["arn:aws:s3:::b/${$}x${?}".to_owned()]
+            ),
+        ]
+    );
+}
+
+#[test]
+fn s3_objects_modes_parse_and_bad_names_are_usage_errors() {
+    assert_eq!("exact".parse::<S3Objects>().ok(), Some(S3Objects::Exact));
+    assert_eq!("prefix".parse::<S3Objects>().ok(), Some(S3Objects::Prefix));
+    assert_eq!("bucket".parse::<S3Objects>().ok(), Some(S3Objects::Bucket));
+    let err = "objects".parse::<S3Objects>().expect_err("bad mode");
+    assert_eq!(err.kind(), ErrorKind::Usage);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mappings from the command line
+
+#[test]
+fn mappings_parse_from_to_and_apply() {
+    let pair = parse_mapping(" 123456789012 = 210987654321 ").expect("mapping");
+    assert_eq!(pair, ("123456789012".to_owned(), "210987654321".to_owned()));
+    for bad in ["123456789012", "=210987654321", "123456789012=", ""] {
+        assert_eq!(
+            parse_mapping(bad).expect_err(bad).kind(),
+            ErrorKind::Usage,
+            "{bad}"
+        );
+    }
+    let rules = Rules::builtin();
+    let mut seen = Observed::new();
+    seen.record(
+        &rules,
+        &Call::new(
+            "sqs",
+            "SendMessage",
+            json!({"QueueUrl": "https://sqs.us-east-1.amazonaws.com/123456789012/q"}),
+        ),
+    );
+    let opts = PolicyOptions {
+        map_account: vec![pair],
+        map_region: vec![parse_mapping("us-east-1=eu-west-1").expect("mapping")],
+        ..PolicyOptions::default()
+    };
+    let json = render_json(&build_policies(&seen, &opts), false);
+    assert!(
+        json.contains("\"arn:aws:sqs:eu-west-1:210987654321:q\""),
+        "{json}"
+    );
+}
