@@ -220,16 +220,26 @@ fn eval_binding(b: &Binding, root: &Value, elem: Elem<'_>, call: &Call) -> Optio
 }
 
 fn holds(c: &Condition, root: &Value, elem: Elem<'_>, call: &Call) -> bool {
-    if c.equals.is_none() && c.binding.transform.is_none() && c.binding.arn.is_none() {
+    if c.equals.is_none()
+        && c.matches.is_none()
+        && c.binding.transform.is_none()
+        && c.binding.arn.is_none()
+    {
         // Presence: any value but null (a map, a list, even an empty one) counts.
         return c.binding.path.get(root, elem, call).is_some();
     }
     match eval_binding(&c.binding, root, elem, call) {
         None => false,
-        Some(b) => match &c.equals {
-            None => true,
-            Some(vals) => vals.iter().any(|v| v.eq_ignore_ascii_case(&b.piece.text)),
-        },
+        Some(b) => {
+            c.equals
+                .as_ref()
+                .is_none_or(|vals| vals.iter().any(|v| v.eq_ignore_ascii_case(&b.piece.text)))
+                && c.matches.as_ref().is_none_or(|globs| {
+                    globs
+                        .iter()
+                        .any(|g| crate::policy::glob_match(g, &b.piece.text))
+                })
+        }
     }
 }
 
@@ -259,7 +269,8 @@ fn apply_grant(g: &Grant, call: &Call, prefix: &str, op: &str, out: &mut Derived
         for (var, b) in &g.bind {
             bound.push((var.as_str(), eval_binding(b, root, elem, call)));
         }
-        // Context: what the request carries wins, then explicit context bindings, then the event.
+        // Context: explicit `partition`/`region`/`account` bindings win, then what the other
+        // bound values carry (an ARN, a queue URL), then the event; the options fill the rest.
         let mut partition = None;
         let mut region = None;
         let mut account = None;
@@ -269,11 +280,15 @@ fn apply_grant(g: &Grant, call: &Call, prefix: &str, op: &str, out: &mut Derived
                 "partition" => partition = partition.or_else(|| nonempty(&b.piece.text)),
                 "region" => region = region.or_else(|| nonempty(&b.piece.text)),
                 "account" => account = account.or_else(|| nonempty(&b.piece.text)),
-                _ => {
-                    partition = partition.or_else(|| b.partition.clone());
-                    region = region.or_else(|| b.region.clone());
-                    account = account.or_else(|| b.account.clone());
-                }
+                _ => {}
+            }
+        }
+        for (var, b) in &bound {
+            let Some(b) = b else { continue };
+            if !is_context_var(var) {
+                partition = partition.or_else(|| b.partition.clone());
+                region = region.or_else(|| b.region.clone());
+                account = account.or_else(|| b.account.clone());
             }
         }
         let region = region.or_else(|| call.region.clone());

@@ -227,6 +227,8 @@ struct RawConditionFull {
     part: Option<String>,
     #[serde(default)]
     equals: Option<OneOrMany>,
+    #[serde(default)]
+    matches: Option<OneOrMany>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -300,6 +302,8 @@ pub(crate) struct Binding {
 pub(crate) struct Condition {
     pub(crate) binding: Binding,
     pub(crate) equals: Option<Vec<String>>,
+    /// Globs (`*`, `?`), case-insensitive.
+    pub(crate) matches: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -677,6 +681,7 @@ fn t_name(t: Transform) -> &'static str {
         Transform::CognitoUserPool => "cognito-user-pool",
         Transform::StateMachine => "state-machine",
         Transform::EmailAddress => "email-address",
+        Transform::Arn => "arn",
     }
 }
 
@@ -685,6 +690,7 @@ fn compile_condition(raw: RawCondition) -> std::result::Result<Condition, String
         RawCondition::Path(p) => Ok(Condition {
             binding: compile_binding(RawBinding::Path(p))?,
             equals: None,
+            matches: None,
         }),
         RawCondition::Full(f) => Ok(Condition {
             binding: compile_binding(RawBinding::Full(RawBindingFull {
@@ -695,6 +701,7 @@ fn compile_condition(raw: RawCondition) -> std::result::Result<Condition, String
                 part: f.part,
             }))?,
             equals: f.equals.map(OneOrMany::into_vec),
+            matches: f.matches.map(OneOrMany::into_vec),
         }),
     }
 }

@@ -19,6 +19,7 @@ pub(crate) enum Transform {
     CognitoUserPool,
     StateMachine,
     EmailAddress,
+    Arn,
 }
 
 /// A value a transform produced: literal text, optionally followed by IAM pattern text.
@@ -70,6 +71,7 @@ impl Transform {
             "cognito-user-pool" => Transform::CognitoUserPool,
             "state-machine" => Transform::StateMachine,
             "email-address" => Transform::EmailAddress,
+            "arn" => Transform::Arn,
             _ => return None,
         })
     }
@@ -88,6 +90,7 @@ impl Transform {
             Transform::BedrockModel | Transform::CognitoUserPool => "id",
             Transform::StateMachine => "name",
             Transform::EmailAddress => "address",
+            Transform::Arn => "resource",
         }
     }
 
@@ -97,9 +100,7 @@ impl Transform {
             Transform::SqsQueueUrl => &["name", "account", "region"],
             Transform::S3CopySource => &["bucket", "key", "version"],
             Transform::LambdaFunction => &["name", "qualifier", "account", "region", "partition"],
-            Transform::SsmParameter | Transform::SecretId => {
-                &["name", "account", "region", "partition"]
-            }
+            Transform::SecretId => &["name", "account", "region", "partition"],
             Transform::Partiql => &["verb", "table", "index"],
             Transform::KmsKey => &["kind", "key", "alias", "account", "region", "partition"],
             Transform::ExecuteApiEndpoint => &["api", "stage", "region"],
@@ -107,6 +108,8 @@ impl Transform {
             Transform::CognitoUserPool => &["id", "region"],
             Transform::StateMachine => &["name", "qualifier", "account", "region", "partition"],
             Transform::EmailAddress => &["address", "domain"],
+            Transform::Arn => &["resource", "service", "account", "region", "partition"],
+            Transform::SsmParameter => &["name", "selector", "account", "region", "partition"],
         }
     }
 
@@ -148,6 +151,13 @@ impl Transform {
             Transform::CognitoUserPool => cognito_user_pool(s, parts),
             Transform::StateMachine => state_machine(s, parts),
             Transform::EmailAddress => email_address(s, parts),
+            Transform::Arn => {
+                if let Some(arn) = Arn::parse(s) {
+                    arn_context(&arn, parts);
+                    parts.set_text("service", arn.service);
+                    parts.set_text("resource", arn.resource);
+                }
+            }
         }
     }
 }
@@ -280,15 +290,23 @@ fn lambda_function(s: &str, parts: &mut Parts) {
 }
 
 fn ssm_parameter(s: &str, parts: &mut Parts) {
-    if let Some(arn) = Arn::parse(s) {
+    let name = if let Some(arn) = Arn::parse(s) {
         arn_context(&arn, parts);
         let name = arn
             .resource
             .strip_prefix("parameter")
             .unwrap_or(arn.resource);
-        parts.set_text("name", name.strip_prefix('/').unwrap_or(name));
+        name.strip_prefix('/').unwrap_or(name)
     } else {
-        parts.set_text("name", s.strip_prefix('/').unwrap_or(s));
+        s.strip_prefix('/').unwrap_or(s)
+    };
+    // `name:3` or `name:label` selects a version; parameter names never contain `:`.
+    match name.split_once(':') {
+        Some((n, selector)) => {
+            parts.set_text("name", n);
+            parts.set_text("selector", selector);
+        }
+        None => parts.set_text("name", name),
     }
 }
 
@@ -718,6 +736,32 @@ mod tests {
         assert_eq!(part(t, l, "stage").as_deref(), Some("dev"));
         let ls = json!("http://abc123.execute-api.localhost.localstack.cloud:4566/dev");
         assert_eq!(part(t, ls, "api").as_deref(), Some("abc123"));
+    }
+
+    #[test]
+    fn ssm_selectors_and_plain_arns() {
+        assert_eq!(
+            part(Transform::SsmParameter, json!("/app/db:3"), "name").as_deref(),
+            Some("app/db")
+        );
+        assert_eq!(
+            part(Transform::SsmParameter, json!("/app/db:live"), "selector").as_deref(),
+            Some("live")
+        );
+        let a = json!("arn:aws:sns:eu-west-1:111122223333:topic:sub-id");
+        assert_eq!(
+            part(Transform::Arn, a.clone(), "resource").as_deref(),
+            Some("topic:sub-id")
+        );
+        assert_eq!(
+            part(Transform::Arn, a.clone(), "service").as_deref(),
+            Some("sns")
+        );
+        assert_eq!(
+            part(Transform::Arn, a, "account").as_deref(),
+            Some("111122223333")
+        );
+        assert_eq!(part(Transform::Arn, json!("topic"), "resource"), None);
     }
 
     #[test]
