@@ -389,3 +389,33 @@ fn map_account_rewrites_test_accounts() {
     assert!(t.contains("arn:aws:sqs:eu-west-1:210987654321:jobs"), "{t}");
     assert!(!t.contains("secret-body") && !text(&out.stderr).contains("secret-body"));
 }
+
+#[test]
+fn the_readme_excerpt_is_real_output() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+            .unwrap();
+    let start = readme.find("```json\n").expect("a json block") + "```json\n".len();
+    let end = start + readme[start..].find("```").expect("closed");
+    let excerpt: Vec<serde_json::Value> =
+        serde_json::from_str(&readme[start..end]).expect("excerpt is JSON");
+    assert!(excerpt.len() >= 3);
+    let s = sample();
+    let out = run(&[
+        "policy",
+        s.to_str().unwrap(),
+        "--region",
+        "eu-west-1",
+        "--account",
+        "123456789012",
+        "-q",
+    ]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let statements = doc["Statement"].as_array().unwrap();
+    for st in &excerpt {
+        assert!(
+            statements.contains(st),
+            "README statement not in the output: {st}"
+        );
+    }
+}
