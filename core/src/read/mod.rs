@@ -426,6 +426,20 @@ impl<R: BufRead> CallReader<R> {
                 self.pending.clear();
                 self.carry = Some((line, n));
                 return Some(Err(e));
+            } else if self.pending.len() + line.len() > MAX_FORM_BYTES {
+                let e = self.err_at(
+                    Error::new(
+                        ErrorKind::Syntax,
+                        format!(
+                            "EDN: a form longer than {} MiB (unterminated?)",
+                            MAX_FORM_BYTES >> 20
+                        ),
+                    ),
+                    self.pending_line,
+                    1,
+                );
+                self.pending.clear();
+                return Some(Err(e));
             } else {
                 self.pending.push('\n');
                 self.pending.push_str(&line);
@@ -434,6 +448,9 @@ impl<R: BufRead> CallReader<R> {
         }
     }
 }
+
+/// The longest EDN form read across lines: memory stays bounded on a form that never ends.
+const MAX_FORM_BYTES: usize = 64 << 20;
 
 /// Offset of the first character of the form at or after `pos` (skipping blanks and commas).
 fn pos_of_form(text: &str, pos: usize) -> usize {
