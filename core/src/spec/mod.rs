@@ -175,6 +175,7 @@ impl OneOrMany {
 #[serde(untagged)]
 enum RawBinding {
     Path(String),
+    List(Vec<serde_json::Value>),
     Full(RawBindingFull),
 }
 
@@ -192,11 +193,13 @@ struct RawBindingFull {
     part: Option<String>,
 }
 
+// A derived struct also deserializes from a JSON array (by position), so every untagged enum
+// tries the list forms first and rejects arrays where a single object is meant.
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum RawConditions {
-    One(RawCondition),
     Many(Vec<RawCondition>),
+    One(RawCondition),
 }
 
 impl RawConditions {
@@ -212,6 +215,7 @@ impl RawConditions {
 #[serde(untagged)]
 enum RawCondition {
     Path(String),
+    Nested(Vec<serde_json::Value>),
     Full(RawConditionFull),
 }
 
@@ -634,6 +638,7 @@ fn add_rules(rules: &mut Rules, file: &str, text: &str) -> Result<()> {
 
 fn compile_binding(raw: RawBinding) -> std::result::Result<Binding, String> {
     let full = match raw {
+        RawBinding::List(_) => return Err("a binding is a path or an object, not an array".into()),
         RawBinding::Path(p) => RawBindingFull {
             path: p,
             default: None,
@@ -687,6 +692,7 @@ fn t_name(t: Transform) -> &'static str {
 
 fn compile_condition(raw: RawCondition) -> std::result::Result<Condition, String> {
     match raw {
+        RawCondition::Nested(_) => Err("a condition in a list must be a path or an object".into()),
         RawCondition::Path(p) => Ok(Condition {
             binding: compile_binding(RawBinding::Path(p))?,
             equals: None,
@@ -824,6 +830,27 @@ mod tests {
         assert_eq!(normalize_operation("GetObjectCommand"), "getobject");
         assert_eq!(pascal_operation("get_object"), "GetObject");
         assert_eq!(pascal_operation("GetObjectCommand"), "GetObject");
+    }
+
+    #[test]
+    fn condition_lists_of_paths_are_lists() {
+        let rules = |cond: &str| {
+            RulesBuilder::new()
+                .without_builtin()
+                .add_str(
+                    "c.json",
+                    format!(r#"{{"service": "x", "operations": {{"Op": {{"grants": [{{"action": "x:Op", "if": {cond}}}]}}}}}}"#),
+                )
+                .build()
+        };
+        let r = rules(r#"["Tags", "EventBusName"]"#).unwrap();
+        let api = r.api_of("x").unwrap();
+        let Operation::Grants(g) = api.operations["op"].as_ref() else {
+            panic!("grants")
+        };
+        assert_eq!(g[0].if_.len(), 2);
+        assert_eq!(g[0].if_[1].binding.path.text, "EventBusName");
+        assert!(rules(r#"[["Tags"]]"#).is_err());
     }
 
     #[test]
