@@ -101,9 +101,9 @@ pub fn derive(rules: &Rules, call: &Call) -> Derived {
 
 /// Like [`derive`], appending to `out`.
 pub fn derive_into(rules: &Rules, call: &Call, out: &mut Derived) {
-    let op_display = pascal_operation(&call.operation);
     let Some(api) = rules.api_of(&call.service) else {
         let prefix = normalize_service_name(&call.service);
+        let op_display = pascal_operation(&call.operation);
         out.diagnostics.push(Diagnostic {
             kind: DiagnosticKind::UnknownService,
             service: prefix.clone(),
@@ -116,20 +116,24 @@ pub fn derive_into(rules: &Rules, call: &Call, out: &mut Derived) {
         fallback(&prefix, &op_display, out);
         return;
     };
-    let Some(op) = api.operations.get(&normalize_operation(&call.operation)) else {
-        fallback(&api.prefix, &op_display, out);
+    let op = api
+        .exact_operations
+        .get(call.operation.as_str())
+        .or_else(|| api.operations.get(&normalize_operation(&call.operation)));
+    let Some(op) = op else {
+        fallback(&api.prefix, &pascal_operation(&call.operation), out);
         return;
     };
     match op.as_ref() {
         Operation::None(why) => out.diagnostics.push(Diagnostic {
             kind: DiagnosticKind::Permissionless,
             service: api.prefix.clone(),
-            operation: op_display,
+            operation: pascal_operation(&call.operation),
             message: why.clone(),
         }),
         Operation::Grants(grants) => {
             for g in grants {
-                apply_grant(g, call, &api.prefix, &op_display, out);
+                apply_grant(g, call, &api.prefix, out);
             }
         }
     }
@@ -243,7 +247,7 @@ fn holds(c: &Condition, root: &Value, elem: Elem<'_>, call: &Call) -> bool {
     }
 }
 
-fn apply_grant(g: &Grant, call: &Call, prefix: &str, op: &str, out: &mut Derived) {
+fn apply_grant(g: &Grant, call: &Call, prefix: &str, out: &mut Derived) {
     static EMPTY: Value = Value::Null;
     let root = if call.params.is_null() {
         &EMPTY
@@ -325,7 +329,7 @@ fn apply_grant(g: &Grant, call: &Call, prefix: &str, op: &str, out: &mut Derived
                         out.diagnostics.push(Diagnostic {
                             kind: DiagnosticKind::Wildcard,
                             service: prefix.to_owned(),
-                            operation: op.to_owned(),
+                            operation: pascal_operation(&call.operation),
                             message: format!(
                                 "`{}`: request member `{member}` absent or not an ARN; `*` used",
                                 g.action
@@ -378,7 +382,7 @@ fn apply_grant(g: &Grant, call: &Call, prefix: &str, op: &str, out: &mut Derived
                                 out.diagnostics.push(Diagnostic {
                                     kind: DiagnosticKind::Wildcard,
                                     service: prefix.to_owned(),
-                                    operation: op.to_owned(),
+                                    operation: pascal_operation(&call.operation),
                                     message: format!(
                                         "`{}`: request member `{member}` absent or not text; `*` used for `{{{v}}}`",
                                         g.action
@@ -437,7 +441,7 @@ fn apply_grant(g: &Grant, call: &Call, prefix: &str, op: &str, out: &mut Derived
             out.diagnostics.push(Diagnostic {
                 kind: DiagnosticKind::Broadened,
                 service: prefix.to_owned(),
-                operation: op.to_owned(),
+                operation: pascal_operation(&call.operation),
                 message: format!("`{}`: {why}", g.action),
             });
         }

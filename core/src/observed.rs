@@ -4,8 +4,10 @@ use crate::call::Call;
 use crate::derive::{Derived, Diagnostic, Permission, derive_into};
 use crate::error::{Error, ErrorKind, Result};
 use crate::spec::Rules;
+use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
 /// Where something was first seen: a source (file or label) and a line (0 when none).
@@ -18,6 +20,13 @@ pub struct Evidence {
 }
 
 impl Evidence {
+    /// `true` if `source` comes before this evidence (by source, then line).
+    fn after(&self, source: &crate::call::Source) -> bool {
+        let label = source.label.as_deref().unwrap_or("");
+        let line = source.line.unwrap_or(0);
+        (label, line) < (self.source.as_str(), self.line)
+    }
+
     pub(crate) fn of(call: &Call) -> Evidence {
         Evidence {
             source: call.source.label.as_deref().unwrap_or("").to_owned(),
@@ -93,13 +102,23 @@ type Key = (Option<Arc<str>>, Permission);
 /// assert_eq!(b.len(), 1);
 /// assert_eq!(b.counts().calls, 2);
 /// ```
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct Observed {
     permissions: HashMap<Key, Stats>,
     diagnostics: HashMap<Diagnostic, Stats>,
     counts: Counts,
     malformed_at: BTreeSet<Evidence>,
     scratch: Derived,
+    last_principal: Option<Arc<str>>,
+}
+
+impl PartialEq for Observed {
+    fn eq(&self, other: &Observed) -> bool {
+        self.permissions == other.permissions
+            && self.diagnostics == other.diagnostics
+            && self.counts == other.counts
+            && self.malformed_at == other.malformed_at
+    }
 }
 
 impl Observed {
@@ -114,51 +133,24 @@ impl Observed {
         scratch.permissions.clear();
         scratch.diagnostics.clear();
         derive_into(rules, call, &mut scratch);
-        let evidence = Evidence::of(call);
         let ok = call.outcome.is_ok();
-        let principal: Option<Arc<str>> = call.principal.as_deref().map(Arc::from);
+        let principal: Option<Arc<str>> = match (&call.principal, &self.last_principal) {
+            (None, _) => None,
+            (Some(p), Some(last)) if **last == **p => Some(Arc::clone(last)),
+            (Some(p), _) => {
+                let a: Arc<str> = Arc::from(p.as_str());
+                self.last_principal = Some(Arc::clone(&a));
+                Some(a)
+            }
+        };
         for p in scratch.permissions.drain(..) {
-            self.add_permission(principal.clone(), p, ok, &evidence);
+            count(self.permissions.entry((principal.clone(), p)), ok, call);
         }
         for d in scratch.diagnostics.drain(..) {
-            self.add_diagnostic(d, ok, &evidence);
+            count(self.diagnostics.entry(d), ok, call);
         }
         self.counts.calls += 1;
         self.scratch = scratch;
-    }
-
-    fn add_permission(
-        &mut self,
-        principal: Option<Arc<str>>,
-        p: Permission,
-        ok: bool,
-        ev: &Evidence,
-    ) {
-        let stats = Stats {
-            ok: u64::from(ok),
-            failed: u64::from(!ok),
-            first: ev.clone(),
-        };
-        match self.permissions.entry((principal, p)) {
-            std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().merge(&stats),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(stats);
-            }
-        }
-    }
-
-    fn add_diagnostic(&mut self, d: Diagnostic, ok: bool, ev: &Evidence) {
-        let stats = Stats {
-            ok: u64::from(ok),
-            failed: u64::from(!ok),
-            first: ev.clone(),
-        };
-        match self.diagnostics.entry(d) {
-            std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().merge(&stats),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(stats);
-            }
-        }
     }
 
     /// Counts a skipped event (its event name did not match).
@@ -328,6 +320,30 @@ impl Observed {
             }
         }
         Ok(o)
+    }
+}
+
+/// Counts one call into an entry, building its evidence only when it is new or earlier.
+fn count<K>(entry: Entry<'_, K, Stats>, ok: bool, call: &Call) {
+    match entry {
+        Entry::Occupied(mut e) => {
+            let s = e.get_mut();
+            if ok {
+                s.ok = s.ok.saturating_add(1);
+            } else {
+                s.failed = s.failed.saturating_add(1);
+            }
+            if s.first.after(&call.source) {
+                s.first = Evidence::of(call);
+            }
+        }
+        Entry::Vacant(e) => {
+            e.insert(Stats {
+                ok: u64::from(ok),
+                failed: u64::from(!ok),
+                first: Evidence::of(call),
+            });
+        }
     }
 }
 

@@ -222,8 +222,9 @@ impl<R: BufRead> CallReader<R> {
         e.with_path(&*self.label).at(line, col)
     }
 
-    /// Reads the next line into `self.buf` as text; `None` at the end.
-    fn next_line(&mut self) -> Option<Result<String>> {
+    /// Reads the next line into `self.buf` (without its line break), checked to be UTF-8;
+    /// `None` at the end. The buffer keeps its capacity from line to line.
+    fn fill_line(&mut self) -> Option<Result<()>> {
         self.buf.clear();
         match self.input.read_until(b'\n', &mut self.buf) {
             Ok(0) => None,
@@ -236,14 +237,12 @@ impl<R: BufRead> CallReader<R> {
                     // A byte order mark: not part of the first event.
                     self.buf.drain(..3);
                 }
-                let bytes = std::mem::take(&mut self.buf);
-                match String::from_utf8(bytes) {
-                    Ok(s) => Some(Ok(s)),
+                match std::str::from_utf8(&self.buf) {
+                    Ok(_) => Some(Ok(())),
                     Err(e) => {
-                        let valid = e.utf8_error().valid_up_to();
-                        let bytes = e.into_bytes();
+                        let valid = e.valid_up_to();
                         let col =
-                            String::from_utf8_lossy(&bytes[..valid]).chars().count() as u64 + 1;
+                            String::from_utf8_lossy(&self.buf[..valid]).chars().count() as u64 + 1;
                         Some(Err(self.err_at(
                             Error::new(ErrorKind::Encoding, "invalid UTF-8"),
                             self.line,
@@ -259,28 +258,42 @@ impl<R: BufRead> CallReader<R> {
         }
     }
 
+    /// The current line as text (empty if it was not valid UTF-8, which `fill_line` reported).
+    fn line_text(&self) -> &str {
+        std::str::from_utf8(&self.buf).unwrap_or_default()
+    }
+
+    /// Reads the next line as an owned string; `None` at the end.
+    fn next_line(&mut self) -> Option<Result<String>> {
+        match self.fill_line()? {
+            Ok(()) => Some(Ok(self.line_text().to_owned())),
+            Err(e) => Some(Err(e)),
+        }
+    }
+
     fn source(&self, line: u64) -> Source {
         Source::at(Arc::clone(&self.label), line)
     }
 
     fn next_json(&mut self) -> Option<Result<Call>> {
         loop {
-            let line = match self.next_line()? {
-                Ok(l) => l,
-                Err(e) => return Some(Err(e)),
-            };
+            if let Err(e) = self.fill_line()? {
+                return Some(Err(e));
+            }
+            let line = self.line_text();
             if line.trim().is_empty() {
                 continue;
             }
             let n = self.line;
+            let source = Source::at(Arc::clone(&self.label), n);
             let result = match self.format {
                 Format::MulogJson => jsonl::mulog_json_line(
-                    &line,
+                    line,
                     &self.event_name,
                     self.principal_key.as_deref(),
-                    self.source(n),
+                    source,
                 ),
-                _ => jsonl::call_line(&line, self.source(n)).map(Some),
+                _ => jsonl::call_line(line, source).map(Some),
             };
             match result {
                 Ok(Some(call)) => return Some(Ok(call)),
@@ -347,7 +360,7 @@ impl<R: BufRead> CallReader<R> {
         let kind = form.type_name();
         match form.into_json() {
             serde_json::Value::Object(map) => mulog::call_from_event(
-                &map,
+                map,
                 &self.event_name,
                 self.principal_key.as_deref(),
                 self.source(line),

@@ -4,9 +4,14 @@ use crate::call::{Call, Outcome, Source, Value};
 use crate::error::{Error, ErrorKind, Result};
 use serde_json::Map;
 
-/// A μ/log event's keys with or without a leading `:` (EDN keywords convert without it).
+/// A μ/log event's keys with or without a leading `:` (EDN keywords convert without it; a JSON
+/// printer may keep it).
 fn get<'a>(ev: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    ev.get(key).or_else(|| ev.get(&format!(":{key}")))
+    ev.get(key).or_else(|| {
+        ev.iter()
+            .find(|(k, _)| k.strip_prefix(':') == Some(key))
+            .map(|(_, v)| v)
+    })
 }
 
 fn type_name(v: &Value) -> &'static str {
@@ -67,9 +72,24 @@ const ANOMALY: &str = "cognitect.anomalies/category";
 
 fn has_anomaly(v: &Value) -> bool {
     match v {
-        Value::Object(m) => m.contains_key(ANOMALY) || m.contains_key(&format!(":{ANOMALY}")),
+        Value::Object(m) => map_has_anomaly(m),
         _ => false,
     }
+}
+
+fn map_has_anomaly(m: &Map<String, Value>) -> bool {
+    get(m, ANOMALY).is_some()
+}
+
+/// An error code at the top of the event itself (an anomaly logged as the event).
+fn map_error_code(m: &Map<String, Value>) -> Option<String> {
+    ["cognitect.aws.error/code", "ErrorCode", "__type", "Code"]
+        .iter()
+        .find_map(|k| match get(m, k) {
+            Some(Value::String(s)) => Some(s.rsplit('#').next().unwrap_or(s).trim().to_owned()),
+            _ => None,
+        })
+        .filter(|s| !s.is_empty())
 }
 
 /// Looks for an AWS error code in an exception or anomaly (bounded depth).
@@ -119,69 +139,79 @@ fn error_code(v: &Value, depth: usize) -> Option<String> {
 
 /// Turns one μ/log event into a [`Call`], or `None` when its event name is not the one wanted.
 pub(crate) fn call_from_event(
-    ev: &Map<String, Value>,
+    mut ev: Map<String, Value>,
     event_name: &str,
     principal_key: Option<&str>,
     source: Source,
 ) -> Result<Option<Call>> {
-    let name = match get(ev, "mulog/event-name") {
+    let name = match get(&ev, "mulog/event-name") {
         Some(Value::String(s)) => s.trim_start_matches(':'),
         _ => return Ok(None),
     };
     if name != event_name.trim_start_matches(':') {
         return Ok(None);
     }
-    let service = text(ev, &["api", "service"])?;
-    let mut operation = match text(ev, &["operation", "op"]) {
+    let service = text(&ev, &["api", "service"])?;
+    let mut operation = match text(&ev, &["operation", "op"]) {
         Ok(op) => Some(op),
         Err(e) => {
-            if get(ev, "operation").is_some() || get(ev, "op").is_some() {
+            if get(&ev, "operation").is_some() || get(&ev, "op").is_some() {
                 return Err(e);
             }
             None
         }
     };
-    let mut params = match get(ev, "request") {
+    let request = match ev.swap_remove("request") {
+        Some(v) => Some(v),
+        None => ev
+            .keys()
+            .find(|k| k.as_str() == ":request")
+            .cloned()
+            .and_then(|k| ev.swap_remove(&k)),
+    };
+    let mut params = match request {
         None | Some(Value::Null) => Value::Object(Map::new()),
-        Some(v @ Value::Object(_)) => v.clone(),
+        Some(v @ Value::Object(_)) => v,
         Some(v) => {
             return Err(invalid(
                 "request",
-                format!("`request` must be a map, not a {}", type_name(v)),
+                format!("`request` must be a map, not a {}", type_name(&v)),
             ));
         }
     };
     // Some wrappers log the whole aws-api invoke map: {:op :GetObject :request {...}}.
-    if let Value::Object(m) = &params
-        && let (Some(Value::String(op)), Some(inner @ (Value::Object(_) | Value::Null))) =
-            (m.get("op"), m.get("request"))
+    if let Value::Object(m) = &mut params
+        && matches!(m.get("op"), Some(Value::String(_)))
+        && matches!(m.get("request"), Some(Value::Object(_) | Value::Null))
     {
-        if operation.is_none() {
+        if operation.is_none()
+            && let Some(Value::String(op)) = m.get("op")
+        {
             operation = Some(op.trim_start_matches(':').to_owned());
         }
-        params = match inner {
-            Value::Null => Value::Object(Map::new()),
-            other => other.clone(),
+        params = match m.swap_remove("request") {
+            Some(inner @ Value::Object(_)) => inner,
+            _ => Value::Object(Map::new()),
         };
     }
     let Some(operation) = operation else {
         return Err(invalid("operation", "missing `operation`".into()));
     };
-    let failed = matches!(get(ev, "mulog/outcome"), Some(Value::String(s)) if s.trim_start_matches(':') == "error");
-    let response = ["response", "result"].iter().find_map(|k| get(ev, k));
-    let anomaly = has_anomaly(&Value::Object(ev.clone())) || response.is_some_and(has_anomaly);
+    let failed = matches!(get(&ev, "mulog/outcome"), Some(Value::String(s)) if s.trim_start_matches(':') == "error");
+    let response = ["response", "result"].iter().find_map(|k| get(&ev, k));
+    let anomaly = map_has_anomaly(&ev) || response.is_some_and(has_anomaly);
     let outcome = if failed || anomaly {
-        let code = get(ev, "exception")
+        let code = get(&ev, "exception")
             .and_then(|e| error_code(e, 0))
             .or_else(|| response.and_then(|r| error_code(r, 0)))
-            .or_else(|| error_code(&Value::Object(ev.clone()), 5));
+            .or_else(|| map_error_code(&ev));
         Outcome::Error { code }
     } else {
         Outcome::Ok
     };
     let principal = match principal_key {
         None => None,
-        Some(k) => match get(ev, k.trim_start_matches(':')) {
+        Some(k) => match get(&ev, k.trim_start_matches(':')) {
             Some(Value::String(s)) => Some(s.trim_start_matches(':').to_owned()),
             Some(Value::Number(n)) => Some(n.to_string()),
             _ => None,
@@ -191,10 +221,10 @@ pub(crate) fn call_from_event(
         service,
         operation,
         params,
-        region: opt_text(ev, &["region", "aws/region"])?,
-        account: opt_text(ev, &["account", "aws/account"])?,
-        partition: opt_text(ev, &["partition"])?,
-        endpoint: opt_text(ev, &["endpoint"])?,
+        region: opt_text(&ev, &["region", "aws/region"])?,
+        account: opt_text(&ev, &["account", "aws/account"])?,
+        partition: opt_text(&ev, &["partition"])?,
+        endpoint: opt_text(&ev, &["endpoint"])?,
         outcome,
         principal,
         source,

@@ -195,7 +195,7 @@ fn resource_json_hcl(r: &Resource, opts: &TerraformOptions, out: &mut String) {
 fn raw_document_hcl(statements: &[&Statement], opts: &TerraformOptions) -> String {
     let mut out = String::new();
     let plain = json_string_hcl;
-    out.push_str("{");
+    out.push('{');
     plain(&mut out, "Version");
     out.push(':');
     plain(&mut out, "2012-10-17");

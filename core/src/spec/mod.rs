@@ -8,8 +8,9 @@ pub(crate) use path::{Elem, Path};
 pub(crate) use transform::{Piece, Transform};
 
 use crate::error::{Error, ErrorKind, Result};
+use rustc_hash::FxHashMap as HashMap;
 use serde::Deserialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
 include!(concat!(env!("OUT_DIR"), "/embedded_rules.rs"));
@@ -175,7 +176,7 @@ impl OneOrMany {
 #[serde(untagged)]
 enum RawBinding {
     Path(String),
-    List(Vec<serde_json::Value>),
+    List(#[allow(dead_code)] Vec<serde::de::IgnoredAny>),
     Full(RawBindingFull),
 }
 
@@ -215,7 +216,7 @@ impl RawConditions {
 #[serde(untagged)]
 enum RawCondition {
     Path(String),
-    Nested(Vec<serde_json::Value>),
+    Nested(#[allow(dead_code)] Vec<serde::de::IgnoredAny>),
     Full(RawConditionFull),
 }
 
@@ -346,6 +347,9 @@ pub(crate) struct Api {
     pub(crate) key: String,
     pub(crate) prefix: String,
     pub(crate) operations: HashMap<String, Arc<Operation>>,
+    /// The same, keyed by the name as the rules spell it (the common case needs no
+    /// normalisation).
+    pub(crate) exact_operations: HashMap<String, Arc<Operation>>,
     /// Every operation name as the rules spell it, for listings.
     pub(crate) operation_names: BTreeMap<String, String>,
 }
@@ -375,7 +379,7 @@ impl Rules {
             // The embedded files are checked by the crate's tests; should one be broken in a
             // development build, fall back to no rules rather than panicking.
             Err(_) => Arc::new(Rules {
-                names: HashMap::new(),
+                names: HashMap::default(),
                 apis: Vec::new(),
             }),
         }
@@ -393,7 +397,8 @@ impl Rules {
 
     pub(crate) fn api_of(&self, service: &str) -> Option<&Api> {
         self.names
-            .get(&normalize_service_name(service))
+            .get(service)
+            .or_else(|| self.names.get(&normalize_service_name(service)))
             .and_then(|&i| self.apis.get(i))
     }
 
@@ -517,7 +522,7 @@ impl RulesBuilder {
     /// Parses and validates everything.
     pub fn build(&self) -> Result<Rules> {
         let mut rules = Rules {
-            names: HashMap::new(),
+            names: HashMap::default(),
             apis: Vec::new(),
         };
         if self.builtin {
@@ -552,7 +557,8 @@ fn api_index(rules: &mut Rules, key: &str, prefix: Option<&str>) -> usize {
     rules.apis.push(Api {
         key: key.to_owned(),
         prefix: prefix.unwrap_or(key).to_owned(),
-        operations: HashMap::new(),
+        operations: HashMap::default(),
+        exact_operations: HashMap::default(),
         operation_names: BTreeMap::new(),
     });
     let i = rules.apis.len() - 1;
@@ -596,7 +602,7 @@ fn add_rules(rules: &mut Rules, file: &str, text: &str) -> Result<()> {
         }
     }
     let prefix = rules.apis[i].prefix.clone();
-    let mut resources = HashMap::new();
+    let mut resources = HashMap::default();
     for (name, r) in &raw.resources {
         let _ = &r.note;
         let template = Template::parse(&r.arn)
@@ -630,8 +636,11 @@ fn add_rules(rules: &mut Rules, file: &str, text: &str) -> Result<()> {
         };
         let api = &mut rules.apis[i];
         let norm = normalize_operation(&op_name);
+        let compiled = Arc::new(compiled);
         api.operation_names.insert(norm.clone(), op_name.clone());
-        api.operations.insert(norm, Arc::new(compiled));
+        api.exact_operations
+            .insert(op_name.clone(), Arc::clone(&compiled));
+        api.operations.insert(norm, compiled);
     }
     Ok(())
 }
