@@ -320,21 +320,7 @@ fn apply_grant(g: &Grant, call: &Call, prefix: &str, out: &mut Derived) {
                 match lookup(var).and_then(|b| arn_resource(&b.piece)) {
                     Some(r) => r,
                     None => {
-                        let member = g
-                            .bind
-                            .iter()
-                            .find(|(name, _)| name == var)
-                            .map(|(_, b)| b.path.text.as_str())
-                            .unwrap_or(var);
-                        out.diagnostics.push(Diagnostic {
-                            kind: DiagnosticKind::Wildcard,
-                            service: prefix.to_owned(),
-                            operation: pascal_operation(&call.operation),
-                            message: format!(
-                                "`{}`: request member `{member}` absent or not an ARN; `*` used",
-                                g.action
-                            ),
-                        });
+                        wildcard(g, var, "absent or not an ARN; `*` used", call, prefix, out);
                         Resource::star()
                     }
                 }
@@ -373,21 +359,8 @@ fn apply_grant(g: &Grant, call: &Call, prefix: &str, out: &mut Derived) {
                             }
                             None => {
                                 segs.push(Seg::Pattern("*".into()));
-                                let member = g
-                                    .bind
-                                    .iter()
-                                    .find(|(name, _)| name == v)
-                                    .map(|(_, b)| b.path.text.as_str())
-                                    .unwrap_or(v.as_str());
-                                out.diagnostics.push(Diagnostic {
-                                    kind: DiagnosticKind::Wildcard,
-                                    service: prefix.to_owned(),
-                                    operation: pascal_operation(&call.operation),
-                                    message: format!(
-                                        "`{}`: request member `{member}` absent or not text; `*` used for `{{{v}}}`",
-                                        g.action
-                                    ),
-                                });
+                                let why = format!("absent or not text; `*` used for `{{{v}}}`");
+                                wildcard(g, v, &why, call, prefix, out);
                             }
                         },
                     }
@@ -451,6 +424,22 @@ fn apply_grant(g: &Grant, call: &Call, prefix: &str, out: &mut Derived) {
             condition,
         });
     }
+}
+
+/// Notes that the request member bound to `var` gave nothing usable, so `*` stands in for it.
+fn wildcard(g: &Grant, var: &str, why: &str, call: &Call, prefix: &str, out: &mut Derived) {
+    let member = g
+        .bind
+        .iter()
+        .find(|(name, _)| name == var)
+        .map(|(_, b)| b.path.text.as_str())
+        .unwrap_or(var);
+    out.diagnostics.push(Diagnostic {
+        kind: DiagnosticKind::Wildcard,
+        service: prefix.to_owned(),
+        operation: pascal_operation(&call.operation),
+        message: format!("`{}`: request member `{member}` {why}", g.action),
+    });
 }
 
 /// A full ARN as a resource: partition, region and account as fields (so mappings apply),
