@@ -4,7 +4,9 @@
 #   1. Rust: formatting, clippy (-D warnings), unit tests, doctests, the shared vectors of
 #      spec/vectors (one test per vector), the CLI tests (debug builds, one target directory).
 #   2. spec/: the JSON Schemas and the data checks (Python, in a venv made here).
-#   3. The README's first command, on the sample events.
+#   3. The Node package (scripts/test-node.sh): vectors, errors, SDK middleware, jest end-to-end
+#      against a moto_server on 127.0.0.1.
+#   4. The README's first command, on the sample events.
 #
 # Everything runs on this machine only; nothing is left running afterwards.
 set -euo pipefail
@@ -29,6 +31,9 @@ fi
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check 'jsonschema==4.26.0'
 "$VENV/bin/python" spec/tools/check_services.py
 "$VENV/bin/python" spec/tools/validate.py
+
+step "node: the npm package, its vectors and the end-to-end tests"
+./scripts/test-node.sh
 
 step "README: the example command"
 ./scripts/example.sh > /dev/null

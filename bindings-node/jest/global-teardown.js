@@ -1,0 +1,3 @@
+'use strict';
+// jest `globalTeardown`: `globalTeardown: 'leastpriv/jest/global-teardown'`.
+module.exports = require('./index').globalTeardown;

@@ -1,0 +1,166 @@
+'use strict';
+// jest helpers: every AWS SDK v3 client created in any jest worker is recorded; each test file
+// writes its partial result (the serialized recorder) to a temporary directory; the global
+// teardown merges them and writes the policy, atomically.
+//
+//   globalSetup:        'leastpriv/jest/global-setup'
+//   globalTeardown:     'leastpriv/jest/global-teardown'
+//   setupFilesAfterEnv: ['leastpriv/jest/setup']
+//   globals:            { leastpriv: { out: 'iam/policy.json', region: 'eu-west-1', ... } }
+
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+/** The environment variable naming the directory of partial results (set by globalSetup). */
+const PARTS_ENV = 'LEASTPRIV_JEST_PARTS';
+const PART_SUFFIX = '.observed.json';
+const HOOKS = ['beforeAll', 'beforeEach', 'afterEach', 'afterAll'];
+
+/** The options: `globals.leastpriv` of the jest config, then environment variables. */
+function resolveOptions(fromConfig) {
+  const o = { ...(fromConfig && typeof fromConfig === 'object' ? fromConfig : {}) };
+  const env = process.env;
+  if (env.LEASTPRIV_OUT) o.out = env.LEASTPRIV_OUT;
+  if (env.LEASTPRIV_FORMAT) o.format = env.LEASTPRIV_FORMAT;
+  if (env.LEASTPRIV_REPORT) o.report = env.LEASTPRIV_REPORT;
+  if (env.LEASTPRIV_STATE) o.state = env.LEASTPRIV_STATE;
+  if (env.LEASTPRIV_REGION) o.region = env.LEASTPRIV_REGION;
+  if (env.LEASTPRIV_ACCOUNT) o.account = env.LEASTPRIV_ACCOUNT;
+  if (env.LEASTPRIV_INCLUDE_HOOKS) {
+    const v = env.LEASTPRIV_INCLUDE_HOOKS;
+    o.includeHooks = v === '1' || v === 'true' ? true : v === '0' || v === 'false' ? false : v.split(',');
+  }
+  return o;
+}
+
+/** Which hooks are left out: by default all four (setup and cleanup belong to Terraform). */
+function excludedHooks(includeHooks) {
+  if (includeHooks === true) return new Set();
+  const included = new Set(Array.isArray(includeHooks) ? includeHooks : []);
+  return new Set(HOOKS.filter((h) => !included.has(h)));
+}
+
+/** Writes `data` to `file` atomically: a temporary file in the same directory, then a rename. */
+function writeAtomic(file, data) {
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  try {
+    fs.writeFileSync(tmp, data);
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    try {
+      fs.rmSync(tmp, { force: true });
+    } catch {
+      // nothing left to clean
+    }
+    throw err;
+  }
+}
+
+function policyOptions(o) {
+  return {
+    name: o.name,
+    region: o.region,
+    account: o.account,
+    partition: o.partition,
+    mapAccount: o.mapAccount,
+    mapRegion: o.mapRegion,
+    outcome: o.outcome,
+    exclude: o.exclude,
+    s3Objects: o.s3Objects,
+    groupBy: o.groupBy,
+  };
+}
+
+function formatOf(o) {
+  if (o.format) return o.format;
+  return /\.tf$/i.test(o.out || '') ? 'terraform' : 'json';
+}
+
+/** jest `globalSetup`: makes the directory the workers write their partial results to. */
+async function globalSetup(globalConfig, projectConfig) {
+  const existing = process.env[PARTS_ENV];
+  if (existing && fs.existsSync(existing)) return; // several projects: one directory
+  process.env[PARTS_ENV] = fs.mkdtempSync(path.join(os.tmpdir(), 'leastpriv-jest-'));
+}
+
+/**
+ * jest `globalTeardown`: merges the partial results and writes the policy to `out`
+ * (`LEASTPRIV_OUT`, else `globals.leastpriv.out`, else `leastpriv-policy.json` in the root
+ * directory), as Terraform when `format` is `terraform` or `out` ends in `.tf`.
+ */
+async function globalTeardown(globalConfig, projectConfig) {
+  const dir = process.env[PARTS_ENV];
+  if (!dir || !fs.existsSync(dir)) return; // already done (several projects)
+  const { Recorder } = require('..');
+  const o = resolveOptions(projectConfig && projectConfig.globals && projectConfig.globals.leastpriv);
+  const rootDir = (projectConfig && projectConfig.rootDir) || process.cwd();
+  const out = path.resolve(rootDir, o.out || 'leastpriv-policy.json');
+  const all = new Recorder({ region: o.region, account: o.account, partition: o.partition, rules: o.rules });
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith(PART_SUFFIX))
+    .sort();
+  const pids = new Set();
+  for (const f of files) {
+    all.merge(Recorder.deserialize(fs.readFileSync(path.join(dir, f))));
+    pids.add(f.split('-')[0]);
+  }
+  const policy = all.policy(policyOptions(o));
+  const text = formatOf(o) === 'terraform' ? policy.toTerraform(o.name) : policy.toJson();
+  writeAtomic(out, text);
+  if (o.state) writeAtomic(path.resolve(rootDir, o.state), all.serialize());
+  if (o.report) {
+    const report = {
+      counts: all.counts,
+      permissions: all.evidence(policyOptions(o)),
+      diagnostics: policy.diagnostics,
+    };
+    writeAtomic(path.resolve(rootDir, o.report), `${JSON.stringify(report, null, 2)}\n`);
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+  delete process.env[PARTS_ENV];
+  if (o.quiet !== true) {
+    const { calls } = all.counts;
+    process.stderr.write(
+      `leastpriv: ${calls} AWS call(s) recorded in ${files.length} test file(s) by ${pids.size} process(es); ` +
+        `${all.size} permission(s) → ${path.relative(process.cwd(), out) || out}\n`,
+    );
+    for (const d of policy.diagnostics) {
+      if (d.kind === 'gap') continue;
+      process.stderr.write(`leastpriv: ${d.kind} ${d.service}:${d.operation}: ${d.message}\n`);
+    }
+  }
+}
+
+// The recorder of the current test file (set by the setup file).
+let current;
+
+/** The recorder of the current test file, or `undefined` outside jest with the setup file. */
+function recorder() {
+  return current;
+}
+
+/** Runs `fn` with recording paused (for setup code inside a test); returns its result. */
+function paused(fn) {
+  return current ? current.paused(fn) : fn();
+}
+
+function setCurrent(r) {
+  current = r;
+}
+
+module.exports = {
+  globalSetup,
+  globalTeardown,
+  recorder,
+  paused,
+  resolveOptions,
+  excludedHooks,
+  writeAtomic,
+  PARTS_ENV,
+  PART_SUFFIX,
+  HOOKS,
+  _setCurrent: setCurrent,
+};

@@ -1,0 +1,23 @@
+'use strict';
+// The jest configuration of the end-to-end test: as a user would write it, with paths into this
+// package instead of `leastpriv/jest/...` (there, use the package name).
+const path = require('node:path');
+
+const pkg = path.join(__dirname, '..', '..');
+
+module.exports = {
+  rootDir: __dirname,
+  testMatch: ['<rootDir>/tests/**/*.test.js'],
+  testEnvironment: 'node',
+  globalSetup: path.join(pkg, 'jest', 'global-setup.js'),
+  globalTeardown: path.join(pkg, 'jest', 'global-teardown.js'),
+  setupFilesAfterEnv: [path.join(pkg, 'jest', 'setup.js')],
+  globals: {
+    leastpriv: {
+      out: 'policy.json', // LEASTPRIV_OUT wins
+      region: 'eu-west-1',
+      account: '123456789012',
+    },
+  },
+  testTimeout: 30000,
+};
