@@ -1,5 +1,6 @@
 //! Embeds the curated rules of `../spec` into the crate: every `spec/services/*.json` and
-//! `spec/services.json`, in file-name order, so that a new rules file needs no code change.
+//! `spec/services.json`, in file-name order, so that a new rules file needs no code change, and
+//! the generated catalog `spec/catalog.json`.
 
 use std::env;
 use std::fs;
@@ -38,6 +39,12 @@ fn main() {
     code.push_str(&format!(
         "/// The embedded service-name table.\npub(crate) static EMBEDDED_SERVICES: &str = include_str!({:?});\n",
         abs(&spec.join("services.json"))
+    ));
+    let catalog = spec.join("catalog.json");
+    println!("cargo:rerun-if-changed={}", catalog.display());
+    code.push_str(&format!(
+        "/// The generated catalog (`spec/tools/gen_catalog.py`).\npub(crate) static EMBEDDED_CATALOG: &str = include_str!({:?});\n",
+        abs(&catalog)
     ));
     let out = PathBuf::from(env::var("OUT_DIR").expect("set by cargo")).join("embedded_rules.rs");
     fs::write(out, code).expect("write OUT_DIR file");

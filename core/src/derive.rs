@@ -3,7 +3,7 @@
 use crate::arn::{Arn, Field, Resource, Seg, partition_of_region};
 use crate::call::{Call, Value};
 use crate::spec::{
-    Binding, Condition, Elem, Grant, Operation, Piece, ResourceSpec, Rules, TplPart,
+    Binding, CatalogOp, Condition, Elem, Grant, Operation, Piece, ResourceSpec, Rules, TplPart,
     is_context_var, normalize_operation, normalize_service_name, pascal_operation,
 };
 use serde::{Deserialize, Serialize};
@@ -44,6 +44,9 @@ pub enum DiagnosticKind {
     FailedOnly,
     /// A partition, region or account was unknown and written as `*`.
     Gap,
+    /// The operation has no curated rule; it was mapped by the generated catalog (the IAM
+    /// action of the same name, or a group rule), which is not a reviewed rule.
+    Generated,
 }
 
 impl DiagnosticKind {
@@ -57,6 +60,7 @@ impl DiagnosticKind {
             DiagnosticKind::Permissionless => "permissionless",
             DiagnosticKind::FailedOnly => "failed_only",
             DiagnosticKind::Gap => "gap",
+            DiagnosticKind::Generated => "generated",
         }
     }
 }
@@ -121,6 +125,25 @@ pub fn derive_into(rules: &Rules, call: &Call, out: &mut Derived) {
         .get(call.operation.as_str())
         .or_else(|| api.operations.get(&normalize_operation(&call.operation)));
     let Some(op) = op else {
+        if let Some(catalog) = &api.catalog {
+            let ops = catalog.ops();
+            let norm = normalize_operation(&call.operation);
+            if let Some(op) = ops.operations.get(&norm) {
+                generated(op, call, &api.prefix, out);
+                return;
+            }
+            if let Some((name, why)) = ops.unmatched.get(&norm) {
+                out.diagnostics.push(Diagnostic {
+                    kind: DiagnosticKind::UnmappedOperation,
+                    service: api.prefix.clone(),
+                    operation: name.clone(),
+                    message: format!(
+                        "no rule for this operation and {why}; no permission emitted (add a rule)"
+                    ),
+                });
+                return;
+            }
+        }
         fallback(&api.prefix, &pascal_operation(&call.operation), out);
         return;
     };
@@ -136,6 +159,33 @@ pub fn derive_into(rules: &Rules, call: &Call, out: &mut Derived) {
                 apply_grant(g, call, &api.prefix, out);
             }
         }
+    }
+}
+
+/// An operation mapped by the generated catalog.
+fn generated(op: &CatalogOp, call: &Call, prefix: &str, out: &mut Derived) {
+    let Operation::Grants(grants) = &op.operation else {
+        return;
+    };
+    let mut actions: Vec<&str> = grants.iter().map(|g| g.action.as_str()).collect();
+    actions.dedup();
+    let actions_text = actions.join("`, `");
+    out.diagnostics.push(Diagnostic {
+        kind: DiagnosticKind::Generated,
+        service: prefix.to_owned(),
+        operation: op.name.clone(),
+        message: format!("no curated rule; `{actions_text}` from the generated catalog"),
+    });
+    if let Some(why) = &op.why {
+        out.diagnostics.push(Diagnostic {
+            kind: DiagnosticKind::Wildcard,
+            service: prefix.to_owned(),
+            operation: op.name.clone(),
+            message: format!("`{actions_text}` on `*`: {why}"),
+        });
+    }
+    for g in grants {
+        apply_grant(g, call, prefix, out);
     }
 }
 

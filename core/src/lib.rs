@@ -63,7 +63,7 @@ pub use render::{
     TerraformOptions, render_document_json, render_json, render_permission_lines,
     render_report_json, render_report_text, render_terraform,
 };
-pub use spec::{Rules, RulesBuilder, normalize_service_name};
+pub use spec::{CatalogInfo, Rules, RulesBuilder, Selection, normalize_service_name};
 
 /// The README's code blocks, compiled as doctests so they stay true.
 #[doc = include_str!("../../README.md")]

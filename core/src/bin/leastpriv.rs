@@ -38,6 +38,8 @@ enum Command {
     Merge(MergeArgs),
     /// Print what the built-in rules cover.
     Rules,
+    /// Print the generated catalog's sources and coverage, one line each.
+    Catalog,
 }
 
 #[derive(Args, Clone)]
@@ -195,6 +197,7 @@ fn main() -> ExitCode {
         Command::Explain(a) => cmd_explain(a),
         Command::Merge(a) => cmd_merge(a),
         Command::Rules => cmd_rules(),
+        Command::Catalog => cmd_catalog(),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -451,6 +454,60 @@ fn cmd_rules() -> Result<u8, Failure> {
     for (api, n) in per {
         out.push_str(&format!("  {api}: {n} operations\n"));
     }
+    emit(None, &out)?;
+    Ok(0)
+}
+
+fn cmd_catalog() -> Result<u8, Failure> {
+    Rules::check_builtin()?;
+    let rules = Rules::builtin();
+    let Some(info) = rules.catalog_info() else {
+        emit(None, "no generated catalog\n")?;
+        return Ok(0);
+    };
+    let pct = |a: u64, b: u64| {
+        if b == 0 {
+            "n/a".to_owned()
+        } else {
+            format!("{:.1}%", 100.0 * a as f64 / b as f64)
+        }
+    };
+    let c = |n: &str| info.count(n);
+    let ops = c("operations");
+    let mapped = c("curated") + c("by_name") + c("by_rule");
+    let mut out = String::new();
+    for (k, v) in &info.source {
+        out.push_str(&format!("source {k}: {v}\n"));
+    }
+    out.push_str(&format!("services: {}\n", c("services")));
+    out.push_str(&format!("operations: {ops}\n"));
+    out.push_str(&format!(
+        "mapped by curated rule: {} ({})\n",
+        c("curated"),
+        pct(c("curated"), ops)
+    ));
+    out.push_str(&format!(
+        "mapped by name: {} ({})\n",
+        c("by_name"),
+        pct(c("by_name"), ops)
+    ));
+    out.push_str(&format!(
+        "mapped by group rule: {} ({})\n",
+        c("by_rule"),
+        pct(c("by_rule"), ops)
+    ));
+    out.push_str(&format!("mapped in all: {mapped} ({})\n", pct(mapped, ops)));
+    out.push_str(&format!(
+        "unmatched: {} ({})\n",
+        c("unmatched"),
+        pct(c("unmatched"), ops)
+    ));
+    out.push_str(&format!(
+        "resource-level binding: {} of {} mapped by name to an action with resource types ({})\n",
+        c("resource_level"),
+        c("with_resource_types"),
+        pct(c("resource_level"), c("with_resource_types"))
+    ));
     emit(None, &out)?;
     Ok(0)
 }

@@ -2,9 +2,11 @@
 //! resolution, and the compiled form the engine runs.
 
 mod path;
+mod select;
 mod transform;
 
 pub(crate) use path::{Elem, Path};
+pub use select::Selection;
 pub(crate) use transform::{Piece, Transform};
 
 use crate::error::{Error, ErrorKind, Result};
@@ -352,6 +354,62 @@ pub(crate) struct Api {
     pub(crate) exact_operations: HashMap<String, Arc<Operation>>,
     /// Every operation name as the rules spell it, for listings.
     pub(crate) operation_names: BTreeMap<String, String>,
+    /// The generated catalog's entry for this API (beneath the curated rules), compiled on
+    /// first use.
+    pub(crate) catalog: Option<Arc<CatalogEntry>>,
+}
+
+/// One service of `spec/catalog.json`: its text, compiled when an operation is first looked up.
+#[derive(Debug)]
+pub(crate) struct CatalogEntry {
+    text: &'static str,
+    compiled: OnceLock<CatalogOps>,
+}
+
+/// A service's generated operations.
+#[derive(Debug, Default)]
+pub(crate) struct CatalogOps {
+    /// By normalised operation name.
+    pub(crate) operations: HashMap<String, CatalogOp>,
+    /// Operations botocore has and IAM has no action for: (name, why).
+    pub(crate) unmatched: HashMap<String, (String, String)>,
+}
+
+/// A generated operation: a rule, and why its resource is `*` when it could not be bound.
+#[derive(Debug)]
+pub(crate) struct CatalogOp {
+    pub(crate) name: String,
+    pub(crate) operation: Operation,
+    pub(crate) why: Option<String>,
+}
+
+impl CatalogEntry {
+    /// The compiled operations. The embedded catalog is checked by the crate's tests; a
+    /// broken entry in a development build yields no operations rather than a panic.
+    pub(crate) fn ops(&self) -> &CatalogOps {
+        self.compiled
+            .get_or_init(|| compile_catalog_service(self.text).unwrap_or_default())
+    }
+}
+
+/// What the generated catalog says about itself: its sources and counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CatalogInfo {
+    /// The packages (and versions) it was generated from, and the generator.
+    pub source: Vec<(String, String)>,
+    /// The generator's counts: `services`, `operations`, `curated`, `by_name`, `by_rule`,
+    /// `unmatched`, `with_resource_types`, `resource_level`.
+    pub counts: Vec<(String, u64)>,
+}
+
+impl CatalogInfo {
+    /// A count by name (0 when absent).
+    pub fn count(&self, name: &str) -> u64 {
+        self.counts
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or(0, |(_, c)| *c)
+    }
 }
 
 /// The mapping rules: service names and, per API, the operations' grants.
@@ -385,9 +443,18 @@ impl Rules {
         }
     }
 
-    /// Checks that the embedded rules load (used by tests and `leastpriv catalog`).
+    /// Checks that the embedded rules load, the generated catalog's operations included
+    /// (used by tests and `leastpriv catalog`).
     pub fn check_builtin() -> Result<()> {
-        RulesBuilder::new().build().map(|_| ())
+        let rules = RulesBuilder::new().build()?;
+        for a in &rules.apis {
+            if let Some(c) = &a.catalog {
+                compile_catalog_service(c.text).map_err(|m| {
+                    rules_error("spec/catalog.json", format!("service `{}`: {m}", a.key))
+                })?;
+            }
+        }
+        Ok(())
     }
 
     /// The IAM prefix of a service name in any dialect, if the name is known.
@@ -410,13 +477,68 @@ impl Rules {
         )
     }
 
-    /// Every action the rules can emit, sorted and unique.
+    /// The generated catalog's sources and counts (`None` without the built-in rules).
+    pub fn catalog_info(&self) -> Option<CatalogInfo> {
+        if !self.apis.iter().any(|a| a.catalog.is_some()) {
+            return None;
+        }
+        let mut info = CatalogInfo::default();
+        for line in EMBEDDED_CATALOG.lines() {
+            let (key, rest) = match line.strip_prefix("\"source\":") {
+                Some(r) => ("source", r),
+                None => match line.strip_prefix("\"counts\":") {
+                    Some(r) => ("counts", r),
+                    None => continue,
+                },
+            };
+            let v: serde_json::Value =
+                serde_json::from_str(rest.trim_end_matches(',')).unwrap_or_default();
+            for (k, v) in v.as_object().into_iter().flatten() {
+                if key == "source" {
+                    info.source
+                        .push((k.clone(), v.as_str().unwrap_or_default().to_owned()));
+                } else {
+                    info.counts
+                        .push((k.clone(), v.as_u64().unwrap_or_default()));
+                }
+            }
+        }
+        Some(info)
+    }
+
+    /// `(api key, operation, action)` for every operation the generated catalog maps (beneath
+    /// the curated rules, whether or not a curated rule overrides it), sorted. Compiles the
+    /// whole catalog.
+    pub fn catalog_operations(&self) -> Vec<(String, String, Vec<String>)> {
+        let mut out = Vec::new();
+        for a in &self.apis {
+            let Some(c) = &a.catalog else { continue };
+            for op in c.ops().operations.values() {
+                let actions = match &op.operation {
+                    Operation::Grants(g) => g.iter().map(|g| g.action.clone()).collect(),
+                    Operation::None(_) => Vec::new(),
+                };
+                out.push((a.key.clone(), op.name.clone(), actions));
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// Every action the rules can emit, sorted and unique: the curated rules' and the
+    /// generated catalog's (which this compiles in full).
     pub fn actions(&self) -> Vec<String> {
         let mut out: Vec<String> = self
             .apis
             .iter()
-            .flat_map(|a| a.operations.values())
-            .flat_map(|op| match op.as_ref() {
+            .flat_map(|a| {
+                let generated = a
+                    .catalog
+                    .iter()
+                    .flat_map(|c| c.ops().operations.values().map(|o| &o.operation));
+                a.operations.values().map(|o| o.as_ref()).chain(generated)
+            })
+            .flat_map(|op| match op {
                 Operation::Grants(g) => g.iter().map(|g| g.action.clone()).collect(),
                 Operation::None(_) => Vec::new(),
             })
@@ -527,6 +649,7 @@ impl RulesBuilder {
         };
         if self.builtin {
             add_services(&mut rules, "spec/services.json", EMBEDDED_SERVICES)?;
+            add_catalog(&mut rules, "spec/catalog.json", EMBEDDED_CATALOG)?;
             for (name, text) in EMBEDDED_RULES {
                 add_rules(&mut rules, name, text)?;
             }
@@ -560,6 +683,7 @@ fn api_index(rules: &mut Rules, key: &str, prefix: Option<&str>) -> usize {
         operations: HashMap::default(),
         exact_operations: HashMap::default(),
         operation_names: BTreeMap::new(),
+        catalog: None,
     });
     let i = rules.apis.len() - 1;
     rules.names.insert(normalize_service_name(key), i);
@@ -589,6 +713,112 @@ fn add_services(rules: &mut Rules, file: &str, text: &str) -> Result<()> {
         rules.names.entry(n).or_insert(i);
     }
     Ok(())
+}
+
+/// The part of a catalog service read eagerly: the rest is compiled on first use.
+#[derive(Deserialize)]
+struct RawCatalogHead {
+    prefix: String,
+    #[serde(default)]
+    names: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCatalogService {
+    #[serde(default, rename = "prefix")]
+    _prefix: String,
+    #[serde(default, rename = "names")]
+    _names: Vec<String>,
+    #[serde(default)]
+    resources: BTreeMap<String, RawResource>,
+    #[serde(default)]
+    operations: BTreeMap<String, RawCatalogOp>,
+    #[serde(default)]
+    unmatched: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCatalogOp {
+    grants: Vec<RawGrant>,
+    #[serde(default)]
+    why: Option<String>,
+}
+
+/// Reads `spec/catalog.json` (written by `spec/tools/gen_catalog.py`, one service per line:
+/// `"KEY":{...},`) as a layer beneath the curated rules: each service's prefix and names now
+/// (names already claimed keep their service), its operations when first needed.
+fn add_catalog(rules: &mut Rules, file: &str, text: &'static str) -> Result<()> {
+    let mut aliases = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let Some((key, body)) = line.strip_prefix('"').and_then(|l| l.split_once("\":")) else {
+            continue;
+        };
+        if !body.starts_with('{') || matches!(key, "source" | "counts" | "services") {
+            continue;
+        }
+        let body = body.strip_suffix(',').unwrap_or(body);
+        // The generator writes `prefix` and `names` first: read only them now.
+        let head_end = body
+            .find(",\"resources\":")
+            .or_else(|| body.find(",\"operations\":"));
+        let head_text = match head_end {
+            Some(i) => format!("{}}}", &body[..i]),
+            None => body.to_owned(),
+        };
+        let head: RawCatalogHead = serde_json::from_str(&head_text)
+            .map_err(|e| rules_error(file, e.to_string()).at(n as u64 + 1, e.column() as u64))?;
+        let known = rules.apis.iter().position(|a| a.key == key);
+        let i = match known {
+            Some(i) => i,
+            None => api_index(rules, key, Some(&head.prefix)),
+        };
+        rules.apis[i].catalog = Some(Arc::new(CatalogEntry {
+            text: body,
+            compiled: OnceLock::new(),
+        }));
+        for name in head.names {
+            aliases.push((i, name));
+        }
+        aliases.push((i, head.prefix));
+    }
+    for (i, name) in aliases {
+        let n = normalize_service_name(&name);
+        if !n.is_empty() {
+            rules.names.entry(n).or_insert(i);
+        }
+    }
+    Ok(())
+}
+
+fn compile_catalog_service(text: &str) -> std::result::Result<CatalogOps, String> {
+    let raw: RawCatalogService = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let mut resources = HashMap::default();
+    for (name, r) in &raw.resources {
+        let template = Template::parse(&r.arn)?;
+        resources.insert(name.clone(), (template, r.generalise.clone()));
+    }
+    let mut out = CatalogOps::default();
+    for (name, op) in raw.operations {
+        let mut grants = Vec::with_capacity(op.grants.len());
+        for g in op.grants {
+            grants.push(compile_grant(g, &resources, "")?);
+        }
+        out.operations.insert(
+            normalize_operation(&name),
+            CatalogOp {
+                name,
+                operation: Operation::Grants(grants),
+                why: op.why,
+            },
+        );
+    }
+    for (name, why) in raw.unmatched {
+        out.unmatched
+            .insert(normalize_operation(&name), (name, why));
+    }
+    Ok(out)
 }
 
 fn add_rules(rules: &mut Rules, file: &str, text: &str) -> Result<()> {

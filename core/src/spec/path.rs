@@ -106,6 +106,16 @@ impl Path {
         })
     }
 
+    /// The request members the path reads: `(from the root, steps)`; `None` for `@key`,
+    /// `@endpoint`, `@region` and `@account`, which read none (used by [`super::Selection`]).
+    pub(crate) fn request_steps(&self) -> Option<(bool, &[Step])> {
+        match self.start {
+            Start::Current => Some((false, &self.steps)),
+            Start::Root => Some((true, &self.steps)),
+            Start::Key | Start::Endpoint | Start::Region | Start::Account => None,
+        }
+    }
+
     /// Iterates the path from `elem` (or the root), yielding every element it reaches.
     pub(crate) fn each<'a>(&self, root: &'a Value, elem: Elem<'a>, out: &mut Vec<Elem<'a>>) {
         let from = match self.start {

