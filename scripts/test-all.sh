@@ -4,9 +4,11 @@
 #   1. Rust: formatting, clippy (-D warnings), unit tests, doctests, the shared vectors of
 #      spec/vectors (one test per vector), the CLI tests (debug builds, one target directory).
 #   2. spec/: the JSON Schemas and the data checks (Python, in a venv made here).
-#   3. The Node package (scripts/test-node.sh): vectors, errors, SDK middleware, jest end-to-end
+#   3. The Python package (scripts/test-python.sh): vectors, errors, boto3 recorder, pytest plugin,
+#      end-to-end against a moto_server on 127.0.0.1, serial and with xdist.
+#   4. The Node package (scripts/test-node.sh): vectors, errors, SDK middleware, jest end-to-end
 #      against a moto_server on 127.0.0.1.
-#   4. The README's first command, on the sample events.
+#   5. The README's first command, on the sample events.
 #
 # Everything runs on this machine only; nothing is left running afterwards.
 set -euo pipefail
@@ -31,6 +33,9 @@ fi
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check 'jsonschema==4.26.0'
 "$VENV/bin/python" spec/tools/check_services.py
 "$VENV/bin/python" spec/tools/validate.py
+
+step "python: the package, its vectors and the end-to-end tests"
+./scripts/test-python.sh
 
 step "node: the npm package, its vectors and the end-to-end tests"
 ./scripts/test-node.sh

@@ -194,11 +194,23 @@ impl Rules {
             .exact_operations
             .get(operation)
             .or_else(|| api.operations.get(&normalize_operation(operation)));
-        let grants = match op.map(|o| o.as_ref()) {
+        // Without a curated rule, the generated catalog's rule, as `derive_into` falls back.
+        let catalog_op = match (op, &api.catalog) {
+            (None, Some(catalog)) => {
+                let ops = catalog.ops();
+                let norm = normalize_operation(operation);
+                if ops.unmatched.contains_key(&norm) {
+                    return sel; // no permission is emitted: nothing is read
+                }
+                ops.operations.get(&norm).map(|o| &o.operation)
+            }
+            _ => None,
+        };
+        let grants = match op.map(|o| o.as_ref()).or(catalog_op) {
             Some(Operation::Grants(grants)) => grants,
             Some(Operation::None(_)) => return sel, // permissionless
             None => {
-                // No curated rule: whatever else maps the operation may read anything.
+                // No rule at all: the fallback may read anything.
                 sel.whole = true;
                 return sel;
             }
@@ -242,6 +254,15 @@ mod tests {
             derive(&rules, &kept),
             "{service} {operation}: {sel:?}"
         );
+    }
+
+    #[test]
+    fn catalog_operations_read_only_what_their_generated_rule_reads() {
+        let rules = Rules::builtin();
+        let params = json!({"RoleName": "app", "Description": "payload"});
+        let kept = rules.selection("iam", "GetRole").apply(&params);
+        assert_eq!(kept, json!({"RoleName": "app"}));
+        same("iam", "GetRole", params);
     }
 
     #[test]

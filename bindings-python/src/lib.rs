@@ -1,0 +1,32 @@
+//! Python bindings for leastpriv: the extension module `leastpriv._leastpriv`.
+//!
+//! Thin wrappers around the core's types ([`leastpriv::Observed`] as `Recorder`,
+//! [`leastpriv::PolicySet`] as `Policy`), one exception class per [`leastpriv::ErrorKind`], and
+//! the GIL released while reading files and building policies. The Python package
+//! (`python/leastpriv/`) adds the boto3 recorder and the pytest plugin on top.
+
+mod convert;
+mod error;
+mod options;
+mod policy;
+mod recorder;
+
+use pyo3::prelude::*;
+
+/// The extension module.
+#[pymodule]
+fn _leastpriv(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<recorder::Recorder>()?;
+    m.add_class::<policy::Policy>()?;
+    m.add_function(wrap_pyfunction!(recorder::_restore, m)?)?;
+    m.add_function(wrap_pyfunction!(rule_actions, m)?)?;
+    error::register(m)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}
+
+/// Every IAM action the built-in rules can emit, sorted.
+#[pyfunction]
+fn rule_actions() -> Vec<String> {
+    leastpriv::Rules::builtin().actions()
+}

@@ -1,0 +1,198 @@
+"""The pytest plugin, run on small inner test suites (boto3 clients answered by botocore's
+Stubber, so no server is needed here; test_e2e.py runs one against moto_server)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from leastpriv import Recorder
+
+pytestmark = pytest.mark.usefixtures("aws_env")
+
+CONFTEST = """
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+# Created when conftest.py is imported, before any test: still recorded.
+MODULE_CLIENT = boto3.client("sqs", region_name="eu-west-1")
+
+
+def stubbed(client, *ops):
+    stub = Stubber(client)
+    for op in ops:
+        stub.add_response(op, {})
+    stub.activate()
+    return stub
+
+
+@pytest.fixture
+def s3():
+    client = boto3.Session(region_name="eu-west-1").client("s3")
+    stub = stubbed(client, "create_bucket", "list_objects_v2", "delete_bucket")
+    client.create_bucket(Bucket="fixture-bucket")  # setup: not recorded by default
+    yield client
+    client.delete_bucket(Bucket="fixture-bucket")  # teardown: not recorded by default
+    stub.deactivate()
+"""
+
+TESTS = """
+import leastpriv
+from botocore.stub import Stubber
+from conftest import MODULE_CLIENT, stubbed
+
+
+def test_lists(s3):
+    s3.list_objects_v2(Bucket="fixture-bucket")
+
+
+def test_module_client():
+    stub = stubbed(MODULE_CLIENT, "list_queues")
+    MODULE_CLIENT.list_queues()
+    stub.deactivate()
+
+
+def test_paused():
+    import boto3
+    ddb = boto3.client("dynamodb", region_name="eu-west-1")
+    stub = stubbed(ddb, "describe_table")
+    with leastpriv.paused():
+        ddb.describe_table(TableName="setup-table")
+    stub.deactivate()
+
+
+def test_manual(leastpriv_recorder):
+    leastpriv_recorder.record("kinesis", "PutRecord", {"StreamName": "clicks"},
+                              region="eu-west-1", source="manual")
+"""
+
+
+@pytest.fixture
+def suite(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(test_suite=TESTS)
+    return pytester
+
+
+def _actions(policy_json: str) -> dict[str, list[str]]:
+    doc = json.loads(policy_json)
+    out: dict[str, list[str]] = {}
+    for st in doc["Statement"]:
+        for a in st["Action"]:
+            out[a] = sorted(st["Resource"])
+    return out
+
+
+def _run(p: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return p.runpytest_subprocess("-p", "no:cacheprovider", *args)
+
+
+def test_default_records_the_call_phase(suite: pytest.Pytester) -> None:
+    out = suite.path / "iam" / "policy.json"
+    state = suite.path / "state.json"
+    result = _run(
+        suite,
+        f"--leastpriv-out={out}",
+        f"--leastpriv-state={state}",
+        "--leastpriv-account=123456789012",
+        "--leastpriv-region=eu-west-1",
+    )
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(["*leastpriv*", f"policy written to {out}"])
+    assert _actions(out.read_text()) == {
+        "s3:ListBucket": ["arn:aws:s3:::fixture-bucket"],
+        "sqs:ListQueues": ["*"],
+        "kinesis:PutRecord": ["arn:aws:kinesis:eu-west-1:123456789012:stream/clicks"],
+    }
+    # Nothing else left in the output directory (the write is atomic).
+    assert [p.name for p in out.parent.iterdir()] == ["policy.json"]
+    # Every permission's evidence is the node id of the test that first needed it.
+    evidence = {
+        e["action"]: e["source"] for e in Recorder.from_bytes(state.read_bytes()).evidence()
+    }
+    assert evidence == {
+        "s3:ListBucket": "test_suite.py::test_lists",
+        "sqs:ListQueues": "test_suite.py::test_module_client",
+        "kinesis:PutRecord": "manual",
+    }
+
+
+def test_all_phases(suite: pytest.Pytester) -> None:
+    out = suite.path / "policy.json"
+    _run(
+        suite,
+        f"--leastpriv-out={out}",
+        "--leastpriv-phases",
+        "setup,call,teardown",
+        "--leastpriv-region=eu-west-1",
+    ).assert_outcomes(passed=4)
+    actions = set(_actions(out.read_text()))
+    assert {"s3:CreateBucket", "s3:DeleteBucket", "s3:ListBucket"} <= actions
+    assert "dynamodb:DescribeTable" not in actions  # paused
+
+
+def test_terraform_from_the_extension(suite: pytest.Pytester) -> None:
+    out = suite.path / "policy.tf"
+    _run(
+        suite,
+        f"--leastpriv-out={out}",
+        "--leastpriv-name=orders_service",
+        "--leastpriv-map-account=123456789012=210987654321",
+    ).assert_outcomes(passed=4)
+    text = out.read_text()
+    assert 'data "aws_iam_policy_document" "orders_service" {' in text
+    assert "data.aws_caller_identity.current.account_id" in text
+    forced = suite.path / "policy-as-json.tf"
+    _run(suite, f"--leastpriv-out={forced}", "--leastpriv-format=json").assert_outcomes(passed=4)
+    assert json.loads(forced.read_text())["Version"] == "2012-10-17"
+
+
+def test_xdist_gives_the_same_file(suite: pytest.Pytester) -> None:
+    serial = suite.path / "serial.json"
+    parallel = suite.path / "parallel.json"
+    common = ["--leastpriv-region=eu-west-1", "--leastpriv-account=123456789012"]
+    _run(suite, f"--leastpriv-out={serial}", *common).assert_outcomes(passed=4)
+    result = _run(suite, "-n", "2", f"--leastpriv-out={parallel}", *common)
+    result.assert_outcomes(passed=4)
+    assert parallel.read_bytes() == serial.read_bytes()
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        ["--leastpriv-phases=setup,lunch"],
+        ["--leastpriv-account=nope"],
+        ["--leastpriv-map-account=123"],
+    ],
+)
+def test_bad_options_are_usage_errors(suite: pytest.Pytester, bad: list[str]) -> None:
+    out = suite.path / "policy.json"
+    result = _run(suite, f"--leastpriv-out={out}", *bad)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert not out.exists()
+
+
+def test_inactive_without_options(suite: pytest.Pytester) -> None:
+    _run(suite).assert_outcomes(passed=4)
+    assert not list(suite.path.glob("*.json"))
+
+
+def test_plugin_is_registered_by_its_entry_point(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess("--help")
+    result.stdout.fnmatch_lines(["*--leastpriv-out=PATH*", "*--leastpriv-phases=PHASES*"])
+
+
+def test_written_policy_matches_the_api(suite: pytest.Pytester, tmp_path: Path) -> None:
+    out = suite.path / "policy.json"
+    state = suite.path / "state.json"
+    _run(
+        suite,
+        f"--leastpriv-out={out}",
+        f"--leastpriv-state={state}",
+        "--leastpriv-region=eu-west-1",
+    ).assert_outcomes(passed=4)
+    rec = Recorder.from_bytes(state.read_bytes())
+    assert out.read_text() == rec.policy(region="eu-west-1").to_json()
