@@ -335,10 +335,17 @@ fn everything_the_catalog_emits_exists_in_iam_and_matches_an_arn_format() {
     let iam = iam_actions();
     let formats = arn_formats();
     let rules = Rules::builtin();
+    // A curated rule added after the catalog was generated wins over the catalog's entry;
+    // such operations are checked by their own vectors.
+    let curated: std::collections::BTreeSet<(String, String)> =
+        rules.operations().into_iter().collect();
     let mut bad = Vec::new();
     let (mut ops, mut exact) = (0, 0);
     for (key, svc) in services(&cat) {
         for (op, entry) in svc["operations"].as_object().expect("operations") {
+            if curated.contains(&(key.to_string(), op.to_string())) {
+                continue;
+            }
             ops += 1;
             let grants = entry["grants"].as_array().expect("grants");
             let params = sample_params(grants, &formats);

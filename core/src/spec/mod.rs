@@ -926,6 +926,7 @@ fn t_name(t: Transform) -> &'static str {
         Transform::StateMachine => "state-machine",
         Transform::EmailAddress => "email-address",
         Transform::Arn => "arn",
+        Transform::Route53Id => "route53-id",
     }
 }
 

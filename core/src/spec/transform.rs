@@ -20,6 +20,7 @@ pub(crate) enum Transform {
     StateMachine,
     EmailAddress,
     Arn,
+    Route53Id,
 }
 
 /// A value a transform produced: literal text, optionally followed by IAM pattern text.
@@ -72,6 +73,7 @@ impl Transform {
             "state-machine" => Transform::StateMachine,
             "email-address" => Transform::EmailAddress,
             "arn" => Transform::Arn,
+            "route53-id" => Transform::Route53Id,
             _ => return None,
         })
     }
@@ -91,6 +93,7 @@ impl Transform {
             Transform::StateMachine => "name",
             Transform::EmailAddress => "address",
             Transform::Arn => "resource",
+            Transform::Route53Id => "id",
         }
     }
 
@@ -109,6 +112,7 @@ impl Transform {
             Transform::StateMachine => &["name", "qualifier", "account", "region", "partition"],
             Transform::EmailAddress => &["address", "domain"],
             Transform::Arn => &["resource", "service", "account", "region", "partition"],
+            Transform::Route53Id => &["id"],
             Transform::SsmParameter => &["name", "selector", "account", "region", "partition"],
         }
     }
@@ -151,6 +155,14 @@ impl Transform {
             Transform::CognitoUserPool => cognito_user_pool(s, parts),
             Transform::StateMachine => state_machine(s, parts),
             Transform::EmailAddress => email_address(s, parts),
+            Transform::Route53Id => {
+                // The SDKs return `/hostedzone/Z123`, `/change/C123`; IAM wants the bare id.
+                let id = match Arn::parse(s) {
+                    Some(arn) => arn.resource.rsplit('/').next().unwrap_or(arn.resource),
+                    None => s.rsplit('/').next().unwrap_or(s),
+                };
+                parts.set_text("id", id);
+            }
             Transform::Arn => {
                 if let Some(arn) = Arn::parse(s) {
                     arn_context(&arn, parts);
@@ -736,6 +748,27 @@ mod tests {
         assert_eq!(part(t, l, "stage").as_deref(), Some("dev"));
         let ls = json!("http://abc123.execute-api.localhost.localstack.cloud:4566/dev");
         assert_eq!(part(t, ls, "api").as_deref(), Some("abc123"));
+    }
+
+    #[test]
+    fn route53_ids() {
+        let t = Transform::Route53Id;
+        assert_eq!(
+            part(t, json!("/hostedzone/Z0123ABC"), "id").as_deref(),
+            Some("Z0123ABC")
+        );
+        assert_eq!(
+            part(t, json!("Z0123ABC"), "id").as_deref(),
+            Some("Z0123ABC")
+        );
+        assert_eq!(
+            part(t, json!("/change/C2682N5HXP0BZ4"), "id").as_deref(),
+            Some("C2682N5HXP0BZ4")
+        );
+        assert_eq!(
+            part(t, json!("arn:aws:route53:::hostedzone/Z0123ABC"), "id").as_deref(),
+            Some("Z0123ABC")
+        );
     }
 
     #[test]
