@@ -378,7 +378,50 @@ fn apply_grant(g: &Grant, call: &Call, prefix: &str, out: &mut Derived) {
             ResourceSpec::Template {
                 template,
                 generalise,
+                arn_forms,
             } => {
+                // A value that is a full ARN of another form (an S3 access point given as
+                // `Bucket`) switches to that form's template, with the ARN's own context.
+                let mut template = template;
+                let mut replaced: Option<(&str, Bound)> = None;
+                let (mut partition, mut region, mut account) =
+                    (partition.clone(), region.clone(), account.clone());
+                for f in arn_forms {
+                    let Some(b) = lookup(&f.var) else { continue };
+                    if b.piece.pattern.is_some() {
+                        continue;
+                    }
+                    let Some(arn) = Arn::parse(&b.piece.text) else {
+                        continue;
+                    };
+                    let Some(rest) = arn.resource.strip_prefix(f.prefix.as_str()) else {
+                        continue;
+                    };
+                    template = &f.template;
+                    // Kept even when empty: a multi-Region access point has no region.
+                    partition = Some(arn.partition.to_owned());
+                    region = Some(arn.region.to_owned());
+                    account = Some(arn.account.to_owned());
+                    replaced = Some((
+                        f.var.as_str(),
+                        Bound {
+                            piece: Piece {
+                                text: rest.to_owned(),
+                                pattern: None,
+                            },
+                            partition: None,
+                            region: None,
+                            account: None,
+                        },
+                    ));
+                    break;
+                }
+                let lookup = |var: &str| -> Option<&Bound> {
+                    match &replaced {
+                        Some((v, b)) if *v == var => Some(b),
+                        _ => lookup(var),
+                    }
+                };
                 let mut segs = Vec::with_capacity(template.0.len());
                 let mut tail = None;
                 let last = template.0.len().saturating_sub(1);

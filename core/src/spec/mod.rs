@@ -119,8 +119,72 @@ struct RawResource {
     arn: String,
     #[serde(default)]
     generalise: Option<String>,
+    /// variable → ARN resource-part prefix → the template to use when the variable's value is
+    /// a full ARN of that form (an S3 access point given as `Bucket`).
+    #[serde(default)]
+    arn_forms: BTreeMap<String, BTreeMap<String, String>>,
     #[serde(default)]
     note: Option<String>,
+}
+
+/// A compiled resource type: its template, the generalisable variable, and its ARN forms.
+#[derive(Debug, Clone)]
+pub(crate) struct ResourceType {
+    template: Template,
+    generalise: Option<String>,
+    arn_forms: Vec<ArnForm>,
+}
+
+/// When `var`'s value is a full ARN whose resource part starts with `prefix`, the resource is
+/// built from `template` instead, with `var` bound to the rest and the ARN's context.
+#[derive(Debug, Clone)]
+pub(crate) struct ArnForm {
+    pub(crate) var: String,
+    pub(crate) prefix: String,
+    pub(crate) template: Template,
+}
+
+fn compile_resource(name: &str, r: &RawResource) -> std::result::Result<ResourceType, String> {
+    let template = Template::parse(&r.arn).map_err(|m| format!("resource `{name}`: {m}"))?;
+    if let Some(g) = &r.generalise
+        && template.0.last() != Some(&TplPart::Var(g.clone()))
+    {
+        return Err(format!(
+            "resource `{name}`: `generalise` must name the template's last variable"
+        ));
+    }
+    let mut arn_forms = Vec::new();
+    for (var, forms) in &r.arn_forms {
+        if !template.vars().any(|v| v == var) {
+            return Err(format!(
+                "resource `{name}`: arn_forms: `{{{var}}}` is not in the template"
+            ));
+        }
+        for (prefix, t) in forms {
+            let form = Template::parse(t).map_err(|m| format!("resource `{name}`: {m}"))?;
+            let mut vars: Vec<&str> = form.vars().filter(|v| !is_context_var(v)).collect();
+            let mut own: Vec<&str> = template.vars().filter(|v| !is_context_var(v)).collect();
+            vars.sort_unstable();
+            vars.dedup();
+            own.sort_unstable();
+            own.dedup();
+            if vars != own {
+                return Err(format!(
+                    "resource `{name}`: the arn_forms template `{t}` must use the same variables"
+                ));
+            }
+            arn_forms.push(ArnForm {
+                var: var.clone(),
+                prefix: prefix.clone(),
+                template: form,
+            });
+        }
+    }
+    Ok(ResourceType {
+        template,
+        generalise: r.generalise.clone(),
+        arn_forms,
+    })
 }
 
 #[derive(Deserialize)]
@@ -319,6 +383,7 @@ pub(crate) enum ResourceSpec {
     Template {
         template: Template,
         generalise: Option<String>,
+        arn_forms: Vec<ArnForm>,
     },
 }
 
@@ -796,8 +861,7 @@ fn compile_catalog_service(text: &str) -> std::result::Result<CatalogOps, String
     let raw: RawCatalogService = serde_json::from_str(text).map_err(|e| e.to_string())?;
     let mut resources = HashMap::default();
     for (name, r) in &raw.resources {
-        let template = Template::parse(&r.arn)?;
-        resources.insert(name.clone(), (template, r.generalise.clone()));
+        resources.insert(name.clone(), compile_resource(name, r)?);
     }
     let mut out = CatalogOps::default();
     for (name, op) in raw.operations {
@@ -835,17 +899,10 @@ fn add_rules(rules: &mut Rules, file: &str, text: &str) -> Result<()> {
     let mut resources = HashMap::default();
     for (name, r) in &raw.resources {
         let _ = &r.note;
-        let template = Template::parse(&r.arn)
-            .map_err(|m| rules_error(file, format!("resource `{name}`: {m}")))?;
-        if let Some(g) = &r.generalise
-            && template.0.last() != Some(&TplPart::Var(g.clone()))
-        {
-            return Err(rules_error(
-                file,
-                format!("resource `{name}`: `generalise` must name the template's last variable"),
-            ));
-        }
-        resources.insert(name.clone(), (template, r.generalise.clone()));
+        resources.insert(
+            name.clone(),
+            compile_resource(name, r).map_err(|m| rules_error(file, m))?,
+        );
     }
     for (op_name, op) in raw.operations {
         let _ = (&op.doc, &op.note);
@@ -954,7 +1011,7 @@ fn compile_condition(raw: RawCondition) -> std::result::Result<Condition, String
 
 fn compile_grant(
     g: RawGrant,
-    resources: &HashMap<String, (Template, Option<String>)>,
+    resources: &HashMap<String, ResourceType>,
     prefix: &str,
 ) -> std::result::Result<Grant, String> {
     let _ = &g.note;
@@ -977,14 +1034,16 @@ fn compile_grant(
         Some(r) if r.contains(':') || r.starts_with('{') => ResourceSpec::Template {
             template: Template::parse(r)?,
             generalise: None,
+            arn_forms: Vec::new(),
         },
         Some(r) => {
-            let (t, generalise) = resources
+            let t = resources
                 .get(r)
                 .ok_or_else(|| format!("unknown resource `{r}`"))?;
             ResourceSpec::Template {
-                template: t.clone(),
-                generalise: generalise.clone(),
+                template: t.template.clone(),
+                generalise: t.generalise.clone(),
+                arn_forms: t.arn_forms.clone(),
             }
         }
     };
