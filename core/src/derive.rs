@@ -4,7 +4,7 @@ use crate::arn::{Arn, Field, Resource, Seg, partition_of_region};
 use crate::call::{Call, Value};
 use crate::spec::{
     Binding, CatalogOp, Condition, Elem, Grant, Operation, Piece, ResourceSpec, Rules, TplPart,
-    is_context_var, normalize_operation, normalize_service_name, pascal_operation,
+    find_operation, is_context_var, normalize_service_name, pascal_operation,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -123,16 +123,15 @@ pub fn derive_into(rules: &Rules, call: &Call, out: &mut Derived) {
     let op = api
         .exact_operations
         .get(call.operation.as_str())
-        .or_else(|| api.operations.get(&normalize_operation(&call.operation)));
+        .or_else(|| find_operation(&api.operations, &call.operation).map(|(op, _)| op));
     let Some(op) = op else {
         if let Some(catalog) = &api.catalog {
             let ops = catalog.ops();
-            let norm = normalize_operation(&call.operation);
-            if let Some(op) = ops.operations.get(&norm) {
+            if let Some((op, _)) = find_operation(&ops.operations, &call.operation) {
                 generated(op, call, &api.prefix, out);
                 return;
             }
-            if let Some((name, why)) = ops.unmatched.get(&norm) {
+            if let Some(((name, why), _)) = find_operation(&ops.unmatched, &call.operation) {
                 out.diagnostics.push(Diagnostic {
                     kind: DiagnosticKind::UnmappedOperation,
                     service: api.prefix.clone(),
@@ -345,10 +344,11 @@ fn apply_grant(g: &Grant, call: &Call, prefix: &str, out: &mut Derived) {
                 account = account.or_else(|| b.account.clone());
             }
         }
-        let region = region.or_else(|| call.region.clone());
-        let account = account.or_else(|| call.account.clone());
+        // An empty region or account in the event is no region or account.
+        let region = region.or_else(|| call.region.clone().filter(|s| !s.is_empty()));
+        let account = account.or_else(|| call.account.clone().filter(|s| !s.is_empty()));
         let partition = partition
-            .or_else(|| call.partition.clone())
+            .or_else(|| call.partition.clone().filter(|s| !s.is_empty()))
             .or_else(|| region.as_deref().map(|r| partition_of_region(r).to_owned()));
         let lookup = |var: &str| -> Option<&Bound> {
             bound

@@ -411,61 +411,99 @@ fn sid_for(prefix: &str, resources: &[Resource], condition: &Option<ConditionBlo
     )
 }
 
+/// A resource as IAM text with worst-case values in its gaps (for size limits).
+fn worst_case_text(r: &Resource) -> String {
+    let mut r = r.clone();
+    for seg in &mut r.segs {
+        if let Seg::Field(f, v @ None) = seg {
+            *v = Some(
+                match f {
+                    Field::Partition => "aws-iso-b-xx",
+                    Field::Region => "ap-southeast-99",
+                    Field::Account => "123456789012",
+                }
+                .to_owned(),
+            );
+        }
+    }
+    r.to_iam()
+}
+
+fn non_whitespace(text: &str) -> usize {
+    text.chars().filter(|c| !c.is_whitespace()).count()
+}
+
+/// Non-whitespace size of a statement with no resources, as IAM counts it.
+fn base_size(s: &Statement) -> usize {
+    let mut v = serde_json::json!({
+        "Sid": s.sid, "Effect": "Allow", "Action": s.actions, "Resource": [],
+    });
+    if let Some(c) = &s.condition {
+        v["Condition"] = serde_json::json!(c);
+    }
+    non_whitespace(&serde_json::to_string(&v).unwrap_or_default())
+}
+
+/// What one resource adds to a statement: its JSON string and a comma.
+fn resource_cost(r: &Resource) -> usize {
+    non_whitespace(&serde_json::to_string(&worst_case_text(r)).unwrap_or_default()) + 1
+}
+
 /// Non-whitespace size of a statement rendered as JSON, with worst-case values for gaps.
 fn statement_size(s: &Statement) -> usize {
-    let worst = |f: Field| match f {
-        Field::Partition => "aws-iso-b-xx",
-        Field::Region => "ap-southeast-99",
-        Field::Account => "123456789012",
-    };
-    let resources: Vec<String> = s
-        .resources
-        .iter()
-        .map(|r| {
-            let mut r = r.clone();
-            for seg in &mut r.segs {
-                if let Seg::Field(f, v @ None) = seg {
-                    *v = Some(worst(*f).to_owned());
-                }
-            }
-            r.to_iam()
-        })
-        .collect();
-    let v = serde_json::json!({
-        "Sid": s.sid, "Effect": "Allow", "Action": s.actions, "Resource": resources,
-        "Condition": s.condition,
-    });
-    serde_json::to_string(&v)
-        .unwrap_or_default()
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .count()
+    let resources: usize = s.resources.iter().map(resource_cost).sum();
+    base_size(s) + resources.saturating_sub(1)
 }
 
 const DOC_OVERHEAD: usize = r#"{"Version":"2012-10-17","Statement":[]}"#.len();
 
+/// Splits a statement too large for one document into pieces that each fill a document as far
+/// as they can: by resources first, then by actions. A single action on a single resource that
+/// is still too large stays as it is.
 fn split_statement(s: Statement, limit: usize, out: &mut Vec<Statement>) {
-    if statement_size(&s) + DOC_OVERHEAD <= limit
-        || (s.resources.len() <= 1 && s.actions.len() <= 1)
-    {
+    let room = limit.saturating_sub(DOC_OVERHEAD);
+    if statement_size(&s) <= room {
         out.push(s);
         return;
     }
-    let (a, b) = if s.resources.len() > 1 {
-        let mid = s.resources.len() / 2;
-        let mut first = s.clone();
-        let mut second = s;
-        second.resources = first.resources.split_off(mid);
-        (first, second)
+    if s.resources.len() > 1 {
+        let empty = Statement {
+            resources: Vec::new(),
+            ..s.clone()
+        };
+        let base = base_size(&empty);
+        let mut piece = empty.clone();
+        let mut size = base;
+        for r in s.resources {
+            // The first resource adds its string; each further one a comma too.
+            let add = resource_cost(&r) - usize::from(piece.resources.is_empty());
+            if !piece.resources.is_empty() && size + add > room {
+                split_statement(std::mem::replace(&mut piece, empty.clone()), limit, out);
+                size = base + resource_cost(&r) - 1;
+            } else {
+                size += add;
+            }
+            piece.resources.push(r);
+        }
+        split_statement(piece, limit, out);
+    } else if s.actions.len() > 1 {
+        let empty = Statement {
+            actions: Vec::new(),
+            ..s.clone()
+        };
+        let mut piece = empty.clone();
+        for a in s.actions {
+            piece.actions.push(a);
+            if piece.actions.len() > 1 && statement_size(&piece) > room {
+                let last = piece.actions.pop().unwrap_or_default();
+                out.push(std::mem::replace(&mut piece, empty.clone()));
+                piece.actions.push(last);
+            }
+        }
+        out.push(piece);
     } else {
-        let mid = s.actions.len() / 2;
-        let mut first = s.clone();
-        let mut second = s;
-        second.actions = first.actions.split_off(mid);
-        (first, second)
-    };
-    split_statement(a, limit, out);
-    split_statement(b, limit, out);
+        out.push(s);
+    }
 }
 
 /// Builds the policies from what was observed.
@@ -577,6 +615,7 @@ pub fn build_policies(observed: &Observed, opts: &PolicyOptions) -> PolicySet {
         );
     }
     let mut policies = Vec::new();
+    let mut used_names = BTreeSet::new();
     for (principal, groups) in grouped {
         let mut statements: Vec<Statement> = Vec::new();
         for ((prefix, condition, resources), actions) in groups {
@@ -623,27 +662,40 @@ pub fn build_policies(observed: &Observed, opts: &PolicyOptions) -> PolicySet {
                 }
             }
         }
-        let mut documents: Vec<Document> = Vec::new();
-        let mut size = DOC_OVERHEAD;
+        // First fit: each statement goes into the first document with room for it.
+        let mut documents: Vec<(Document, usize)> = Vec::new();
         for s in pieces {
             let n = statement_size(&s) + 1;
-            match documents.last_mut() {
-                Some(d) if size + n <= opts.max_size => {
+            match documents
+                .iter_mut()
+                .find(|(_, size)| size + n <= opts.max_size)
+            {
+                Some((d, size)) => {
                     d.statements.push(s);
-                    size += n;
+                    *size += n;
                 }
-                _ => {
-                    documents.push(Document {
+                None => documents.push((
+                    Document {
                         statements: vec![s],
-                    });
-                    size = DOC_OVERHEAD + n;
-                }
+                    },
+                    DOC_OVERHEAD + n,
+                )),
             }
         }
+        let documents: Vec<Document> = documents.into_iter().map(|(d, _)| d).collect();
         let name = match (&principal, opts.group_by) {
             (Some(p), true) => p.clone(),
             _ => opts.name.clone(),
         };
+        // Names become JSON keys, Terraform block names and file names: keep them distinct
+        // after the sanitising those need (`a b` and `a_b`), case-insensitively.
+        let mut unique = name.clone();
+        let mut n = 1;
+        while !used_names.insert(crate::render::tf_ident(&unique).to_lowercase()) {
+            n += 1;
+            unique = format!("{name}-{n}");
+        }
+        let name = unique;
         policies.push(Policy {
             name,
             principal,

@@ -671,3 +671,104 @@ fn mappings_parse_from_to_and_apply() {
         "{json}"
     );
 }
+
+/// A policy that fits IAM's limit is one document, and a split one uses no more documents than
+/// its size needs (first fit, resources cut to fill a document).
+#[test]
+fn splitting_only_when_needed_and_tightly() {
+    let rules = Rules::builtin();
+    let mut seen = Observed::new();
+    for i in 0..57 {
+        let call = Call::new(format!("zz{i:03}"), "DoThingNumber", serde_json::json!({}));
+        seen.record(&rules, &call);
+    }
+    let set = build_policies(&seen, &PolicyOptions::default());
+    assert_eq!(
+        set.policies[0].documents.len(),
+        1,
+        "57 small statements fit in one document"
+    );
+
+    let mut seen = Observed::new();
+    for i in 0..400 {
+        let key = format!("reports/2024/some-long-file-name-{i:04}.csv");
+        seen.record(
+            &rules,
+            &Call::new(
+                "s3",
+                "GetObject",
+                serde_json::json!({"Bucket": "b", "Key": key}),
+            ),
+        );
+    }
+    let opts = PolicyOptions {
+        region: Some("eu-west-1".into()),
+        s3_objects: leastpriv::S3Objects::Exact,
+        ..PolicyOptions::default()
+    };
+    let set = build_policies(&seen, &opts);
+    let sizes: Vec<usize> = set.policies[0]
+        .documents
+        .iter()
+        .map(|d| {
+            leastpriv::render_document_json(d)
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .count()
+        })
+        .collect();
+    let total: usize = sizes.iter().sum();
+    assert!(sizes.iter().all(|s| *s <= 6144), "{sizes:?}");
+    assert_eq!(sizes.len(), total.div_ceil(6144 - 100), "{sizes:?}");
+}
+
+/// Policy names stay distinct after the sanitising that Terraform block names and file names
+/// need, so `--group-by` never merges or overwrites two principals' policies.
+#[test]
+fn group_by_names_never_collide() {
+    let rules = Rules::builtin();
+    let mut seen = Observed::new();
+    for (principal, queue) in [
+        (Some("a b"), "q1"),
+        (Some("a_b"), "q2"),
+        (None, "q3"),
+        (Some("leastpriv"), "q4"),
+    ] {
+        let mut call = Call::new(
+            "sqs",
+            "SendMessage",
+            serde_json::json!({"QueueUrl": format!("https://sqs.eu-west-1.amazonaws.com/123456789012/{queue}")}),
+        );
+        call.principal = principal.map(str::to_owned);
+        seen.record(&rules, &call);
+    }
+    let opts = PolicyOptions {
+        group_by: true,
+        ..PolicyOptions::default()
+    };
+    let set = build_policies(&seen, &opts);
+    let mut names: Vec<String> = set
+        .policies
+        .iter()
+        .map(|p| p.name.to_lowercase().replace(' ', "_"))
+        .collect();
+    assert_eq!(names.len(), 4);
+    names.sort();
+    names.dedup();
+    assert_eq!(
+        names.len(),
+        4,
+        "{:?}",
+        set.policies.iter().map(|p| &p.name).collect::<Vec<_>>()
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&leastpriv::render_json(&set, true)).unwrap();
+    assert_eq!(
+        json.as_object().unwrap().len(),
+        4,
+        "every principal keeps its policy"
+    );
+    for q in ["q1", "q2", "q3", "q4"] {
+        assert!(json.to_string().contains(&format!(":{q}\"")), "{q} missing");
+    }
+}

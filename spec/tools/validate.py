@@ -174,7 +174,7 @@ def check_rules(path, rules, services):
             used = []
             if res == "*":
                 pass
-            elif ":" in res:
+            elif ":" in res or res.startswith("{"):
                 used += template_vars(res, where, errors)
             elif res not in resources:
                 errors.append("%s: resource %r is not defined in \"resources\"" % (where, res))

@@ -43,12 +43,27 @@ pub fn normalize_service_name(name: &str) -> String {
 /// Normalises an operation name for lookup: `:GetObject`, `GetObjectCommand`, `get_object`
 /// all become `getobject`.
 pub(crate) fn normalize_operation(op: &str) -> String {
-    let op = op.trim().trim_start_matches(':');
-    let op = op.strip_suffix("Command").unwrap_or(op);
-    op.chars()
+    op.trim()
+        .trim_start_matches(':')
+        .chars()
         .filter(char::is_ascii_alphanumeric)
         .map(|c| c.to_ascii_lowercase())
         .collect()
+}
+
+/// Looks an operation up by its normalised name, then (for JS v3 command class names) without
+/// a trailing `Command`: `SendCommand` and `SendCommandCommand` both find SSM's SendCommand,
+/// `GetObjectCommand` finds GetObject.
+pub(crate) fn find_operation<'a, T>(
+    map: &'a HashMap<String, T>,
+    op: &str,
+) -> Option<(&'a T, String)> {
+    let norm = normalize_operation(op);
+    if let Some(v) = map.get(&norm) {
+        return Some((v, norm));
+    }
+    let stripped = norm.strip_suffix("command").filter(|s| !s.is_empty())?;
+    map.get(stripped).map(|v| (v, stripped.to_owned()))
 }
 
 /// The operation name as IAM would spell it: `:GetObject` → `GetObject`,
@@ -1126,7 +1141,27 @@ mod tests {
             "dynamodbstreams"
         );
         assert_eq!(normalize_operation(":GetObject"), "getobject");
-        assert_eq!(normalize_operation("GetObjectCommand"), "getobject");
+        assert_eq!(normalize_operation("GetObjectCommand"), "getobjectcommand");
+        let mut ops = HashMap::default();
+        ops.insert("sendcommand".to_owned(), 1);
+        ops.insert("getobject".to_owned(), 2);
+        assert_eq!(
+            find_operation(&ops, "SendCommand").map(|(v, _)| *v),
+            Some(1)
+        );
+        assert_eq!(
+            find_operation(&ops, "SendCommandCommand").map(|(v, _)| *v),
+            Some(1)
+        );
+        assert_eq!(
+            find_operation(&ops, "send_command").map(|(v, _)| *v),
+            Some(1)
+        );
+        assert_eq!(
+            find_operation(&ops, "GetObjectCommand").map(|(v, _)| *v),
+            Some(2)
+        );
+        assert_eq!(find_operation(&ops, "Command").map(|(v, _)| *v), None);
         assert_eq!(pascal_operation("get_object"), "GetObject");
         assert_eq!(pascal_operation("GetObjectCommand"), "GetObject");
     }

@@ -6,7 +6,7 @@
 //! Applying a selection never changes what the engine derives.
 
 use super::path::Step;
-use super::{Binding, Condition, Operation, Rules, normalize_operation};
+use super::{Binding, Condition, Operation, Rules, find_operation};
 use crate::call::Value;
 use serde_json::Map;
 use std::collections::BTreeMap;
@@ -193,16 +193,15 @@ impl Rules {
         let op = api
             .exact_operations
             .get(operation)
-            .or_else(|| api.operations.get(&normalize_operation(operation)));
+            .or_else(|| find_operation(&api.operations, operation).map(|(op, _)| op));
         // Without a curated rule, the generated catalog's rule, as `derive_into` falls back.
         let catalog_op = match (op, &api.catalog) {
             (None, Some(catalog)) => {
                 let ops = catalog.ops();
-                let norm = normalize_operation(operation);
-                if ops.unmatched.contains_key(&norm) {
+                if find_operation(&ops.unmatched, operation).is_some() {
                     return sel; // no permission is emitted: nothing is read
                 }
-                ops.operations.get(&norm).map(|o| &o.operation)
+                find_operation(&ops.operations, operation).map(|(o, _)| &o.operation)
             }
             _ => None,
         };
