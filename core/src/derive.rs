@@ -76,6 +76,9 @@ pub struct Diagnostic {
     pub operation: String,
     /// What happened and why.
     pub message: String,
+    /// The action the note is about, when there is one (so filters on actions apply to it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
 }
 
 /// What the engine made of one call.
@@ -116,6 +119,7 @@ pub fn derive_into(rules: &Rules, call: &Call, out: &mut Derived) {
                 "service `{}` is not known; `{prefix}` used as its IAM prefix",
                 call.service
             ),
+            action: Some(format!("{prefix}:{op_display}")),
         });
         fallback(&prefix, &op_display, out);
         return;
@@ -139,6 +143,7 @@ pub fn derive_into(rules: &Rules, call: &Call, out: &mut Derived) {
                     message: format!(
                         "no rule for this operation and {why}; no permission emitted (add a rule)"
                     ),
+                    action: None,
                 });
                 return;
             }
@@ -152,6 +157,7 @@ pub fn derive_into(rules: &Rules, call: &Call, out: &mut Derived) {
             service: api.prefix.clone(),
             operation: pascal_operation(&call.operation),
             message: why.clone(),
+            action: None,
         }),
         Operation::Grants(grants) => {
             for g in grants {
@@ -174,6 +180,7 @@ fn generated(op: &CatalogOp, call: &Call, prefix: &str, out: &mut Derived) {
         service: prefix.to_owned(),
         operation: op.name.clone(),
         message: format!("no curated rule; `{actions_text}` from the generated catalog"),
+        action: actions.first().map(|a| (*a).to_owned()),
     });
     if let Some(why) = &op.why {
         out.diagnostics.push(Diagnostic {
@@ -181,6 +188,7 @@ fn generated(op: &CatalogOp, call: &Call, prefix: &str, out: &mut Derived) {
             service: prefix.to_owned(),
             operation: op.name.clone(),
             message: format!("`{actions_text}` on `*`: {why}"),
+            action: actions.first().map(|a| (*a).to_owned()),
         });
     }
     for g in grants {
@@ -195,6 +203,7 @@ fn fallback(prefix: &str, op: &str, out: &mut Derived) {
         service: prefix.to_owned(),
         operation: op.to_owned(),
         message: format!("no rule for this operation; `{action}` on `*` used"),
+        action: Some(action.clone()),
     });
     out.permissions.push(Permission {
         action,
@@ -509,6 +518,7 @@ fn apply_grant(g: &Grant, call: &Call, prefix: &str, out: &mut Derived) {
                 service: prefix.to_owned(),
                 operation: pascal_operation(&call.operation),
                 message: format!("`{}`: {why}", g.action),
+                action: Some(g.action.clone()),
             });
         }
         out.permissions.push(Permission {
@@ -532,6 +542,7 @@ fn wildcard(g: &Grant, var: &str, why: &str, call: &Call, prefix: &str, out: &mu
         service: prefix.to_owned(),
         operation: pascal_operation(&call.operation),
         message: format!("`{}`: request member `{member}` {why}", g.action),
+        action: Some(g.action.clone()),
     });
 }
 

@@ -523,9 +523,18 @@ fn split_statement(s: Statement, limit: usize, out: &mut Vec<Statement>) {
 /// ```
 pub fn build_policies(observed: &Observed, opts: &PolicyOptions) -> PolicySet {
     type Group = (Option<String>, String, Option<ConditionBlock>);
+    // The engine's notes, less those about what the filters leave out: an excluded action, or
+    // (with --outcome ok) a call that only ever failed.
     let mut diagnostics: BTreeMap<Diagnostic, Stats> = observed
         .diagnostics()
         .into_iter()
+        .filter(|(d, s)| {
+            !(opts.outcome == OutcomeFilter::Ok && s.ok == 0)
+                && !d
+                    .action
+                    .as_deref()
+                    .is_some_and(|a| opts.exclude.iter().any(|g| glob_match(g, a)))
+        })
         .map(|(d, s)| (d.clone(), s.clone()))
         .collect();
     // (principal, action, condition) → resources
@@ -562,6 +571,7 @@ pub fn build_policies(observed: &Observed, opts: &PolicyOptions) -> PolicySet {
                 service: svc.to_owned(),
                 operation: name.to_owned(),
                 message: format!("`{action}` on `{resource}` was seen only on calls that failed; it is in the policy (--outcome ok leaves it out)"),
+                action: Some(action.clone()),
             },
             Stats {
                 ok: 0,
@@ -606,6 +616,7 @@ pub fn build_policies(observed: &Observed, opts: &PolicyOptions) -> PolicySet {
                     "the {} of {n} resource(s) is unknown: JSON writes `*`, Terraform references {tf}; pass {flag} to fix it",
                     field.name()
                 ),
+                action: None,
             },
             Stats {
                 ok: 0,

@@ -455,3 +455,56 @@ fn catalog_prints_sources_and_coverage() {
     );
     assert!(mapped * 100 >= ops * 95, "coverage fell: {mapped} of {ops}");
 }
+
+#[test]
+fn filters_apply_to_diagnostics_too() {
+    // The only wildcard is on an action that is filtered out: nothing to fail on.
+    let input = "{\"service\": \"s3\", \"operation\": \"GetObject\", \"params\": {\"Bucket\": \"b\"}}\n{\"service\": \"sqs\", \"operation\": \"ListQueues\"}\n";
+    assert_eq!(
+        run_stdin(&["policy", "-", "-q", "--fail-on", "wildcard"], input)
+            .status
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        run_stdin(
+            &[
+                "policy",
+                "-",
+                "-q",
+                "--fail-on",
+                "wildcard",
+                "--exclude",
+                "s3:*"
+            ],
+            input
+        )
+        .status
+        .code(),
+        Some(0)
+    );
+    let failed = "{\"service\": \"s3\", \"operation\": \"GetObject\", \"params\": {\"Bucket\": \"b\"}, \"outcome\": \"error\", \"error_code\": \"AccessDenied\"}\n";
+    assert_eq!(
+        run_stdin(&["policy", "-", "-q", "--fail-on", "wildcard"], failed)
+            .status
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        run_stdin(
+            &[
+                "policy",
+                "-",
+                "-q",
+                "--fail-on",
+                "wildcard",
+                "--outcome",
+                "ok"
+            ],
+            failed
+        )
+        .status
+        .code(),
+        Some(0)
+    );
+}

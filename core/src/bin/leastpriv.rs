@@ -289,7 +289,11 @@ fn write_atomically(files: &[(PathBuf, String)]) -> Result<(), Failure> {
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
-        let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+        let tmp = dir.join(format!(
+            ".{name}.{}.{}.tmp",
+            std::process::id(),
+            temps.len()
+        ));
         let res = std::fs::File::create(&tmp).and_then(|mut f| {
             f.write_all(text.as_bytes())?;
             f.sync_all()
@@ -364,8 +368,17 @@ fn cmd_policy(a: PolicyArgs) -> Result<u8, Failure> {
         provider_major: a.terraform_provider,
         data_sources: !a.no_data_sources,
     };
+    let malformed: Vec<Evidence> = seen.malformed_at().cloned().collect();
+    // Every file of the run (documents and the JSON report) is written in one atomic batch:
+    // nothing lands unless everything does.
     let mut files: Vec<(PathBuf, String)> = Vec::new();
-    match (&a.output, a.format) {
+    if let Some(path) = &a.report {
+        files.push((
+            path.clone(),
+            render_report_json(&set, &seen.counts(), &malformed),
+        ));
+    }
+    let stdout_text = match (&a.output, a.format) {
         (Some(dir), fmt) if is_dir_target(dir) => {
             std::fs::create_dir_all(dir).map_err(|e| Failure {
                 code: 1,
@@ -392,24 +405,37 @@ fn cmd_policy(a: PolicyArgs) -> Result<u8, Failure> {
                     ));
                 }
             }
-            write_atomically(&files)?;
+            None
         }
-        (out, OutFormat::Json) => emit(out.as_deref(), &render_json(&set, opts.group_by))?,
-        (out, OutFormat::Terraform) => emit(out.as_deref(), &render_terraform(&set, &tf))?,
+        (out, fmt) => {
+            let text = match fmt {
+                OutFormat::Json => render_json(&set, opts.group_by),
+                OutFormat::Terraform => render_terraform(&set, &tf),
+            };
+            match out {
+                Some(path) => {
+                    files.push((path.clone(), text));
+                    None
+                }
+                None => Some(text),
+            }
+        }
+    };
+    write_atomically(&files)?;
+    if let Some(text) = stdout_text {
+        emit(None, &text)?;
     }
-    finish_report(&a, &set, &seen)
+    finish_report(&a, &set, &seen, &malformed)
 }
 
-fn finish_report(a: &PolicyArgs, set: &PolicySet, seen: &Observed) -> Result<u8, Failure> {
-    let malformed: Vec<Evidence> = seen.malformed_at().cloned().collect();
+fn finish_report(
+    a: &PolicyArgs,
+    set: &PolicySet,
+    seen: &Observed,
+    malformed: &[Evidence],
+) -> Result<u8, Failure> {
     if !a.quiet {
-        eprint!("{}", render_report_text(set, &seen.counts(), &malformed));
-    }
-    if let Some(path) = &a.report {
-        write_atomically(&[(
-            path.clone(),
-            render_report_json(set, &seen.counts(), &malformed),
-        )])?;
+        eprint!("{}", render_report_text(set, &seen.counts(), malformed));
     }
     let hit = a.fail_on.iter().any(|f| {
         set.diagnostics.iter().any(|(d, _)| match f {

@@ -549,7 +549,7 @@ impl<'a> Parser<'a> {
             || name.contains("::")
             || (name.len() > 1 && name.ends_with('/'))
         {
-            return Err(syntax(start, format!("invalid keyword :{name}")));
+            return Err(syntax(start, "invalid keyword"));
         }
         Ok(Edn::Keyword(name.to_owned()))
     }
@@ -575,7 +575,7 @@ impl<'a> Parser<'a> {
         let end = self.token_end(start);
         self.pos = end;
         let tok = self.slice(start, end);
-        parse_number_token(tok).map_err(|m| syntax(start, format!("{m}: {tok}")))
+        parse_number_token(tok).map_err(|m| syntax(start, m))
     }
 
     /// A character literal whose backslash is at `start`.
@@ -606,10 +606,10 @@ impl<'a> Parser<'a> {
         if let Some(hex) = tok.strip_prefix('u') {
             if hex.len() == 4 {
                 let v = u32::from_str_radix(hex, 16)
-                    .map_err(|_| syntax(start, format!("invalid unicode character \\{tok}")))?;
+                    .map_err(|_| syntax(start, "invalid unicode character literal"))?;
                 return char::from_u32(v)
                     .map(Edn::Char)
-                    .ok_or_else(|| syntax(start, format!("invalid character constant \\{tok}")));
+                    .ok_or_else(|| syntax(start, "invalid character constant"));
             }
         }
         if let Some(oct) = tok.strip_prefix('o') {
@@ -623,7 +623,7 @@ impl<'a> Parser<'a> {
                 return Err(syntax(start, "octal escape must be in range [0, 377]"));
             }
         }
-        Err(syntax(start, format!("unsupported character \\{tok}")))
+        Err(syntax(start, "unsupported character literal"))
     }
 
     /// A dispatch form: `#` at `start`.
@@ -706,7 +706,7 @@ impl<'a> Parser<'a> {
             Edn::Symbol(s) if s == "Inf" => Ok(Edn::Float(f64::INFINITY)),
             Edn::Symbol(s) if s == "-Inf" => Ok(Edn::Float(f64::NEG_INFINITY)),
             Edn::Symbol(s) if s == "NaN" => Ok(Edn::Float(f64::NAN)),
-            other => Err(syntax(at, format!("unknown symbolic value ##{other}"))),
+            _ => Err(syntax(at, "unknown symbolic value after ##")),
         }
     }
 
@@ -728,7 +728,7 @@ impl<'a> Parser<'a> {
         if ns.contains('/') || ns.starts_with(':') {
             return Err(syntax(
                 i,
-                format!("invalid namespace {ns} for a namespaced map"),
+                "invalid namespace for a namespaced map".to_owned(),
             ));
         }
         let brace = self.skip_plain_ws(te);
@@ -1487,7 +1487,8 @@ mod tests {
         ] {
             let e = err(bad);
             assert!(!e.incomplete && e.offset == 0, "{bad:?}: {e:?}");
-            assert!(e.message.contains(bad), "{bad:?}: {e:?}");
+            // Messages never quote the text: it may be a payload.
+            assert!(!e.message.contains(bad), "{bad:?}: {e:?}");
         }
         // A huge literal in another radix is refused, not ground through.
         let huge = format!("0x{}", "f".repeat(MAX_BIG_RADIX_DIGITS + 1));
@@ -1711,7 +1712,9 @@ mod tests {
         );
         assert_eq!(err("\"abc").message, "unterminated string");
         assert_eq!(err("#inst").message, "tag #inst has no value");
-        assert_eq!(err("08").message, "invalid octal number: 08");
+        assert_eq!(err("08").message, "invalid octal number");
+        assert_eq!(err(":a::b").message, "invalid keyword");
+        assert_eq!(err("##secret").message, "unknown symbolic value after ##");
         assert_eq!(err("# x").message, "no dispatch macro for ' '");
         assert_eq!(err("# x").to_string(), "no dispatch macro for ' '");
     }

@@ -543,17 +543,42 @@ pub fn read_into<R: BufRead>(
     label: &str,
     opts: &ReadOptions,
 ) -> Result<()> {
-    let format = match opts.format {
-        Format::Auto => {
-            let head = input.fill_buf().map_err(|e| Error::io(&e, label))?;
-            if head.iter().all(u8::is_ascii_whitespace) {
-                Format::Jsonl
-            } else {
-                detect_format(head).unwrap_or(Format::Auto)
-            }
+    if opts.format != Format::Auto {
+        return read_known(rules, observed, input, label, opts, opts.format);
+    }
+    // Detect from the first non-blank line, read whole: a pipe may deliver less than that in
+    // its first chunk. What was read is put back in front of the rest.
+    let mut head = Vec::new();
+    loop {
+        let n = input
+            .read_until(b'\n', &mut head)
+            .map_err(|e| Error::io(&e, label))?;
+        let blank = head
+            .strip_prefix(b"\xEF\xBB\xBF")
+            .unwrap_or(&head)
+            .iter()
+            .all(u8::is_ascii_whitespace);
+        if n == 0 || !blank {
+            break;
         }
-        f => f,
+    }
+    let format = if head.iter().all(u8::is_ascii_whitespace) {
+        Format::Jsonl
+    } else {
+        detect_format(&head).unwrap_or(Format::Auto)
     };
+    let input = std::io::Read::chain(std::io::Cursor::new(head), input);
+    read_known(rules, observed, input, label, opts, format)
+}
+
+fn read_known<R: BufRead>(
+    rules: &Rules,
+    observed: &mut Observed,
+    mut input: R,
+    label: &str,
+    opts: &ReadOptions,
+    format: Format,
+) -> Result<()> {
     if format == Format::Observed {
         let mut bytes = Vec::new();
         input

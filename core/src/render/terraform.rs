@@ -266,10 +266,16 @@ pub(crate) fn tf_ident(name: &str) -> String {
 
 fn document_block(name: &str, doc: &Document, opts: &TerraformOptions, out: &mut String) {
     let _ = writeln!(out, "data \"aws_iam_policy_document\" {} {{", quoted(name));
-    let (raw, plain): (Vec<&Statement>, Vec<&Statement>) = doc
-        .statements
-        .iter()
-        .partition(|s| s.resources.iter().any(has_literal_amp_brace));
+    let (raw, plain): (Vec<&Statement>, Vec<&Statement>) = doc.statements.iter().partition(|s| {
+        // The provider turns `&{` into `${` in resources and condition values alike.
+        s.resources.iter().any(has_literal_amp_brace)
+            || s.condition
+                .iter()
+                .flat_map(|c| c.values())
+                .flat_map(|k| k.values())
+                .flatten()
+                .any(|v| v.contains("&{"))
+    });
     let mut first = true;
     if !raw.is_empty() {
         // Exact JSON for the statements the provider's `&{` replacement would corrupt; the
