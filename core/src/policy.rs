@@ -529,7 +529,7 @@ pub fn build_policies(observed: &Observed, opts: &PolicyOptions) -> PolicySet {
         .diagnostics()
         .into_iter()
         .filter(|(d, s)| {
-            !(opts.outcome == OutcomeFilter::Ok && s.ok == 0)
+            (opts.outcome != OutcomeFilter::Ok || s.ok != 0)
                 && !d
                     .action
                     .as_deref()

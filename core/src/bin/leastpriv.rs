@@ -569,11 +569,7 @@ fn cmd_explain(a: ExplainArgs) -> Result<u8, Failure> {
                 let call = match item {
                     Ok(c) => c,
                     Err(e) if read.lenient => {
-                        out.push_str(&format!(
-                            "{}: skipped: {}\n",
-                            e.path().unwrap_or(f),
-                            e.message()
-                        ));
+                        out.push_str(&format!("skipped: {e}\n"));
                         continue;
                     }
                     Err(e) => return Err(e),
