@@ -195,8 +195,6 @@ RENAMES = {
     ("s3", "ListBucketMetricsConfigurations"): (MODEL, ["s3:GetMetricsConfiguration"]),
     ("s3", "ListDirectoryBuckets"): (MODEL, ["s3express:ListAllMyDirectoryBuckets"]),
     ("s3", "PutBucketAnalyticsConfiguration"): (MODEL, ["s3:PutAnalyticsConfiguration"]),
-    ("s3", "PutBucketIntelligentTieringConfiguration"):
-        (MODEL, ["s3:PutIntelligentTieringConfiguration"]),
     ("s3", "PutBucketInventoryConfiguration"): (MODEL, ["s3:PutInventoryConfiguration"]),
     ("s3", "PutBucketMetricsConfiguration"): (MODEL, ["s3:PutMetricsConfiguration"]),
     ("s3", "PutBucketReplication"): (MODEL, ["s3:PutReplicationConfiguration"]),
