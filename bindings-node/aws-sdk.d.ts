@@ -33,8 +33,10 @@ export interface SdkClient {
  * (`client.config.serviceId`), the operation (the command name without `Command`), the
  * command input as plain data, the resolved region and endpoint, and the outcome (success, or
  * the error's `name`). The call's result or error is passed on untouched; payloads (bodies,
- * streams, `Uint8Array`s, class instances) are never read or copied. Calling it again on the
- * same client replaces the middleware. Returns the client.
+ * streams, `Uint8Array`s, class instances) are never read or copied. A client can feed several
+ * recorders: instrumenting it with another recorder adds that recorder (one middleware records
+ * each call into all of them); instrumenting it again with the same recorder replaces that
+ * recorder's options. Returns the client.
  */
 export declare function instrument<C extends SdkClient>(client: C, recorder: RecorderLike, options?: InstrumentOptions): C
 
@@ -47,12 +49,16 @@ export declare function plainInput(input: unknown, payloadMembers?: Set<string>)
 /**
  * Wraps `send` of an SDK client base class (`Client` of `@smithy/smithy-client`) once, so that
  * every client of it is instrumented on its first call with the recorder `getState()` returns
- * (`undefined`: leave the call alone). Returns `false` if `Client` has no `send`.
+ * (`undefined`: leave the call alone); recorders a client already feeds keep receiving its
+ * calls. Returns `false` if `Client` has no `send`.
  */
 export declare function patchClientClass(
   Client: { prototype: { send: (...args: any[]) => any } },
   getState: () => { recorder: RecorderLike; options?: InstrumentOptions } | undefined,
 ): boolean
+
+/** Whether `patchClientClass()` has wrapped `send` of `Client`. */
+export declare function isPatched(Client: { prototype: { send: (...args: any[]) => any } }): boolean
 
 /** The members left out by default: `Body`, `Payload`, `MessageBody`, `Message`, `Detail`. */
 export declare const PAYLOAD_MEMBERS: ReadonlySet<string>

@@ -115,38 +115,60 @@ function operationOf(context, args) {
 }
 
 /**
- * Adds the recording middleware to an AWS SDK v3 client (idempotent: a second call replaces
- * the first). Returns the client.
- * @template C
- * @param {C} client
- * @param {import('./index').Recorder} recorder
- * @param {import('./aws-sdk').InstrumentOptions} [options]
- * @returns {C}
+ * The recorders of a middleware stack, each with its options: `[{recorder, options,
+ * payloadMembers}]`. Kept on the stack itself (clients that share a stack, such as a
+ * `DynamoDBDocumentClient` and its `DynamoDBClient`, share the list), under a global symbol so
+ * that every copy of this module (a jest sandbox after `resetModules()`) sees the same list.
  */
-function instrument(client, recorder, options = {}) {
-  if (!client || !client.middlewareStack || typeof client.middlewareStack.add !== 'function') {
-    throw new TypeError('leastpriv: instrument(client, recorder): not an AWS SDK v3 client');
+const RECORDERS = Symbol.for('leastpriv.recorders');
+
+function recordersOf(client) {
+  const stack = client && client.middlewareStack;
+  const list = stack && stack[RECORDERS];
+  return Array.isArray(list) ? list : undefined;
+}
+
+/** Whether `recorder` already receives the calls of `client`. */
+function isInstrumented(client, recorder) {
+  const list = recordersOf(client);
+  return !!list && list.some((e) => e.recorder === recorder);
+}
+
+function recordInto(recorder, call) {
+  if (typeof recorder.recordJson === 'function') {
+    // The fast path: positional arguments, the params as JSON text.
+    recorder.recordJson(call.service, call.operation, JSON.stringify(call.params), call.region, undefined, undefined, call.endpoint, call.outcome, call.errorCode, call.principal, call.source);
+  } else {
+    recorder.record(call);
   }
-  if (!recorder || typeof recorder.record !== 'function') {
-    throw new TypeError('leastpriv: instrument(client, recorder): not a Recorder');
-  }
-  const payloadMembers = options.payloadMembers
-    ? new Set(options.payloadMembers)
-    : PAYLOAD_MEMBERS;
-  const config = client.config || {};
-  const middleware = (next, context) => async (args) => {
-    if (recorder.isPaused || evaluate(options.enabled) === false) return next(args);
-    let params;
-    let source;
-    let principal;
-    try {
-      params = plainInput(args && args.input, payloadMembers);
-      source = evaluate(options.source);
-      principal = evaluate(options.principal);
-    } catch (err) {
-      warnOnce(err);
-      return next(args);
+}
+
+function makeMiddleware(list, config) {
+  return (next, context) => async (args) => {
+    // The recorders that take this call, as of its start.
+    const active = [];
+    const copies = new Map(); // one copy of the input per list of payload members
+    for (const entry of list) {
+      try {
+        if (entry.recorder.isPaused || evaluate(entry.options.enabled) === false) continue;
+        let params = copies.get(entry.payloadMembers);
+        if (params === undefined) {
+          params = plainInput(args && args.input, entry.payloadMembers);
+          copies.set(entry.payloadMembers, params);
+        }
+        const source = evaluate(entry.options.source);
+        const principal = evaluate(entry.options.principal);
+        active.push({
+          recorder: entry.recorder,
+          params,
+          source: typeof source === 'string' ? source : undefined,
+          principal: typeof principal === 'string' ? principal : undefined,
+        });
+      } catch (err) {
+        warnOnce(err);
+      }
     }
+    if (active.length === 0) return next(args);
     let outcome = 'ok';
     let errorCode;
     try {
@@ -163,13 +185,22 @@ function instrument(client, recorder, options = {}) {
         if (operation) {
           const region = await resolveRegion(config);
           const endpoint = endpointOf(context);
-          const p = typeof principal === 'string' ? principal : undefined;
-          const s = typeof source === 'string' ? source : undefined;
-          if (typeof recorder.recordJson === 'function') {
-            // The fast path: positional arguments, the params as JSON text.
-            recorder.recordJson(service, operation, JSON.stringify(params), region, undefined, undefined, endpoint, outcome, errorCode, p, s);
-          } else {
-            recorder.record({ service, operation, params, region, endpoint, outcome, errorCode, principal: p, source: s });
+          for (const a of active) {
+            try {
+              recordInto(a.recorder, {
+                service,
+                operation,
+                params: a.params,
+                region,
+                endpoint,
+                outcome,
+                errorCode,
+                principal: a.principal,
+                source: a.source,
+              });
+            } catch (err) {
+              warnOnce(err);
+            }
           }
         }
       } catch (err) {
@@ -177,7 +208,52 @@ function instrument(client, recorder, options = {}) {
       }
     }
   };
-  client.middlewareStack.add(middleware, {
+}
+
+/**
+ * Adds the recording middleware to an AWS SDK v3 client. A client can feed several recorders
+ * (one middleware records each call into all of them): instrumenting it with another recorder
+ * adds that recorder; instrumenting it again with the same recorder replaces that recorder's
+ * options. Returns the client.
+ * @template C
+ * @param {C} client
+ * @param {import('./index').Recorder} recorder
+ * @param {import('./aws-sdk').InstrumentOptions} [options]
+ * @returns {C}
+ */
+function instrument(client, recorder, options = {}) {
+  if (!client || !client.middlewareStack || typeof client.middlewareStack.add !== 'function') {
+    throw new TypeError('leastpriv: instrument(client, recorder): not an AWS SDK v3 client');
+  }
+  if (!recorder || typeof recorder.record !== 'function') {
+    throw new TypeError('leastpriv: instrument(client, recorder): not a Recorder');
+  }
+  const opts = options || {};
+  const entry = {
+    recorder,
+    options: opts,
+    payloadMembers: opts.payloadMembers ? new Set(opts.payloadMembers) : PAYLOAD_MEMBERS,
+  };
+  const stack = client.middlewareStack;
+  let list = recordersOf(client);
+  if (!list) {
+    list = [];
+    try {
+      Object.defineProperty(stack, RECORDERS, {
+        value: list,
+        configurable: true,
+        enumerable: false,
+        writable: true,
+      });
+    } catch {
+      // a frozen stack: this middleware records into this recorder only.
+    }
+  }
+  const at = list.findIndex((e) => e.recorder === recorder);
+  if (at >= 0) list[at] = entry;
+  else list.push(entry);
+  // (Re-)added under one name: the one middleware feeds every recorder of the list.
+  stack.add(makeMiddleware(list, client.config || {}), {
     step: 'initialize',
     name: MIDDLEWARE_NAME,
     override: true,
@@ -200,7 +276,8 @@ function instrument(client, recorder, options = {}) {
  * Records every client created from `Client` (the `@smithy/smithy-client` base class of all SDK
  * v3 clients): `Client.prototype.send` is wrapped once, and each client is instrumented on its
  * first `send`. `getState()` is asked on each send for the recorder and options in force
- * (`undefined` to leave the call alone).
+ * (`undefined` to leave the call alone). Recorders the client already feeds (your own
+ * `instrument(client, myRecorder)`) keep receiving its calls.
  * @param {{prototype: {send: Function}}} Client
  * @param {() => ({recorder: import('./index').Recorder, options?: object} | undefined)} getState
  */
@@ -216,7 +293,7 @@ function patchClientClass(Client, getState) {
   function send(...args) {
     try {
       const state = holder.getState();
-      if (state && state.recorder && this[INSTRUMENTED] !== state.recorder) {
+      if (state && state.recorder && !isInstrumented(this, state.recorder)) {
         instrument(this, state.recorder, state.options);
       }
     } catch (err) {
@@ -229,4 +306,10 @@ function patchClientClass(Client, getState) {
   return true;
 }
 
-module.exports = { instrument, plainInput, patchClientClass, PAYLOAD_MEMBERS, MIDDLEWARE_NAME };
+/** Whether `patchClientClass` has wrapped `send` of `Client`. */
+function isPatched(Client) {
+  const proto = Client && Client.prototype;
+  return !!(proto && typeof proto.send === 'function' && proto.send[PATCHED]);
+}
+
+module.exports = { instrument, plainInput, patchClientClass, isPatched, PAYLOAD_MEMBERS, MIDDLEWARE_NAME };

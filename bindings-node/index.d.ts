@@ -232,11 +232,11 @@ export interface PolicyOptions {
   partition?: string
   /**
    * Accounts to rewrite, `{"123456789012": "210987654321"}` (what the tests ran against →
-   * the target environment).
+   * the target environment), or `"FROM=TO"` strings (one, or a list) as the CLI takes them.
    */
-  mapAccount?: Record<string, string>
-  /** Regions to rewrite, `{"us-east-1": "eu-west-1"}`. */
-  mapRegion?: Record<string, string>
+  mapAccount?: Record<string, string> | Array<string> | string
+  /** Regions to rewrite, `{"us-east-1": "eu-west-1"}`, or `"FROM=TO"` strings. */
+  mapRegion?: Record<string, string> | Array<string> | string
   /**
    * `all` (the default): a call that failed still needed its permission; `ok`: only calls
    * that succeeded count.
@@ -352,9 +352,9 @@ export interface RecorderOptions {
   partition?: string
   /**
    * Your own rules files, or directories of them (`*.json`, as in `spec/services/`): their
-   * operations replace the built-in rules of the same API and operation.
+   * operations replace the built-in rules of the same API and operation. One path or a list.
    */
-  rules?: Array<string>
+  rules?: string | Array<string>
 }
 
 /** Options of `toTerraform()`. */

@@ -19,7 +19,7 @@ export interface LeastprivJestOptions extends PolicyOptions {
   /** The principal of every call (for `groupBy`). */
   principal?: string
   /** Your own rules files or directories. */
-  rules?: string[]
+  rules?: string | string[]
   /** No summary on stderr at the end. */
   quiet?: boolean
 }
@@ -32,6 +32,13 @@ export declare function globalTeardown(globalConfig?: unknown, projectConfig?: u
 export declare function recorder(): Recorder | undefined
 /** Runs `fn` with recording paused and returns its result (a promise settles before resuming). */
 export declare function paused<T>(fn: () => T): T
+/**
+ * Records the AWS SDK v3 clients of the current module registry: call it after a
+ * `jest.resetModules()` inside a test, or inside a `jest.isolateModules()` callback, once the
+ * code that makes the clients is required (a reset in a `beforeEach` / `beforeAll` hook needs
+ * nothing). Returns how many client base classes are recorded (0 without the setup file).
+ */
+export declare function rebind(): number
 /** The options from a config object and the environment. */
 export declare function resolveOptions(fromConfig?: LeastprivJestOptions): LeastprivJestOptions
 /** Writes a file atomically: a temporary file in the same directory, then a rename. */

@@ -134,21 +134,44 @@ async function globalTeardown(globalConfig, projectConfig) {
   }
 }
 
-// The recorder of the current test file (set by the setup file).
-let current;
+// The recorder of the current test file (set by the setup file), kept on the sandbox's global
+// object so that a copy of this module loaded after `jest.resetModules()` (or inside
+// `jest.isolateModules()`) sees it too.
+const CURRENT = Symbol.for('leastpriv.jest.current');
+const REBIND = Symbol.for('leastpriv.jest.rebind');
 
 /** The recorder of the current test file, or `undefined` outside jest with the setup file. */
 function recorder() {
-  return current;
+  return globalThis[CURRENT];
 }
 
 /** Runs `fn` with recording paused (for setup code inside a test); returns its result. */
 function paused(fn) {
+  const current = recorder();
   return current ? current.paused(fn) : fn();
 }
 
+/**
+ * Records the AWS SDK v3 clients of the current module registry: call it after a
+ * `jest.resetModules()` inside a test, or inside a `jest.isolateModules()` callback, once the
+ * code that makes the clients is required (a reset in a `beforeEach` / `beforeAll` hook needs
+ * nothing). Returns how many client base classes are recorded (0 outside the setup file).
+ */
+function rebind() {
+  const fn = globalThis[REBIND];
+  return typeof fn === 'function' ? fn() : 0;
+}
+
+function hidden(key, value) {
+  Object.defineProperty(globalThis, key, { value, configurable: true, enumerable: false, writable: true });
+}
+
 function setCurrent(r) {
-  current = r;
+  hidden(CURRENT, r);
+}
+
+function setRebind(fn) {
+  hidden(REBIND, fn);
 }
 
 module.exports = {
@@ -156,6 +179,7 @@ module.exports = {
   globalTeardown,
   recorder,
   paused,
+  rebind,
   resolveOptions,
   excludedHooks,
   writeAtomic,
@@ -163,4 +187,5 @@ module.exports = {
   PART_SUFFIX,
   HOOKS,
   _setCurrent: setCurrent,
+  _setRebind: setRebind,
 };

@@ -13,7 +13,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { Recorder } = require('..');
-const { patchClientClass } = require('../aws-sdk');
+const { patchClientClass, isPatched } = require('../aws-sdk');
 const helpers = require('./index');
 
 const options = helpers.resolveOptions(globalThis.leastpriv);
@@ -81,15 +81,60 @@ function smithyClientPaths() {
   return [...found];
 }
 
-let patched = 0;
-for (const p of smithyClientPaths()) {
+// The SDK client classes of the current module registry. `jest.resetModules()` and
+// `jest.isolateModules()` give the test file a fresh registry, where requiring an SDK client
+// loads a new, unpatched copy of the base class; and each module's `jest` object is its own, so
+// the setup file cannot wrap the test file's `jest.resetModules`. Instead the classes of the
+// current registry are patched again: before each test, after each hook (so a
+// `jest.resetModules()` in `beforeEach` / `beforeAll` is covered), after each test, and
+// whenever `rebind()` of `leastpriv/jest` is called (after a `resetModules()` inside a test, or
+// inside the `isolateModules()` callback). A class found loaded but unpatched (a client made
+// after a reset inside a test) may have made calls that were not recorded: warned about once.
+const paths = smithyClientPaths();
+const getState = () => state;
+let warnedMissed = false;
+
+function isLoaded(p) {
   try {
-    if (patchClientClass(require(p).Client, () => state)) patched++;
+    const cache = require.cache;
+    return !!(cache && cache[p]);
   } catch {
-    // an unusable copy: skip it
+    return false;
   }
 }
-if (patched === 0) {
+
+function patchRegistry(warnIfMissed) {
+  // Loaded already (by the application) and not patched: its clients were not recorded.
+  let missed = false;
+  for (const p of paths) {
+    try {
+      if (isLoaded(p) && !isPatched(require(p).Client)) missed = true;
+    } catch {
+      // an unusable copy: skip it
+    }
+  }
+  let patched = 0;
+  for (const p of paths) {
+    try {
+      if (patchClientClass(require(p).Client, getState)) patched++;
+    } catch {
+      // an unusable copy: skip it
+    }
+  }
+  if (missed && warnIfMissed && !warnedMissed) {
+    warnedMissed = true;
+    process.emitWarning(
+      'leastpriv: AWS SDK clients loaded after jest.resetModules() or inside jest.isolateModules() in a test ' +
+        'were not recorded until now: reset modules in a beforeEach/beforeAll hook, or call rebind() of ' +
+        "'leastpriv/jest' after requiring them",
+      { code: 'LEASTPRIV_RESET_MODULES' },
+    );
+  }
+  return patched;
+}
+helpers._setRebind(() => patchRegistry(false));
+
+if (patchRegistry(false) === 0) {
   process.emitWarning('leastpriv: @smithy/smithy-client not found: no AWS SDK v3 client is recorded', {
     code: 'LEASTPRIV_NO_SDK',
   });
@@ -100,6 +145,7 @@ function pausedHook(fn, flushAfter) {
   if (typeof fn !== 'function') return fn;
   const finish = () => {
     recorder.resume();
+    patchRegistry(false);
     if (flushAfter) flush();
   };
   if (fn.length > 0) {
@@ -146,16 +192,22 @@ function pausedHook(fn, flushAfter) {
   };
 }
 
-function flushingHook(fn) {
+// A hook that runs recorded: the classes of the current registry are patched after it (a
+// `jest.resetModules()` in it), and `afterAll` hooks flush the partial result.
+function recordedHook(fn, flushAfter) {
   if (typeof fn !== 'function') return fn;
+  const after = () => {
+    patchRegistry(false);
+    if (flushAfter) flush();
+  };
   if (fn.length > 0) {
     return function hookWithDone(done) {
       const wrapped = (...args) => {
-        flush();
+        after();
         return done(...args);
       };
       wrapped.fail = (...args) => {
-        flush();
+        after();
         return done.fail(...args);
       };
       return fn.call(this, wrapped);
@@ -163,20 +215,21 @@ function flushingHook(fn) {
   }
   return function hook() {
     const result = fn.call(this);
-    if (result && typeof result.then === 'function') return Promise.resolve(result).finally(flush);
-    flush();
+    if (result && typeof result.then === 'function') return Promise.resolve(result).finally(after);
+    after();
     return result;
   };
 }
 
 const excluded = helpers.excludedHooks(options.includeHooks);
 const originalAfterAll = globalThis.afterAll;
+const originalBeforeEach = globalThis.beforeEach;
+const originalAfterEach = globalThis.afterEach;
 for (const hook of helpers.HOOKS) {
   const original = globalThis[hook];
   if (typeof original !== 'function') continue;
   const isAfterAll = hook === 'afterAll';
-  const wrap = excluded.has(hook) ? (fn) => pausedHook(fn, isAfterAll) : isAfterAll ? flushingHook : null;
-  if (!wrap) continue;
+  const wrap = excluded.has(hook) ? (fn) => pausedHook(fn, isAfterAll) : (fn) => recordedHook(fn, isAfterAll);
   const replacement = function (fn, timeout) {
     return original.call(this, wrap(fn), timeout);
   };
@@ -209,3 +262,6 @@ function flush() {
 }
 
 if (typeof originalAfterAll === 'function') originalAfterAll(flush);
+// Registered first: before the test file's own hooks (beforeEach) and after them (afterEach).
+if (typeof originalBeforeEach === 'function') originalBeforeEach(() => patchRegistry(false));
+if (typeof originalAfterEach === 'function') originalAfterEach(() => patchRegistry(true));

@@ -8,6 +8,7 @@
 //! The SDK v3 middleware (`aws-sdk.js`) and the jest helpers (`jest/`) are plain JavaScript on
 //! top of this.
 
+mod arg;
 mod error;
 mod options;
 mod policy;

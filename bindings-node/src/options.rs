@@ -2,6 +2,7 @@
 
 use crate::error::usage;
 use leastpriv::{Format, OutcomeFilter, ReadOptions as CoreReadOptions, S3Objects};
+use napi::bindgen_prelude::{Either, Either3};
 use napi_derive::napi;
 use std::collections::HashMap;
 
@@ -19,8 +20,9 @@ pub struct RecorderOptions {
     /// `partition` of `policy()` and `permissions()`. By default derived from the region.
     pub partition: Option<String>,
     /// Your own rules files, or directories of them (`*.json`, as in `spec/services/`): their
-    /// operations replace the built-in rules of the same API and operation.
-    pub rules: Option<Vec<String>>,
+    /// operations replace the built-in rules of the same API and operation. One path or a list.
+    #[napi(ts_type = "string | Array<string>")]
+    pub rules: Option<Either<String, Vec<String>>>,
 }
 
 /// Options of `read()`, `readSync()` and `readBuffer()`.
@@ -74,10 +76,12 @@ pub struct PolicyOptions {
     /// derived from the region).
     pub partition: Option<String>,
     /// Accounts to rewrite, `{"123456789012": "210987654321"}` (what the tests ran against →
-    /// the target environment).
-    pub map_account: Option<HashMap<String, String>>,
-    /// Regions to rewrite, `{"us-east-1": "eu-west-1"}`.
-    pub map_region: Option<HashMap<String, String>>,
+    /// the target environment), or `"FROM=TO"` strings (one, or a list) as the CLI takes them.
+    #[napi(ts_type = "Record<string, string> | Array<string> | string")]
+    pub map_account: Option<Mapping>,
+    /// Regions to rewrite, `{"us-east-1": "eu-west-1"}`, or `"FROM=TO"` strings.
+    #[napi(ts_type = "Record<string, string> | Array<string> | string")]
+    pub map_region: Option<Mapping>,
     /// `all` (the default): a call that failed still needed its permission; `ok`: only calls
     /// that succeeded count.
     #[napi(ts_type = "'ok' | 'all'")]
@@ -93,6 +97,20 @@ pub struct PolicyOptions {
     /// Size limit of one document, in non-whitespace characters (default 6144, IAM's limit
     /// for a managed policy).
     pub max_size: Option<u32>,
+}
+
+/// A `FROM → TO` mapping option: `"FROM=TO"`, a list of them, or `{FROM: TO}`.
+pub type Mapping = Either3<String, Vec<String>, HashMap<String, String>>;
+
+impl RecorderOptions {
+    /// The `rules` paths, one or several.
+    pub(crate) fn rule_paths(&self) -> Vec<String> {
+        match &self.rules {
+            None => Vec::new(),
+            Some(Either::A(one)) => vec![one.clone()],
+            Some(Either::B(many)) => many.clone(),
+        }
+    }
 }
 
 /// Builds the core's policy options from the JavaScript ones, with the recorder's defaults.
@@ -116,13 +134,31 @@ pub(crate) fn policy_options(
         }
         out.name = name.clone();
     }
-    let pairs = |m: &Option<HashMap<String, String>>, what: &str| {
+    let pairs = |m: &Option<Mapping>, what: &str| {
         let mut v: Vec<(String, String)> = Vec::new();
-        for (from, to) in m.iter().flatten() {
-            if from.trim().is_empty() || to.trim().is_empty() {
-                return Err(usage(format!("{what}: empty value in a FROM → TO mapping")));
+        let parse = |s: &str| {
+            leastpriv::parse_mapping(s).map_err(|_| {
+                usage(format!(
+                    "{what}: `{s}`: expected FROM=TO (or an object {{FROM: TO}})"
+                ))
+            })
+        };
+        match m {
+            None => {}
+            Some(Either3::A(one)) => v.push(parse(one)?),
+            Some(Either3::B(many)) => {
+                for s in many {
+                    v.push(parse(s)?);
+                }
             }
-            v.push((from.trim().to_owned(), to.trim().to_owned()));
+            Some(Either3::C(map)) => {
+                for (from, to) in map {
+                    if from.trim().is_empty() || to.trim().is_empty() {
+                        return Err(usage(format!("{what}: empty value in a FROM → TO mapping")));
+                    }
+                    v.push((from.trim().to_owned(), to.trim().to_owned()));
+                }
+            }
         }
         v.sort();
         Ok(v)

@@ -1,6 +1,8 @@
 //! `Policy`: the documents built from a recorder, and their renderings.
 
+use crate::arg::opt;
 use leastpriv::{Counts, Evidence, PolicySet, TerraformOptions};
+use napi::bindgen_prelude::Unknown;
 use napi_derive::napi;
 
 /// One statement of an IAM policy document.
@@ -153,10 +155,14 @@ impl Policy {
     #[napi]
     pub fn to_terraform(
         &self,
-        name: Option<String>,
-        options: Option<TerraformRenderOptions>,
-    ) -> String {
-        let o = options.unwrap_or_default();
+        env: napi::Env,
+        #[napi(ts_arg_type = "string | undefined | null")] name: Option<Unknown<'_>>,
+        #[napi(ts_arg_type = "TerraformRenderOptions | undefined | null")] options: Option<
+            Unknown<'_>,
+        >,
+    ) -> napi::Result<String> {
+        let name: Option<String> = opt(&env, name)?;
+        let o: TerraformRenderOptions = opt(&env, options)?.unwrap_or_default();
         let mut tf = TerraformOptions::default();
         if let Some(p) = o.provider_major {
             tf.provider_major = p;
@@ -170,9 +176,9 @@ impl Policy {
                 for p in &mut set.policies {
                     p.name = name.clone();
                 }
-                leastpriv::render_terraform(&set, &tf)
+                Ok(leastpriv::render_terraform(&set, &tf))
             }
-            _ => leastpriv::render_terraform(&self.set, &tf),
+            _ => Ok(leastpriv::render_terraform(&self.set, &tf)),
         }
     }
 

@@ -1,15 +1,17 @@
 //! `Recorder`: the permissions seen so far (a core `Observed`), fed by `record()` and by files.
 
+use crate::arg::{arg, opt};
 use crate::error::{panicked, to_js, usage};
 use crate::options::{PolicyOptions, ReadOptions, RecorderOptions, policy_options};
 use crate::policy::Policy;
-use crate::value::to_json;
-use leastpriv::{Call, Observed, Outcome, Rules, RulesBuilder, Source};
+use crate::value::select_json;
+use leastpriv::{Call, Observed, Outcome, Rules, RulesBuilder, Selection, Source};
 use napi::bindgen_prelude::{
     AsyncTask, Buffer, Either, FromNapiValue, Function, PromiseRaw, Uint8Array, Unknown,
 };
 use napi::{Env, JsValue, Task};
 use napi_derive::napi;
+use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -135,6 +137,8 @@ pub struct Recorder {
     shared: Arc<Shared>,
     rules: Arc<Rules>,
     defaults: RecorderOptions,
+    /// The rules' selection per service and operation name as given (computed once).
+    selections: Mutex<HashMap<(String, String), Arc<Selection>>>,
 }
 
 impl Recorder {
@@ -146,14 +150,28 @@ impl Recorder {
             }),
             rules,
             defaults,
+            selections: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// What the rules read of the parameters of `operation` of `service`.
+    fn selection(&self, service: &str, operation: &str) -> Arc<Selection> {
+        let mut cache = self.selections.lock().unwrap_or_else(|p| p.into_inner());
+        let key = (service.to_owned(), operation.to_owned());
+        if let Some(s) = cache.get(&key) {
+            return Arc::clone(s);
+        }
+        let s = Arc::new(self.rules.selection(service, operation));
+        cache.insert(key, Arc::clone(&s));
+        s
     }
 
     fn call_from(&self, c: &RecordCall<'_>) -> Result<Call, leastpriv::Error> {
         let params = match (&c.params, &c.params_json) {
-            (Some(p), _) => to_json(p)
-                .map_err(|e| usage(format!("params: {}", e.reason)))?
-                .unwrap_or_default(),
+            (Some(p), _) => {
+                let sel = self.selection(&c.service, &c.operation);
+                select_json(&sel, p)?.unwrap_or_default()
+            }
             (None, Some(text)) => parse_params(text)?,
             (None, None) => serde_json::Value::Null,
         };
@@ -238,17 +256,15 @@ fn parse_params(text: &str) -> Result<serde_json::Value, leastpriv::Error> {
 }
 
 fn rules_for(opts: &RecorderOptions) -> Result<Arc<Rules>, leastpriv::Error> {
-    match &opts.rules {
-        None => Ok(Rules::builtin()),
-        Some(paths) if paths.is_empty() => Ok(Rules::builtin()),
-        Some(paths) => {
-            let mut b = RulesBuilder::new();
-            for p in paths {
-                b.add_path(p)?;
-            }
-            Ok(Arc::new(b.build()?))
-        }
+    let paths = opts.rule_paths();
+    if paths.is_empty() {
+        return Ok(Rules::builtin());
     }
+    let mut b = RulesBuilder::new();
+    for p in &paths {
+        b.add_path(p)?;
+    }
+    Ok(Arc::new(b.build()?))
 }
 
 fn guarded<T>(what: &str, f: impl FnOnce() -> napi::Result<T>) -> napi::Result<T> {
@@ -261,9 +277,12 @@ impl Recorder {
     /// without them, and are the defaults of `policy()` and `permissions()`. Throws an error
     /// with `code` `rules`, `not_found` or `io` when a `rules` file cannot be loaded.
     #[napi(constructor)]
-    pub fn new(env: Env, options: Option<RecorderOptions>) -> napi::Result<Recorder> {
+    pub fn new(
+        env: Env,
+        #[napi(ts_arg_type = "RecorderOptions | undefined | null")] options: Option<Unknown<'_>>,
+    ) -> napi::Result<Recorder> {
         guarded("new Recorder", || {
-            let defaults = options.unwrap_or_default();
+            let defaults: RecorderOptions = opt(&env, options)?.unwrap_or_default();
             let rules = rules_for(&defaults).map_err(|e| to_js(&env, &e))?;
             Ok(Recorder::with(defaults, rules, Observed::new()))
         })
@@ -273,11 +292,16 @@ impl Recorder {
     /// (and records nothing) while the recorder is paused. Throws an error with `code`
     /// `usage` when the call is malformed (empty `service` or `operation`, a bad `outcome`).
     #[napi]
-    pub fn record(&self, env: Env, call: RecordCall<'_>) -> napi::Result<bool> {
+    pub fn record(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "RecordCall")] call: Unknown<'_>,
+    ) -> napi::Result<bool> {
         guarded("record", || {
             if self.shared.paused.load(Ordering::Relaxed) > 0 {
                 return Ok(false);
             }
+            let call: RecordCall<'_> = arg(&env, call)?;
             let call = self.call_from(&call).map_err(|e| to_js(&env, &e))?;
             self.shared.lock().record(&self.rules, &call);
             Ok(true)
@@ -293,18 +317,29 @@ impl Recorder {
     pub fn record_json(
         &self,
         env: Env,
-        service: String,
-        operation: String,
-        params_json: Option<String>,
-        region: Option<String>,
-        account: Option<String>,
-        partition: Option<String>,
-        endpoint: Option<String>,
-        #[napi(ts_arg_type = "'ok' | 'error' | undefined | null")] outcome: Option<String>,
-        error_code: Option<String>,
-        principal: Option<String>,
-        source: Option<String>,
+        #[napi(ts_arg_type = "string")] service: Unknown<'_>,
+        #[napi(ts_arg_type = "string")] operation: Unknown<'_>,
+        #[napi(ts_arg_type = "string | undefined | null")] params_json: Option<Unknown<'_>>,
+        #[napi(ts_arg_type = "string | undefined | null")] region: Option<Unknown<'_>>,
+        #[napi(ts_arg_type = "string | undefined | null")] account: Option<Unknown<'_>>,
+        #[napi(ts_arg_type = "string | undefined | null")] partition: Option<Unknown<'_>>,
+        #[napi(ts_arg_type = "string | undefined | null")] endpoint: Option<Unknown<'_>>,
+        #[napi(ts_arg_type = "'ok' | 'error' | undefined | null")] outcome: Option<Unknown<'_>>,
+        #[napi(ts_arg_type = "string | undefined | null")] error_code: Option<Unknown<'_>>,
+        #[napi(ts_arg_type = "string | undefined | null")] principal: Option<Unknown<'_>>,
+        #[napi(ts_arg_type = "string | undefined | null")] source: Option<Unknown<'_>>,
     ) -> napi::Result<bool> {
+        let (service, operation): (String, String) = (arg(&env, service)?, arg(&env, operation)?);
+        let un = |a: Option<Unknown<'_>>| opt::<String>(&env, a);
+        let (params_json, region, account, partition) =
+            (un(params_json)?, un(region)?, un(account)?, un(partition)?);
+        let (endpoint, outcome, error_code, principal, source) = (
+            un(endpoint)?,
+            un(outcome)?,
+            un(error_code)?,
+            un(principal)?,
+            un(source)?,
+        );
         guarded("recordJson", || {
             if self.shared.paused.load(Ordering::Relaxed) > 0 {
                 return Ok(false);
@@ -342,9 +377,21 @@ impl Recorder {
     /// promise rejects with an error whose `code` is `not_found`, `io`, `encoding`, `syntax`,
     /// `invalid_event`, `unknown_format` or `serialization`, with `path`, `line` and `column`.
     #[napi(ts_return_type = "Promise<void>")]
-    pub fn read(&self, path: String, options: Option<ReadOptions>) -> AsyncTask<ReadTask> {
+    pub fn read(
+        &self,
+        #[napi(ts_arg_type = "string")] path: Unknown<'_>,
+        #[napi(ts_arg_type = "ReadOptions | undefined | null")] options: Option<Unknown<'_>>,
+    ) -> AsyncTask<ReadTask> {
         // A bad option rejects the promise too, rather than throwing synchronously.
-        let opts = leastpriv::ReadOptions::try_from(&options.unwrap_or_default());
+        let path = crate::arg::convert::<String>(path);
+        let options = options.map(crate::arg::convert::<ReadOptions>).transpose();
+        let (path, opts) = match (path, options) {
+            (Ok(path), Ok(o)) => (
+                path,
+                leastpriv::ReadOptions::try_from(&o.unwrap_or_default()),
+            ),
+            (Err(e), _) | (_, Err(e)) => (String::new(), Err(e)),
+        };
         AsyncTask::new(ReadTask {
             rules: Arc::clone(&self.rules),
             shared: Arc::clone(&self.shared),
@@ -358,10 +405,12 @@ impl Recorder {
     pub fn read_sync(
         &self,
         env: Env,
-        path: String,
-        options: Option<ReadOptions>,
+        #[napi(ts_arg_type = "string")] path: Unknown<'_>,
+        #[napi(ts_arg_type = "ReadOptions | undefined | null")] options: Option<Unknown<'_>>,
     ) -> napi::Result<()> {
         guarded("readSync", || {
+            let path: String = arg(&env, path)?;
+            let options: Option<ReadOptions> = opt(&env, options)?;
             let opts = leastpriv::ReadOptions::try_from(&options.unwrap_or_default())
                 .map_err(|e| to_js(&env, &e))?;
             let mut seen = Observed::new();
@@ -378,11 +427,12 @@ impl Recorder {
     pub fn read_buffer(
         &self,
         env: Env,
-        data: Either<String, Uint8Array>,
-        options: Option<ReadOptions>,
+        #[napi(ts_arg_type = "string | Uint8Array")] data: Unknown<'_>,
+        #[napi(ts_arg_type = "ReadOptions | undefined | null")] options: Option<Unknown<'_>>,
     ) -> napi::Result<()> {
         guarded("readBuffer", || {
-            let options = options.unwrap_or_default();
+            let data: Either<String, Uint8Array> = arg(&env, data)?;
+            let options: ReadOptions = opt(&env, options)?.unwrap_or_default();
             let opts = leastpriv::ReadOptions::try_from(&options).map_err(|e| to_js(&env, &e))?;
             let label = options.label.as_deref().unwrap_or("input");
             let bytes: &[u8] = match &data {
@@ -403,9 +453,10 @@ impl Recorder {
     pub fn permissions(
         &self,
         env: Env,
-        options: Option<PolicyOptions>,
+        #[napi(ts_arg_type = "PolicyOptions | undefined | null")] options: Option<Unknown<'_>>,
     ) -> napi::Result<Vec<PermissionLine>> {
         guarded("permissions", || {
+            let options: Option<PolicyOptions> = opt(&env, options)?;
             let opts =
                 policy_options(options.as_ref(), &self.defaults).map_err(|e| to_js(&env, &e))?;
             let seen = self.shared.lock();
@@ -427,9 +478,10 @@ impl Recorder {
     pub fn evidence(
         &self,
         env: Env,
-        options: Option<PolicyOptions>,
+        #[napi(ts_arg_type = "PolicyOptions | undefined | null")] options: Option<Unknown<'_>>,
     ) -> napi::Result<Vec<PermissionEvidence>> {
         guarded("evidence", || {
+            let options: Option<PolicyOptions> = opt(&env, options)?;
             let opts =
                 policy_options(options.as_ref(), &self.defaults).map_err(|e| to_js(&env, &e))?;
             let lines: std::collections::BTreeSet<(String, String)> =
@@ -470,8 +522,13 @@ impl Recorder {
     /// split into documents that fit IAM's size limit. Throws an error with `code` `usage` for
     /// a bad option value.
     #[napi]
-    pub fn policy(&self, env: Env, options: Option<PolicyOptions>) -> napi::Result<Policy> {
+    pub fn policy(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "PolicyOptions | undefined | null")] options: Option<Unknown<'_>>,
+    ) -> napi::Result<Policy> {
         guarded("policy", || {
+            let options: Option<PolicyOptions> = opt(&env, options)?;
             let opts =
                 policy_options(options.as_ref(), &self.defaults).map_err(|e| to_js(&env, &e))?;
             let seen = self.shared.lock();
@@ -513,10 +570,12 @@ impl Recorder {
     #[napi(factory)]
     pub fn deserialize(
         env: Env,
-        data: Either<Uint8Array, String>,
-        options: Option<RecorderOptions>,
+        #[napi(ts_arg_type = "Uint8Array | string")] data: Unknown<'_>,
+        #[napi(ts_arg_type = "RecorderOptions | undefined | null")] options: Option<Unknown<'_>>,
     ) -> napi::Result<Recorder> {
         guarded("deserialize", || {
+            let data: Either<Uint8Array, String> = arg(&env, data)?;
+            let options: Option<RecorderOptions> = opt(&env, options)?;
             let bytes: &[u8] = match &data {
                 Either::A(b) => b,
                 Either::B(s) => s.as_bytes(),

@@ -202,3 +202,20 @@ test('patchClientClass(): every client of the base class is recorded on its firs
   await other.send(new ListObjectsV2Command({ Bucket: 'acme' }));
   assert.equal(rec.counts.calls, 1);
 });
+
+test('several recorders on one client: instrument() adds, patchClientClass() keeps the own recorder', async () => {
+  const mine = new Recorder();
+  const other = capture();
+  const state = { recorder: new Recorder(), options: { source: 'patched' } };
+  patchClientClass(Client, () => state);
+  const client = instrument(s3(() => ({ body: LIST, headers: { 'content-type': 'application/xml' } })), mine, { source: 'mine' });
+  await client.send(new ListObjectsV2Command({ Bucket: 'acme' }));
+  instrument(client, other);
+  instrument(client, mine, { source: 'mine again' }); // the same recorder: its options replaced
+  await client.send(new ListObjectsV2Command({ Bucket: 'acme' }));
+  assert.equal(mine.counts.calls, 2, 'the own recorder keeps receiving calls');
+  assert.equal(state.recorder.counts.calls, 2, 'the patched class records into its recorder too');
+  assert.equal(other.calls.length, 1);
+  assert.deepEqual(mine.evidence()[0].first.source, 'mine');
+  assert.equal(client.middlewareStack.identify().filter((m) => m.startsWith('leastprivRecorder')).length, 1, 'one middleware');
+});

@@ -130,12 +130,51 @@ test('a failed read changes nothing', () => {
   assert.deepEqual(r.malformedAt, [{ source: 'calls.jsonl', line: 2 }]);
 });
 
-test('wrong argument types are TypeErrors from napi, not crashes', () => {
+test('wrong argument types are errors with code usage, not napi statuses', () => {
   const r = new Recorder();
-  assert.throws(() => r.record(), Error);
-  assert.throws(() => r.record({ service: 's3' }), Error);
-  assert.throws(() => r.readSync(42), Error);
-  assert.throws(() => Recorder.deserialize(42), Error);
+  expectError(() => r.record(), { code: 'usage' });
+  expectError(() => r.record(5), { code: 'usage' });
+  expectError(() => r.record({ service: 's3' }), { code: 'usage' });
+  expectError(() => r.record({ service: 5, operation: 'GetObject' }), { code: 'usage' });
+  expectError(() => r.recordJson(5, 'GetObject'), { code: 'usage' });
+  expectError(() => r.recordJson('s3', 'GetObject', {}), { code: 'usage' });
+  expectError(() => r.readSync(42), { code: 'usage' });
+  expectError(() => r.readSync('x.jsonl', { lenient: 'yes' }), { code: 'usage' });
+  expectError(() => r.readBuffer(42), { code: 'usage' });
+  expectError(() => Recorder.deserialize(42), { code: 'usage' });
+  expectError(() => new Recorder({ region: 5 }), { code: 'usage' });
+  expectError(() => new Recorder({ rules: 5 }), { code: 'usage' });
+  expectError(() => r.policy({ exclude: 5 }), { code: 'usage' });
+  expectError(() => r.permissions({ groupBy: 'yes' }), { code: 'usage' });
+  expectError(() => r.evidence({ maxSize: 'big' }), { code: 'usage' });
+  expectError(() => r.policy().toTerraform(5), { code: 'usage' });
+  expectError(() => r.policy().toTerraform('n', { providerMajor: 'five' }), { code: 'usage' });
+});
+
+test('wrong argument types reject read() with code usage', async () => {
+  await expectRejection(new Recorder().read(42), { code: 'usage' });
+  await expectRejection(new Recorder().read('x.jsonl', { format: 7 }), { code: 'usage' });
+});
+
+test('mapAccount / mapRegion: an object, "FROM=TO" strings, or a usage error', () => {
+  const r = new Recorder({ region: 'us-east-1', account: '123456789012' });
+  r.record({ service: 'sqs', operation: 'GetQueueAttributes', params: { QueueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/q' } });
+  const resources = (o) => r.permissions(o).map((p) => p.resource);
+  const want = ['arn:aws:sqs:eu-west-1:210987654321:q'];
+  assert.deepEqual(resources({ mapAccount: { '123456789012': '210987654321' }, mapRegion: { 'us-east-1': 'eu-west-1' } }), want);
+  assert.deepEqual(resources({ mapAccount: ['123456789012=210987654321'], mapRegion: ['us-east-1=eu-west-1'] }), want);
+  assert.deepEqual(resources({ mapAccount: '123456789012=210987654321', mapRegion: 'us-east-1=eu-west-1' }), want);
+  expectError(() => r.policy({ mapAccount: ['123456789012'] }), { code: 'usage' });
+  expectError(() => r.policy({ mapRegion: ['=eu-west-1'] }), { code: 'usage' });
+  expectError(() => r.policy({ mapAccount: [5] }), { code: 'usage' });
+});
+
+test('rules: one path as a string, as in Python', () => {
+  const p = file('one-rule.json', JSON.stringify({ service: 's3', operations: { GetObject: { grants: [{ action: 's3:GetObject', resource: '*' }] } } }));
+  const r = new Recorder({ rules: p });
+  r.record({ service: 's3', operation: 'GetObject', params: { Bucket: 'b', Key: 'k' } });
+  assert.deepEqual(r.permissions(), [{ action: 's3:GetObject', resource: '*' }]);
+  expectError(() => new Recorder({ rules: path.join(tmp, 'nope.json') }), { code: 'not_found' });
 });
 
 test('hostile params: cycles, deep nesting, huge arrays, exotic values', () => {

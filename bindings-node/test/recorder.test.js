@@ -181,3 +181,47 @@ test('the serialized form is the CLI\'s: both ways, same policy', () => {
   viaRead.readSync(merged, { format: 'observed' });
   assert.deepEqual(viaRead.permissions(), expected.permissions());
 });
+
+test('record({params}) converts only what the rules read: a large legal batch loses no table', () => {
+  const r = new Recorder({ region: 'eu-west-1', account: '123456789012' });
+  // 25 items of 400-element lists in the first table, then a second table: far more values
+  // than anything the rules read, which is only the table names.
+  const items = Array.from({ length: 25 }, (_, i) => ({
+    PutRequest: { Item: { id: { S: `${i}` }, tags: { L: Array.from({ length: 400 }, (_, j) => ({ S: `t${j}` })) } } },
+  }));
+  r.record({
+    service: 'DynamoDB',
+    operation: 'BatchWriteItem',
+    params: { RequestItems: { orders: items, audit: [{ PutRequest: { Item: { id: { S: 'a' } } } }] } },
+  });
+  assert.deepEqual(
+    r.permissions().map((p) => `${p.action} ${p.resource}`),
+    [
+      'dynamodb:BatchWriteItem arn:aws:dynamodb:eu-west-1:123456789012:table/audit',
+      'dynamodb:BatchWriteItem arn:aws:dynamodb:eu-west-1:123456789012:table/orders',
+    ],
+  );
+});
+
+test('record({params}) never reads a member the rules do not read', () => {
+  const r = new Recorder({ region: 'eu-west-1' });
+  const params = { Bucket: 'b', Key: 'k' };
+  Object.defineProperty(params, 'Body', {
+    enumerable: true,
+    get() {
+      throw new Error('the payload was read');
+    },
+  });
+  assert.equal(r.record({ service: 's3', operation: 'PutObject', params }), true);
+  assert.deepEqual(r.permissions().map((p) => p.resource), ['arn:aws:s3:::b/k']);
+});
+
+test('record({params}): too many values to convert is a usage error, never a truncation', () => {
+  const r = new Recorder({ region: 'eu-west-1' });
+  // An operation without a curated rule reads its parameters whole.
+  const wide = {};
+  wide.a = wide;
+  wide.b = wide;
+  assert.throws(() => r.record({ service: 's3', operation: 'NoSuchOperation', params: wide }), (e) => e.code === 'usage' && e.field === 'params');
+  assert.equal(r.counts.calls, 0);
+});

@@ -4,6 +4,8 @@ Stubber, so no server is needed here; test_e2e.py runs one against moto_server).
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -196,3 +198,23 @@ def test_written_policy_matches_the_api(suite: pytest.Pytester, tmp_path: Path) 
     ).assert_outcomes(passed=4)
     rec = Recorder.from_bytes(state.read_bytes())
     assert out.read_text() == rec.policy(region="eu-west-1").to_json()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+def test_written_files_get_the_umask_mode_or_keep_an_existing_files(tmp_path: Path) -> None:
+    from leastpriv.pytest_plugin import _write_atomically
+
+    old = os.umask(0o027)
+    try:
+        new = tmp_path / "iam" / "policy.json"
+        _write_atomically(new, b"{}")
+        assert stat.S_IMODE(new.stat().st_mode) == 0o640  # 0666 & ~umask, as the CLI
+        existing = tmp_path / "state.json"
+        existing.write_bytes(b"old")
+        existing.chmod(0o604)
+        _write_atomically(existing, b"new")
+        assert existing.read_bytes() == b"new"
+        assert stat.S_IMODE(existing.stat().st_mode) == 0o604
+    finally:
+        os.umask(old)
+    assert not [p for p in tmp_path.rglob("*.tmp")]
