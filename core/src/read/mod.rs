@@ -127,7 +127,8 @@ pub fn detect_format(prefix: &[u8]) -> Option<Format> {
             Some(b'}') | None => Some(Format::Jsonl),
             Some(_) => Some(Format::MulogEdn),
         }
-    } else if p.starts_with(b"#:") || p.starts_with(b";") {
+    } else if p.starts_with(b"#:") || p.starts_with(b";") || p.starts_with(b"^") {
+        // A namespaced map, a comment, or metadata printed with *print-meta*.
         Some(Format::MulogEdn)
     } else {
         None
