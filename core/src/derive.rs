@@ -372,10 +372,9 @@ fn apply_grant(g: &Grant, call: &Call, prefix: &str, out: &mut Derived) {
             },
             ResourceSpec::Star => None,
         };
-        let resource = match &g.resource {
-            ResourceSpec::Star => Resource::star(),
-            ResourceSpec::Template { .. } if whole_arn.is_some() => {
-                let var = whole_arn.unwrap_or_default();
+        let resource = match (&g.resource, whole_arn) {
+            (ResourceSpec::Star, _) => Resource::star(),
+            (ResourceSpec::Template { .. }, Some(var)) => {
                 match lookup(var).and_then(|b| arn_resource(&b.piece)) {
                     Some(r) => r,
                     None => {
@@ -384,11 +383,14 @@ fn apply_grant(g: &Grant, call: &Call, prefix: &str, out: &mut Derived) {
                     }
                 }
             }
-            ResourceSpec::Template {
-                template,
-                generalise,
-                arn_forms,
-            } => {
+            (
+                ResourceSpec::Template {
+                    template,
+                    generalise,
+                    arn_forms,
+                },
+                None,
+            ) => {
                 // A value that is a full ARN of another form (an S3 access point given as
                 // `Bucket`) switches to that form's template, with the ARN's own context.
                 let mut template = template;

@@ -57,7 +57,8 @@ pub use policy::{
     PolicySet, S3Objects, Statement, build_policies, parse_mapping, permission_lines,
 };
 pub use read::{
-    CallReader, Format, ReadIter, ReadOptions, detect_format, read_into, read_path_into, read_str,
+    CallReader, Format, ReadIter, ReadOptions, detect_format, open_input, read_into,
+    read_path_into, read_str,
 };
 pub use render::{
     TerraformOptions, render_document_json, render_json, render_permission_lines,

@@ -162,36 +162,26 @@ impl Observed {
     pub fn count_malformed(&mut self, at: Evidence) {
         self.counts.malformed += 1;
         self.malformed_at.insert(at);
-        while self.malformed_at.len() > MALFORMED_KEPT {
-            self.malformed_at.pop_last();
-        }
+        self.trim_malformed();
     }
 
     /// Adds everything in `other`.
     pub fn merge(&mut self, other: &Observed) {
         for ((principal, p), s) in &other.permissions {
-            match self.permissions.get_mut(&(principal.clone(), p.clone())) {
-                Some(mine) => mine.merge(s),
-                None => {
-                    self.permissions
-                        .insert((principal.clone(), p.clone()), s.clone());
-                }
-            }
+            add_stats(&mut self.permissions, (principal.clone(), p.clone()), s);
         }
         for (d, s) in &other.diagnostics {
-            match self.diagnostics.get_mut(d) {
-                Some(mine) => mine.merge(s),
-                None => {
-                    self.diagnostics.insert(d.clone(), s.clone());
-                }
-            }
+            add_stats(&mut self.diagnostics, d.clone(), s);
         }
         self.counts.calls += other.counts.calls;
         self.counts.skipped += other.counts.skipped;
         self.counts.malformed += other.counts.malformed;
-        for e in &other.malformed_at {
-            self.malformed_at.insert(e.clone());
-        }
+        self.malformed_at.extend(other.malformed_at.iter().cloned());
+        self.trim_malformed();
+    }
+
+    /// Keeps the first [`MALFORMED_KEPT`] malformed-event locations (by source and line).
+    fn trim_malformed(&mut self) {
         while self.malformed_at.len() > MALFORMED_KEPT {
             self.malformed_at.pop_last();
         }
@@ -304,22 +294,22 @@ impl Observed {
         };
         for p in doc.permissions {
             let key = (p.principal.as_deref().map(Arc::from), p.permission);
-            match o.permissions.get_mut(&key) {
-                Some(s) => s.merge(&p.stats),
-                None => {
-                    o.permissions.insert(key, p.stats);
-                }
-            }
+            add_stats(&mut o.permissions, key, &p.stats);
         }
         for d in doc.diagnostics {
-            match o.diagnostics.get_mut(&d.diagnostic) {
-                Some(s) => s.merge(&d.stats),
-                None => {
-                    o.diagnostics.insert(d.diagnostic, d.stats);
-                }
-            }
+            add_stats(&mut o.diagnostics, d.diagnostic, &d.stats);
         }
         Ok(o)
+    }
+}
+
+/// Adds `stats` to the entry for `key` (merging, or inserting a copy).
+fn add_stats<K: Eq + std::hash::Hash>(map: &mut HashMap<K, Stats>, key: K, stats: &Stats) {
+    match map.entry(key) {
+        Entry::Occupied(mut e) => e.get_mut().merge(stats),
+        Entry::Vacant(e) => {
+            e.insert(stats.clone());
+        }
     }
 }
 

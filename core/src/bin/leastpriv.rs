@@ -6,10 +6,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use leastpriv::{
     CallReader, DiagnosticKind, Error, ErrorKind, Evidence, Format, Observed, OutcomeFilter,
     PolicyOptions, PolicySet, ReadOptions, Rules, RulesBuilder, S3Objects, TerraformOptions,
-    build_policies, parse_mapping, permission_lines, read_path_into, render_document_json,
-    render_json, render_permission_lines, render_report_json, render_report_text, render_terraform,
+    build_policies, open_input, parse_mapping, permission_lines, read_path_into,
+    render_document_json, render_json, render_permission_lines, render_report_json,
+    render_report_text, render_terraform,
 };
-use std::io::{BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -548,22 +549,7 @@ fn cmd_explain(a: ExplainArgs) -> Result<u8, Failure> {
     let mut failure = None;
     for f in &a.input.files {
         let result = (|| -> Result<(), Error> {
-            let reader: Box<dyn std::io::BufRead> = if f == "-" {
-                Box::new(BufReader::new(std::io::stdin().lock()))
-            } else {
-                let file = std::fs::File::open(f).map_err(|e| {
-                    Error::new(
-                        if e.kind() == std::io::ErrorKind::NotFound {
-                            ErrorKind::NotFound
-                        } else {
-                            ErrorKind::Io
-                        },
-                        e.to_string(),
-                    )
-                    .with_path(f.as_str())
-                })?;
-                Box::new(BufReader::with_capacity(1 << 16, file))
-            };
+            let reader = open_input(f)?;
             let mut calls = CallReader::new(reader, f, &read)?;
             for item in calls.by_ref() {
                 let call = match item {

@@ -626,20 +626,21 @@ pub fn read_path_into(
     path: &str,
     opts: &ReadOptions,
 ) -> Result<()> {
+    read_into(rules, observed, open_input(path)?, path, opts)
+}
+
+/// Opens an input for reading: a file, or standard input for `-`. A missing file is
+/// [`ErrorKind::NotFound`], a directory [`ErrorKind::Io`], both with the path.
+pub fn open_input(path: &str) -> Result<Box<dyn BufRead>> {
     if path == "-" {
-        let stdin = std::io::stdin();
-        let lock = BufReader::with_capacity(1 << 16, stdin.lock());
-        return read_into(rules, observed, lock, "-", opts);
+        return Ok(Box::new(BufReader::with_capacity(
+            1 << 16,
+            std::io::stdin().lock(),
+        )));
     }
     let file = std::fs::File::open(path).map_err(|e| Error::io(&e, path))?;
     if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
         return Err(Error::new(ErrorKind::Io, "is a directory, not a file").with_path(path));
     }
-    read_into(
-        rules,
-        observed,
-        BufReader::with_capacity(1 << 16, file),
-        path,
-        opts,
-    )
+    Ok(Box::new(BufReader::with_capacity(1 << 16, file)))
 }

@@ -745,8 +745,7 @@ fn rules_error(file: &str, msg: impl Into<String>) -> Error {
     Error::new(ErrorKind::Rules, msg).with_path(file)
 }
 
-fn json_error(file: &str, text: &str, e: &serde_json::Error) -> Error {
-    let _ = text;
+fn json_error(file: &str, e: &serde_json::Error) -> Error {
     rules_error(file, e.to_string()).at(e.line() as u64, e.column() as u64)
 }
 
@@ -771,7 +770,7 @@ fn api_index(rules: &mut Rules, key: &str, prefix: Option<&str>) -> usize {
 }
 
 fn add_services(rules: &mut Rules, file: &str, text: &str) -> Result<()> {
-    let raw: RawServices = serde_json::from_str(text).map_err(|e| json_error(file, text, &e))?;
+    let raw: RawServices = serde_json::from_str(text).map_err(|e| json_error(file, &e))?;
     // Names are claimed first by API key, then by the listed names, then by IAM prefix (several
     // APIs share a prefix: `ses` is SES v1's key and SES v2's prefix).
     let mut aliases = Vec::new();
@@ -901,7 +900,7 @@ fn compile_catalog_service(text: &str) -> std::result::Result<CatalogOps, String
 }
 
 fn add_rules(rules: &mut Rules, file: &str, text: &str) -> Result<()> {
-    let raw: RawRules = serde_json::from_str(text).map_err(|e| json_error(file, text, &e))?;
+    let raw: RawRules = serde_json::from_str(text).map_err(|e| json_error(file, &e))?;
     let _ = (&raw.doc, &raw.note);
     let i = api_index(rules, &raw.service, raw.prefix.as_deref());
     for n in &raw.names {
