@@ -192,9 +192,9 @@ export interface PermissionLine {
 export interface PolicyDiagnostic {
   /**
    * `unmapped_operation`, `unknown_service`, `wildcard`, `broadened`, `permissionless`,
-   * `failed_only` or `gap`.
+   * `failed_only`, `gap`, `generated` or `dependent`.
    */
-  kind: 'unmapped_operation' | 'unknown_service' | 'wildcard' | 'broadened' | 'permissionless' | 'failed_only' | 'gap'
+  kind: 'unmapped_operation' | 'unknown_service' | 'wildcard' | 'broadened' | 'permissionless' | 'failed_only' | 'gap' | 'generated' | 'dependent'
   /** The service (IAM prefix), empty for notes about the whole policy. */
   service: string
   /** The operation, empty for notes about the whole policy. */
@@ -207,6 +207,8 @@ export interface PolicyDiagnostic {
   source: string
   /** The first evidence's line, or 0. */
   line: number
+  /** What would narrow a `broadened` resource (`member`, `resource_type`, `narrow_to`). */
+  hint?: Record<string, string>
 }
 
 /** An IAM policy document, as `toJson()` writes it. */

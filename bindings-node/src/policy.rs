@@ -46,9 +46,9 @@ pub struct PolicyDocument {
 #[derive(Debug)]
 pub struct PolicyDiagnostic {
     /// `unmapped_operation`, `unknown_service`, `wildcard`, `broadened`, `permissionless`,
-    /// `failed_only` or `gap`.
+    /// `failed_only`, `gap`, `generated` or `dependent`.
     #[napi(
-        ts_type = "'unmapped_operation' | 'unknown_service' | 'wildcard' | 'broadened' | 'permissionless' | 'failed_only' | 'gap'"
+        ts_type = "'unmapped_operation' | 'unknown_service' | 'wildcard' | 'broadened' | 'permissionless' | 'failed_only' | 'gap' | 'generated' | 'dependent'"
     )]
     pub kind: String,
     /// The service (IAM prefix), empty for notes about the whole policy.
@@ -63,6 +63,8 @@ pub struct PolicyDiagnostic {
     pub source: String,
     /// The first evidence's line, or 0.
     pub line: f64,
+    /// What would narrow a `broadened` resource (`member`, `resource_type`, `narrow_to`).
+    pub hint: Option<std::collections::HashMap<String, String>>,
 }
 
 /// One named policy (with `groupBy`, one per principal).
@@ -222,6 +224,10 @@ impl Policy {
                 count: (s.ok + s.failed) as f64,
                 source: s.first.source.clone(),
                 line: s.first.line as f64,
+                hint: d
+                    .hint
+                    .as_ref()
+                    .map(|h| h.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
             })
             .collect()
     }

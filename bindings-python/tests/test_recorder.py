@@ -319,7 +319,11 @@ def test_only_what_the_rules_read_is_converted(tmp_path: Path) -> None:
     rec = Recorder(region="eu-west-1", rules=rules)
     rec.record("s3", "PutObject", {"Bucket": "b", "Key": "k", "Body": _Untouchable()})
     rec.record("s3", "PutObject", {"Bucket": "b", "Key": "nobody"})
-    assert rec.permissions() == [{"action": "s3:PutObject", "resource": "arn:aws:s3:::b/k"}]
+    # The call without a Body matches no grant of the rule: its action on `*` (never nothing).
+    assert rec.permissions() == [
+        {"action": "s3:PutObject", "resource": "*"},
+        {"action": "s3:PutObject", "resource": "arn:aws:s3:::b/k"},
+    ]
     # Built-in rules: members no rule reads are never looked at, whatever they hold.
     rec = Recorder(region="eu-west-1", account="123456789012")
     rec.record(

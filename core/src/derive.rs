@@ -3,8 +3,8 @@
 use crate::arn::{Arn, Field, Resource, Seg, partition_of_region};
 use crate::call::{Call, Value};
 use crate::spec::{
-    Binding, CatalogOp, Condition, Elem, Grant, Operation, Piece, ResourceSpec, Rules, TplPart,
-    find_operation, is_context_var, normalize_service_name, pascal_operation,
+    Binding, CatalogOp, Condition, Dependent, Elem, Grant, Operation, Piece, ResourceSpec, Rules,
+    Template, TplPart, find_operation, is_context_var, normalize_service_name, pascal_operation,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -47,6 +47,10 @@ pub enum DiagnosticKind {
     /// The operation has no curated rule; it was mapped by the generated catalog (the IAM
     /// action of the same name, or a group rule), which is not a reviewed rule.
     Generated,
+    /// The operation's action has dependent actions (Service Authorization Reference) that
+    /// the request cannot tell whether it needs; they were not granted, and the message names
+    /// them.
+    Dependent,
 }
 
 impl DiagnosticKind {
@@ -61,6 +65,7 @@ impl DiagnosticKind {
             DiagnosticKind::FailedOnly => "failed_only",
             DiagnosticKind::Gap => "gap",
             DiagnosticKind::Generated => "generated",
+            DiagnosticKind::Dependent => "dependent",
         }
     }
 }
@@ -79,6 +84,10 @@ pub struct Diagnostic {
     /// The action the note is about, when there is one (so filters on actions apply to it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
+    /// What would narrow a `broadened` resource, as the rule states it (`member`: the request
+    /// member involved, `resource_type`, `narrow_to`: what to name instead).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<BTreeMap<String, String>>,
 }
 
 /// What the engine made of one call.
@@ -120,57 +129,166 @@ pub fn derive_into(rules: &Rules, call: &Call, out: &mut Derived) {
                 call.service
             ),
             action: Some(format!("{prefix}:{op_display}")),
+            hint: None,
         });
         fallback(&prefix, &op_display, out);
         return;
     };
+    let catalog = api.catalog.as_deref().map(|c| c.ops());
     let op = api
         .exact_operations
         .get(call.operation.as_str())
         .or_else(|| find_operation(&api.operations, &call.operation).map(|(op, _)| op));
-    let Some(op) = op else {
-        if let Some(catalog) = &api.catalog {
-            let ops = catalog.ops();
+    let grants = match op {
+        Some(op) => match op.as_ref() {
+            Operation::None(why) => {
+                permissionless(&api.prefix, &pascal_operation(&call.operation), why, out);
+                return;
+            }
+            Operation::Grants(grants) => {
+                grant_all(grants, call, &api.prefix, out);
+                grants
+            }
+        },
+        None => {
+            let Some(ops) = catalog else {
+                fallback(&api.prefix, &pascal_operation(&call.operation), out);
+                return;
+            };
             if let Some((op, _)) = find_operation(&ops.operations, &call.operation) {
-                generated(op, call, &api.prefix, out);
-                return;
-            }
-            if let Some(((name, why), _)) = find_operation(&ops.unmatched, &call.operation) {
-                out.diagnostics.push(Diagnostic {
-                    kind: DiagnosticKind::UnmappedOperation,
-                    service: api.prefix.clone(),
-                    operation: name.clone(),
-                    message: format!(
-                        "no rule for this operation and {why}; no permission emitted (add a rule)"
-                    ),
-                    action: None,
-                });
+                match generated(op, call, &api.prefix, out) {
+                    Some(grants) => grants,
+                    None => return,
+                }
+            } else {
+                match find_operation(&ops.unmatched, &call.operation) {
+                    Some(((name, why), _)) => out.diagnostics.push(Diagnostic {
+                        kind: DiagnosticKind::UnmappedOperation,
+                        service: api.prefix.clone(),
+                        operation: name.clone(),
+                        message: format!(
+                            "no rule for this operation and {why}; no permission emitted (add a rule)"
+                        ),
+                        action: None,
+                        hint: None,
+                    }),
+                    None => fallback(&api.prefix, &pascal_operation(&call.operation), out),
+                }
                 return;
             }
         }
-        fallback(&api.prefix, &pascal_operation(&call.operation), out);
-        return;
     };
-    match op.as_ref() {
-        Operation::None(why) => out.diagnostics.push(Diagnostic {
-            kind: DiagnosticKind::Permissionless,
-            service: api.prefix.clone(),
-            operation: pascal_operation(&call.operation),
-            message: why.clone(),
-            action: None,
-        }),
-        Operation::Grants(grants) => {
-            for g in grants {
-                apply_grant(g, call, &api.prefix, out);
-            }
-        }
+    if let Some(dep) = catalog.and_then(|ops| ops.dependent_of(&call.operation)) {
+        dependent(dep, grants, call, &api.prefix, out);
     }
 }
 
-/// An operation mapped by the generated catalog.
-fn generated(op: &CatalogOp, call: &Call, prefix: &str, out: &mut Derived) {
-    let Operation::Grants(grants) = &op.operation else {
+fn permissionless(prefix: &str, operation: &str, why: &str, out: &mut Derived) {
+    out.diagnostics.push(Diagnostic {
+        kind: DiagnosticKind::Permissionless,
+        service: prefix.to_owned(),
+        operation: operation.to_owned(),
+        message: why.to_owned(),
+        action: None,
+        hint: None,
+    });
+}
+
+/// Applies an operation's own grants. When none of them applies to the request (the members
+/// they read are all absent), the operation still needs its action: it is granted on `*`, with a
+/// `wildcard` diagnostic, rather than nothing at all. Unconditional grants name the action; only
+/// when every grant is conditional do all their actions stand in.
+fn grant_all(grants: &[Grant], call: &Call, prefix: &str, out: &mut Derived) {
+    let start = out.permissions.len();
+    for g in grants {
+        apply_grant(g, call, prefix, out);
+    }
+    if out.permissions.len() > start || grants.is_empty() {
         return;
+    }
+    // The unconditional grants, each once more without its elements (an empty `DeleteObjects`
+    // still deletes in its bucket); if that too gives nothing, or every grant is conditional,
+    // their actions on `*`.
+    let unconditional: Vec<&Grant> = grants.iter().filter(|g| g.if_.is_empty()).collect();
+    for g in &unconditional {
+        if g.each.is_some() && g.unless.is_empty() {
+            apply_grant_to(g, call, prefix, out, true);
+        }
+    }
+    if out.permissions.len() > start {
+        return;
+    }
+    let mut actions: Vec<&str> = Vec::new();
+    for g in grants {
+        if (unconditional.is_empty() || g.if_.is_empty()) && !actions.contains(&g.action.as_str()) {
+            actions.push(&g.action);
+        }
+    }
+    for action in actions {
+        out.diagnostics.push(Diagnostic {
+            kind: DiagnosticKind::Wildcard,
+            service: prefix.to_owned(),
+            operation: pascal_operation(&call.operation),
+            message: format!("`{action}`: the request lacks every member the rule reads; `*` used"),
+            action: Some(action.to_owned()),
+            hint: None,
+        });
+        out.permissions.push(Permission {
+            action: action.to_owned(),
+            resource: Resource::star(),
+            condition: None,
+        });
+    }
+}
+
+/// Applies an operation's dependent actions: each grant whose action the operation does not
+/// grant itself, and a `dependent` diagnostic naming what may be needed besides.
+fn dependent(dep: &Dependent, own: &[Grant], call: &Call, prefix: &str, out: &mut Derived) {
+    let owns = |action: &str| own.iter().any(|g| g.action == action);
+    for g in &dep.grants {
+        if !owns(&g.action) {
+            apply_grant(g, call, prefix, out);
+        }
+    }
+    let need: Vec<&str> = dep
+        .may_need
+        .iter()
+        .map(String::as_str)
+        .filter(|a| !owns(a))
+        .collect();
+    let Some(primary) = own.first() else { return };
+    if need.is_empty() {
+        return;
+    }
+    out.diagnostics.push(Diagnostic {
+        kind: DiagnosticKind::Dependent,
+        service: prefix.to_owned(),
+        operation: pascal_operation(&call.operation),
+        message: format!(
+            "`{}` may also need `{}` (dependent actions in the Service Authorization Reference \
+             that the request does not show a need for); not granted",
+            primary.action,
+            need.join("`, `")
+        ),
+        action: Some(primary.action.clone()),
+        hint: None,
+    });
+}
+
+/// An operation mapped by the generated catalog; its grants, or `None` when it needs no
+/// permission.
+fn generated<'r>(
+    op: &'r CatalogOp,
+    call: &Call,
+    prefix: &str,
+    out: &mut Derived,
+) -> Option<&'r [Grant]> {
+    let grants = match &op.operation {
+        Operation::Grants(grants) => grants,
+        Operation::None(why) => {
+            permissionless(prefix, &op.name, why, out);
+            return None;
+        }
     };
     let mut actions: Vec<&str> = grants.iter().map(|g| g.action.as_str()).collect();
     actions.dedup();
@@ -181,6 +299,7 @@ fn generated(op: &CatalogOp, call: &Call, prefix: &str, out: &mut Derived) {
         operation: op.name.clone(),
         message: format!("no curated rule; `{actions_text}` from the generated catalog"),
         action: actions.first().map(|a| (*a).to_owned()),
+        hint: None,
     });
     if let Some(why) = &op.why {
         out.diagnostics.push(Diagnostic {
@@ -189,11 +308,11 @@ fn generated(op: &CatalogOp, call: &Call, prefix: &str, out: &mut Derived) {
             operation: op.name.clone(),
             message: format!("`{actions_text}` on `*`: {why}"),
             action: actions.first().map(|a| (*a).to_owned()),
+            hint: None,
         });
     }
-    for g in grants {
-        apply_grant(g, call, prefix, out);
-    }
+    grant_all(grants, call, prefix, out);
+    Some(grants)
 }
 
 fn fallback(prefix: &str, op: &str, out: &mut Derived) {
@@ -204,6 +323,7 @@ fn fallback(prefix: &str, op: &str, out: &mut Derived) {
         operation: op.to_owned(),
         message: format!("no rule for this operation; `{action}` on `*` used"),
         action: Some(action.clone()),
+        hint: None,
     });
     out.permissions.push(Permission {
         action,
@@ -218,6 +338,9 @@ struct Bound {
     partition: Option<String>,
     region: Option<String>,
     account: Option<String>,
+    /// The value is a full ARN taken as it is from the request (no transform or `arn` prefix
+    /// read it): see [`arn_in_template`].
+    whole_arn: bool,
 }
 
 fn nonempty(s: &str) -> Option<String> {
@@ -235,6 +358,7 @@ fn eval_binding(b: &Binding, root: &Value, elem: Elem<'_>, call: &Call) -> Optio
             partition: None,
             region: None,
             account: None,
+            whole_arn: false,
         });
     };
     if let Some(t) = b.transform {
@@ -247,6 +371,7 @@ fn eval_binding(b: &Binding, root: &Value, elem: Elem<'_>, call: &Call) -> Optio
             partition: ctx("partition"),
             region: ctx("region"),
             account: ctx("account"),
+            whole_arn: false,
         });
     }
     let text = found.as_str()?;
@@ -265,19 +390,23 @@ fn eval_binding(b: &Binding, root: &Value, elem: Elem<'_>, call: &Call) -> Optio
             partition: nonempty(arn.partition),
             region: nonempty(arn.region),
             account: nonempty(arn.account),
+            whole_arn: false,
         });
     }
     if text.is_empty() {
         return None;
     }
+    // A full ARN where a name or id is expected carries its own context.
+    let arn = Arn::parse(text);
     Some(Bound {
         piece: Piece {
             text: text.to_owned(),
             pattern: None,
         },
-        partition: None,
-        region: None,
-        account: None,
+        partition: arn.as_ref().and_then(|a| nonempty(a.partition)),
+        region: arn.as_ref().and_then(|a| nonempty(a.region)),
+        account: arn.as_ref().and_then(|a| nonempty(a.account)),
+        whole_arn: arn.is_some(),
     })
 }
 
@@ -306,6 +435,12 @@ fn holds(c: &Condition, root: &Value, elem: Elem<'_>, call: &Call) -> bool {
 }
 
 fn apply_grant(g: &Grant, call: &Call, prefix: &str, out: &mut Derived) {
+    apply_grant_to(g, call, prefix, out, false);
+}
+
+/// Applies a grant; with `no_elements`, a grant with `each` is applied once to an absent
+/// element (what it reads of the element is then `*`, what it reads of the request stays).
+fn apply_grant_to(g: &Grant, call: &Call, prefix: &str, out: &mut Derived, no_elements: bool) {
     static EMPTY: Value = Value::Null;
     let root = if call.params.is_null() {
         &EMPTY
@@ -318,6 +453,10 @@ fn apply_grant(g: &Grant, call: &Call, prefix: &str, out: &mut Derived) {
     };
     let mut elems = Vec::new();
     match &g.each {
+        Some(_) if no_elements => elems.push(Elem {
+            value: &EMPTY,
+            key: None,
+        }),
         Some(p) => p.each(root, top, &mut elems),
         None => elems.push(top),
     }
@@ -423,6 +562,7 @@ fn apply_grant(g: &Grant, call: &Call, prefix: &str, out: &mut Derived) {
                             partition: None,
                             region: None,
                             account: None,
+                            whole_arn: false,
                         },
                     ));
                     break;
@@ -433,43 +573,82 @@ fn apply_grant(g: &Grant, call: &Call, prefix: &str, out: &mut Derived) {
                         _ => lookup(var),
                     }
                 };
-                let mut segs = Vec::with_capacity(template.0.len());
-                let mut tail = None;
-                let last = template.0.len().saturating_sub(1);
-                for (i, part) in template.0.iter().enumerate() {
-                    match part {
-                        TplPart::Lit(l) => segs.push(Seg::Pattern(l.clone())),
-                        TplPart::Var(v) if is_context_var(v) => {
-                            let (field, value) = match v.as_str() {
-                                "partition" => (Field::Partition, partition.clone()),
-                                "region" => (Field::Region, region.clone()),
-                                _ => (Field::Account, account.clone()),
-                            };
-                            segs.push(Seg::Field(field, value));
+                // A full ARN given where the template wants a name or an id: the resource
+                // itself when it is of the template's kind, else its id in the template.
+                let mut ids: Vec<(&str, Bound)> = Vec::new();
+                let mut whole = None;
+                for v in template.vars().filter(|v| !is_context_var(v)) {
+                    let Some(b) = lookup(v) else { continue };
+                    if !b.whole_arn || generalise.as_deref() == Some(v) {
+                        continue;
+                    }
+                    match arn_in_template(template, &b.piece.text) {
+                        ArnFit::Whole => {
+                            whole = arn_resource(&b.piece);
+                            break;
                         }
-                        TplPart::Var(v) => match lookup(v) {
-                            Some(b) => {
-                                if i == last
-                                    && generalise.as_deref() == Some(v.as_str())
-                                    && b.piece.pattern.is_none()
-                                {
-                                    tail = Some(b.piece.text.clone());
-                                } else {
-                                    segs.push(Seg::Text(b.piece.text.clone()));
-                                    if let Some(p) = b.piece.pattern {
-                                        segs.push(Seg::Pattern(p.to_owned()));
-                                    }
-                                }
-                            }
-                            None => {
-                                segs.push(Seg::Pattern("*".into()));
-                                let why = format!("absent or not text; `*` used for `{{{v}}}`");
-                                wildcard(g, v, &why, call, prefix, out);
-                            }
-                        },
+                        ArnFit::Id(id) => ids.push((
+                            v,
+                            Bound {
+                                piece: Piece {
+                                    text: id.to_owned(),
+                                    pattern: None,
+                                },
+                                partition: None,
+                                region: None,
+                                account: None,
+                                whole_arn: false,
+                            },
+                        )),
                     }
                 }
-                Resource { segs, tail }.normalize()
+                if let Some(r) = whole {
+                    r
+                } else {
+                    let lookup = |var: &str| -> Option<&Bound> {
+                        ids.iter()
+                            .find(|(v, _)| *v == var)
+                            .map(|(_, b)| b)
+                            .or_else(|| lookup(var))
+                    };
+                    let mut segs = Vec::with_capacity(template.0.len());
+                    let mut tail = None;
+                    let last = template.0.len().saturating_sub(1);
+                    for (i, part) in template.0.iter().enumerate() {
+                        match part {
+                            TplPart::Lit(l) => segs.push(Seg::Pattern(l.clone())),
+                            TplPart::Var(v) if is_context_var(v) => {
+                                let (field, value) = match v.as_str() {
+                                    "partition" => (Field::Partition, partition.clone()),
+                                    "region" => (Field::Region, region.clone()),
+                                    _ => (Field::Account, account.clone()),
+                                };
+                                segs.push(Seg::Field(field, value));
+                            }
+                            TplPart::Var(v) => match lookup(v) {
+                                Some(b) => {
+                                    if i == last
+                                        && generalise.as_deref() == Some(v.as_str())
+                                        && b.piece.pattern.is_none()
+                                    {
+                                        tail = Some(b.piece.text.clone());
+                                    } else {
+                                        segs.push(Seg::Text(b.piece.text.clone()));
+                                        if let Some(p) = b.piece.pattern {
+                                            segs.push(Seg::Pattern(p.to_owned()));
+                                        }
+                                    }
+                                }
+                                None => {
+                                    segs.push(Seg::Pattern("*".into()));
+                                    let why = format!("absent or not text; `*` used for `{{{v}}}`");
+                                    wildcard(g, v, &why, call, prefix, out);
+                                }
+                            },
+                        }
+                    }
+                    Resource { segs, tail }.normalize()
+                }
             }
         };
         let condition = if g.condition.is_empty() {
@@ -521,6 +700,7 @@ fn apply_grant(g: &Grant, call: &Call, prefix: &str, out: &mut Derived) {
                 operation: pascal_operation(&call.operation),
                 message: format!("`{}`: {why}", g.action),
                 action: Some(g.action.clone()),
+                hint: g.hint.clone(),
             });
         }
         out.permissions.push(Permission {
@@ -545,7 +725,46 @@ fn wildcard(g: &Grant, var: &str, why: &str, call: &Call, prefix: &str, out: &mu
         operation: pascal_operation(&call.operation),
         message: format!("`{}`: request member `{member}` {why}", g.action),
         action: Some(g.action.clone()),
+        hint: None,
     });
+}
+
+/// How a full ARN given for a variable of a template fits it.
+enum ArnFit<'a> {
+    /// The ARN is a resource of the template's kind (same service, and its resource part starts
+    /// with the template's literal text before its first variable): it is the resource.
+    Whole,
+    /// Another kind (an ECS cluster ARN for a service's `{cluster}`): its id, the text after
+    /// the last `/` (or `:`) of its resource part, goes into the template.
+    Id(&'a str),
+}
+
+fn arn_in_template<'a>(template: &Template, text: &'a str) -> ArnFit<'a> {
+    let Some(arn) = Arn::parse(text) else {
+        return ArnFit::Id(text);
+    };
+    // The template as text, variables written `{}`: `arn:{}:ecs:{}:{}:task/{}/{}`.
+    let mut flat = String::new();
+    for p in &template.0 {
+        match p {
+            TplPart::Lit(l) => flat.push_str(l),
+            TplPart::Var(_) => flat.push_str("{}"),
+        }
+    }
+    let mut fields = flat.splitn(6, ':');
+    let service = fields.nth(2).unwrap_or_default();
+    let resource = fields.nth(2).unwrap_or_default();
+    let literal = resource.split("{}").next().unwrap_or_default();
+    if service == arn.service && !literal.is_empty() && arn.resource.starts_with(literal) {
+        return ArnFit::Whole;
+    }
+    let id = arn
+        .resource
+        .rsplit(['/', ':'])
+        .next()
+        .filter(|id| !id.is_empty())
+        .unwrap_or(arn.resource);
+    ArnFit::Id(id)
 }
 
 /// A full ARN as a resource: partition, region and account as fields (so mappings apply),

@@ -572,6 +572,7 @@ pub fn build_policies(observed: &Observed, opts: &PolicyOptions) -> PolicySet {
                 operation: name.to_owned(),
                 message: format!("`{action}` on `{resource}` was seen only on calls that failed; it is in the policy (--outcome ok leaves it out)"),
                 action: Some(action.clone()),
+                hint: None,
             },
             Stats {
                 ok: 0,
@@ -617,6 +618,7 @@ pub fn build_policies(observed: &Observed, opts: &PolicyOptions) -> PolicySet {
                     field.name()
                 ),
                 action: None,
+                hint: None,
             },
             Stats {
                 ok: 0,

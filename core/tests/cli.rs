@@ -452,6 +452,11 @@ fn catalog_prints_sources_and_coverage() {
         count("mapped by curated rule: ")
             + count("mapped by name: ")
             + count("mapped by generated rule: ")
+            + count("mapped as permissionless: ")
+    );
+    assert!(
+        count("operations with dependent actions (granted on evidence in the request, or named): ")
+            > 1_000
     );
     assert!(mapped * 100 >= ops * 95, "coverage fell: {mapped} of {ops}");
 }

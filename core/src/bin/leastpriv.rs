@@ -501,7 +501,7 @@ fn cmd_catalog() -> Result<u8, Failure> {
     };
     let c = |n: &str| info.count(n);
     let ops = c("operations");
-    let mapped = c("curated") + c("by_name") + c("by_rule");
+    let mapped = c("curated") + c("by_name") + c("by_rule") + c("permissionless");
     let mut out = String::new();
     for (k, v) in &info.source {
         out.push_str(&format!("source {k}: {v}\n"));
@@ -525,6 +525,11 @@ fn cmd_catalog() -> Result<u8, Failure> {
         pct(c("by_rule"), ops),
         c("by_rename")
     ));
+    out.push_str(&format!(
+        "mapped as permissionless: {} ({}; unsigned in the model, or authorized by a bearer token)\n",
+        c("permissionless"),
+        pct(c("permissionless"), ops)
+    ));
     out.push_str(&format!("mapped in all: {mapped} ({})\n", pct(mapped, ops)));
     out.push_str(&format!(
         "unmatched: {} ({})\n",
@@ -536,6 +541,10 @@ fn cmd_catalog() -> Result<u8, Failure> {
         c("resource_level"),
         c("with_resource_types"),
         pct(c("resource_level"), c("with_resource_types"))
+    ));
+    out.push_str(&format!(
+        "operations with dependent actions (granted on evidence in the request, or named): {}\n",
+        c("with_dependent")
     ));
     emit(None, &out)?;
     Ok(0)

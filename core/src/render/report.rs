@@ -43,14 +43,18 @@ pub fn render_report_json(set: &PolicySet, counts: &Counts, malformed_at: &[Evid
         .diagnostics
         .iter()
         .map(|(d, s)| {
-            serde_json::json!({
+            let mut v = serde_json::json!({
                 "kind": d.kind.name(),
                 "service": d.service,
                 "operation": d.operation,
                 "message": d.message,
                 "count": s.ok + s.failed,
                 "first": {"source": s.first.source, "line": s.first.line},
-            })
+            });
+            if let Some(h) = &d.hint {
+                v["hint"] = serde_json::json!(h);
+            }
+            v
         })
         .collect();
     let v = serde_json::json!({

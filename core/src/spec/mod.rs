@@ -234,6 +234,8 @@ struct RawGrant {
     #[serde(default)]
     broadened: Option<String>,
     #[serde(default)]
+    hint: Option<BTreeMap<String, String>>,
+    #[serde(default)]
     note: Option<serde_json::Value>,
 }
 
@@ -416,6 +418,8 @@ pub(crate) struct Grant {
     pub(crate) condition: Vec<(String, String, Vec<Template>)>,
     /// Why the resource is wider than the request's, when it is.
     pub(crate) broadened: Option<String>,
+    /// What would narrow it (goes into the `broadened` diagnostic).
+    pub(crate) hint: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -453,6 +457,29 @@ pub(crate) struct CatalogOps {
     pub(crate) operations: HashMap<String, CatalogOp>,
     /// Operations botocore has and IAM has no action for: (name, why).
     pub(crate) unmatched: HashMap<String, (String, String)>,
+    /// Dependent actions of curated or generated operations, by normalised operation name
+    /// and by the name as botocore spells it (the common case needs no normalisation).
+    dependent: HashMap<String, Arc<Dependent>>,
+    dependent_exact: HashMap<String, Arc<Dependent>>,
+}
+
+impl CatalogOps {
+    /// The dependent actions of an operation, if it has any.
+    pub(crate) fn dependent_of(&self, operation: &str) -> Option<&Dependent> {
+        self.dependent_exact
+            .get(operation)
+            .or_else(|| find_operation(&self.dependent, operation).map(|(d, _)| d))
+            .map(|d| d.as_ref())
+    }
+}
+
+/// The dependent actions of one operation: grants that apply when the request shows the need
+/// (beneath the operation's own grants: an action the operation grants itself is skipped), and
+/// the actions that may be needed but that the request cannot tell.
+#[derive(Debug, Default)]
+pub(crate) struct Dependent {
+    pub(crate) grants: Vec<Grant>,
+    pub(crate) may_need: Vec<String>,
 }
 
 /// A generated operation: a rule, and why its resource is `*` when it could not be bound.
@@ -605,24 +632,27 @@ impl Rules {
         out
     }
 
-    /// Every action the rules can emit, sorted and unique: the curated rules' and the
-    /// generated catalog's (which this compiles in full).
+    /// Every action the rules can emit, sorted and unique: the curated rules', the generated
+    /// catalog's and their dependent actions' (which this compiles in full).
     pub fn actions(&self) -> Vec<String> {
-        let mut out: Vec<String> = self
-            .apis
-            .iter()
-            .flat_map(|a| {
-                let generated = a
-                    .catalog
-                    .iter()
-                    .flat_map(|c| c.ops().operations.values().map(|o| &o.operation));
-                a.operations.values().map(|o| o.as_ref()).chain(generated)
-            })
-            .flat_map(|op| match op {
-                Operation::Grants(g) => g.iter().map(|g| g.action.clone()).collect(),
-                Operation::None(_) => Vec::new(),
-            })
-            .collect();
+        let mut out: Vec<String> = Vec::new();
+        for a in &self.apis {
+            let generated = a
+                .catalog
+                .iter()
+                .flat_map(|c| c.ops().operations.values().map(|o| &o.operation));
+            for op in a.operations.values().map(|o| o.as_ref()).chain(generated) {
+                if let Operation::Grants(g) = op {
+                    out.extend(g.iter().map(|g| g.action.clone()));
+                }
+            }
+            if let Some(c) = &a.catalog {
+                for d in c.ops().dependent_exact.values() {
+                    out.extend(d.grants.iter().map(|g| g.action.clone()));
+                    out.extend(d.may_need.iter().cloned());
+                }
+            }
+        }
         out.sort();
         out.dedup();
         out
@@ -815,14 +845,28 @@ struct RawCatalogService {
     operations: BTreeMap<String, RawCatalogOp>,
     #[serde(default)]
     unmatched: BTreeMap<String, String>,
+    #[serde(default)]
+    dependent: BTreeMap<String, RawDependent>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawCatalogOp {
-    grants: Vec<RawGrant>,
+    #[serde(default)]
+    grants: Option<Vec<RawGrant>>,
+    #[serde(default)]
+    none: Option<String>,
     #[serde(default)]
     why: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDependent {
+    #[serde(default)]
+    grants: Vec<RawGrant>,
+    #[serde(default)]
+    may_need: Vec<String>,
 }
 
 /// Reads `spec/catalog.json` (written by `spec/tools/gen_catalog.py`, one service per line:
@@ -879,18 +923,40 @@ fn compile_catalog_service(text: &str) -> std::result::Result<CatalogOps, String
     }
     let mut out = CatalogOps::default();
     for (name, op) in raw.operations {
-        let mut grants = Vec::with_capacity(op.grants.len());
-        for g in op.grants {
-            grants.push(compile_grant(g, &resources, "")?);
-        }
+        let operation = match (op.grants, op.none) {
+            (Some(raw_grants), None) => {
+                let mut grants = Vec::with_capacity(raw_grants.len());
+                for g in raw_grants {
+                    grants.push(compile_grant(g, &resources, "")?);
+                }
+                Operation::Grants(grants)
+            }
+            (None, Some(why)) => Operation::None(why),
+            _ => return Err(format!("operation `{name}`: needs `grants` or `none`")),
+        };
         out.operations.insert(
             normalize_operation(&name),
             CatalogOp {
                 name,
-                operation: Operation::Grants(grants),
+                operation,
                 why: op.why,
             },
         );
+    }
+    for (name, dep) in raw.dependent {
+        let mut grants = Vec::with_capacity(dep.grants.len());
+        for g in dep.grants {
+            grants.push(
+                compile_grant(g, &resources, "").map_err(|m| format!("dependent `{name}`: {m}"))?,
+            );
+        }
+        let dep = Arc::new(Dependent {
+            grants,
+            may_need: dep.may_need,
+        });
+        out.dependent
+            .insert(normalize_operation(&name), Arc::clone(&dep));
+        out.dependent_exact.insert(name, dep);
     }
     for (name, why) in raw.unmatched {
         out.unmatched
@@ -1120,6 +1186,7 @@ fn compile_grant(
         each,
         condition,
         broadened: g.broadened,
+        hint: g.hint,
     })
 }
 

@@ -66,25 +66,26 @@ impl Path {
         let mut steps = Vec::new();
         if !rest.is_empty() {
             for part in rest.split('.') {
-                if part == "*" {
-                    steps.push(Step::Values);
-                    continue;
+                // `Name`, `Name[]`, `*` (every map value), each maybe followed by more `[]`
+                // (lists of lists, maps of lists).
+                let mut name = part;
+                let mut lists = 0;
+                while let Some(n) = name.strip_suffix("[]") {
+                    name = n;
+                    lists += 1;
                 }
-                let (name, each) = match part.strip_suffix("[]") {
-                    Some(n) => (n, true),
-                    None => (part, false),
-                };
-                if name.is_empty()
+                if name == "*" {
+                    steps.push(Step::Values);
+                } else if name.is_empty()
                     || !name
                         .chars()
                         .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == ':')
                 {
                     return Err(format!("path `{text}`: bad member name `{part}`"));
+                } else {
+                    steps.push(Step::Member(name.to_owned()));
                 }
-                steps.push(Step::Member(name.to_owned()));
-                if each {
-                    steps.push(Step::Elements);
-                }
+                steps.extend(std::iter::repeat_n(Step::Elements, lists));
             }
         }
         if !iterate && steps.iter().any(|s| !matches!(s, Step::Member(_))) {

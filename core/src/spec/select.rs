@@ -214,7 +214,13 @@ impl Rules {
                 return sel;
             }
         };
-        for g in grants {
+        let dependent = api
+            .catalog
+            .as_deref()
+            .and_then(|c| c.ops().dependent_of(operation))
+            .map(|d| d.grants.as_slice())
+            .unwrap_or_default();
+        for g in grants.iter().chain(dependent) {
             let base: Vec<Step> = match &g.each {
                 Some(each) => {
                     // Every element the iteration reaches counts, whatever is read of it.
@@ -285,6 +291,39 @@ mod tests {
         assert!(rules.selection("nosuchservice", "X").is_empty());
         assert!(rules.selection("sts", "GetCallerIdentity").is_empty());
         assert!(rules.selection("s3", "NoSuchOperation").is_whole());
+    }
+
+    #[test]
+    fn dependent_actions_read_what_they_need() {
+        let rules = Rules::builtin();
+        let params = json!({"TrainingJobName": "tj", "RoleArn": "arn:aws:iam::123456789012:role/x",
+                            "HyperParameters": {"secret": "payload"},
+                            "Tags": [{"Key": "k", "Value": "v"}]});
+        let kept = rules
+            .selection("sagemaker", "CreateTrainingJob")
+            .apply(&params);
+        assert_eq!(kept["RoleArn"], "arn:aws:iam::123456789012:role/x");
+        assert!(kept.get("Tags").is_some());
+        assert!(!kept.to_string().contains("payload"), "{kept}");
+        same("sagemaker", "CreateTrainingJob", params);
+        same(
+            "ecs",
+            "RunTask",
+            json!({"taskDefinition": "web:3", "overrides": {"taskRoleArn": "arn:aws:iam::1:role/t",
+                   "containerOverrides": [{"environment": [{"name": "K", "value": "secret"}]}]}}),
+        );
+        same(
+            "ec2",
+            "RunInstances",
+            json!({"ImageId": "resolve:ssm:/aws/service/ami", "IamInstanceProfile": {"Name": "p"},
+                   "TagSpecifications": [{"ResourceType": "instance", "Tags": []}], "UserData": "x"}),
+        );
+        same(
+            "rds",
+            "CreateDBInstance",
+            json!({"DBInstanceIdentifier": "db", "KmsKeyId": "alias/k", "MasterUserPassword": "pw",
+                   "Tags": [{"Key": "a", "Value": "b"}]}),
+        );
     }
 
     #[test]

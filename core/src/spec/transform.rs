@@ -302,6 +302,8 @@ fn lambda_function(s: &str, parts: &mut Parts) {
 }
 
 fn ssm_parameter(s: &str, parts: &mut Parts) {
+    // An EC2 image id that refers to a parameter (`resolve:ssm:/aws/service/...`).
+    let s = s.strip_prefix("resolve:ssm:").unwrap_or(s);
     let name = if let Some(arn) = Arn::parse(s) {
         arn_context(&arn, parts);
         let name = arn
