@@ -133,13 +133,14 @@ pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
     let (mut pi, mut ti) = (0, 0);
     let (mut star, mut mark) = (None, 0);
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+        // A `*` in the pattern is a wildcard even where the text has a `*` too.
+        if pi < p.len() && p[pi] == '*' {
             star = Some(pi);
             mark = ti;
             pi += 1;
+        } else if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
         } else if let Some(s) = star {
             pi = s + 1;
             mark += 1;
@@ -735,6 +736,9 @@ mod tests {
     #[test]
     fn globs() {
         assert!(glob_match("s3:*", "s3:GetObject"));
+        // A `*` in the text where the pattern has one is still matched by the wildcard.
+        assert!(glob_match("arn:*:role/*", "arn:aws:role/*/name"));
+        assert!(glob_match("a*c", "a*bc"));
         assert!(glob_match("S3:get*", "s3:GetObject"));
         assert!(glob_match("sts:Get?allerIdentity", "sts:GetCallerIdentity"));
         assert!(!glob_match("s3:Put*", "s3:GetObject"));

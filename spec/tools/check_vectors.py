@@ -13,7 +13,8 @@ Checks (for the named API keys only, when some are given):
 - every permission a vector expects names an action that exists in IAM
   (spec/iam/actions.json) and, unless its resource is `*`, a resource that fits one of that
   action's ARN formats (spec/iam/resource_types.json), the way IAM matches: an action without
-  resource types only takes `*`. The one exception is the fallback for an operation or service
+  resource types only takes `*` — or one of the reviewed exceptions of
+  spec/iam/format-exceptions.json. The one other exception is the fallback for an operation or service
   no rule knows (`prefix:Operation` on `*`, with an `unmapped_operation` or `unknown_service`
   diagnostic the vector expects).
 
@@ -56,6 +57,11 @@ def format_regex(fmt):
     return re.compile(out + r"\Z", re.S)
 
 
+def glob_regex(glob):
+    """A reviewed exception's glob (`*` any text) as a regular expression."""
+    return re.compile("".join(".*" if c == "*" else re.escape(c) for c in glob) + r"\Z", re.S)
+
+
 def main(argv):
     only = set(argv)
     services = load(os.path.join(SPEC, "services.json"))["services"]
@@ -70,6 +76,8 @@ def main(argv):
     rt = load(os.path.join(SPEC, "iam", "resource_types.json"))["actions"]
     formats = {f"{p}:{a}": [format_regex(f) for f in fs]
                for p, acts in rt.items() for a, fs in acts.items()}
+    exceptions = [(e["action"], glob_regex(e["resource"])) for e in
+                  load(os.path.join(SPEC, "iam", "format-exceptions.json"))["exceptions"]]
 
     curated = {}
     sdir = os.path.join(SPEC, "services")
@@ -120,6 +128,8 @@ def main(argv):
                 if resource == "*":
                     continue
                 fs = formats.get(action)
+                if any(a == action and g.match(resource) for a, g in exceptions):
+                    continue
                 if not fs:
                     errors.append(f"{where}: `{action}` has no resource types, so only `*` "
                                   f"matches it, not `{resource}`")

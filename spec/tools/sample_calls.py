@@ -63,7 +63,14 @@ def ec2_id_values(types):
 
 # Members whose values have a form the API defines.
 FORMED = {"AliasName": "alias/sample-alias", "SettingId": "/ssm/parameter-store/default-parameter-tier",
-          "TargetKeyId": "1234abcd-12ab-34cd-56ef-1234567890ab"}
+          "TargetKeyId": "1234abcd-12ab-34cd-56ef-1234567890ab",
+          # AWS Organizations ids carry their kind as a prefix.
+          "PolicyId": "p-examplepolicyid111", "OrganizationalUnitId": "ou-examplerootid111-exampleouid111",
+          "HandshakeId": "h-examplehandshakeid111", "RootId": "r-examplerootid111",
+          "ParentId": "r-examplerootid111", "ChildId": "ou-examplerootid111-exampleouid111",
+          # Batch and ECS definitions are named with their revision (`family:3`).
+          "jobDefinition": "sample-jobdef:3", "taskDefinition": "sample-family:3",
+          "taskDefinitions": "sample-family:3"}
 
 
 # ARN members whose name says which other service's resource they hold.
@@ -74,6 +81,8 @@ OTHER_SERVICES = [
     ("kms", "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"),
     ("loggroup", "arn:aws:logs:eu-west-1:123456789012:log-group:sample-group"),
     ("statemachine", "arn:aws:states:eu-west-1:123456789012:stateMachine:sample-machine"),
+    ("identitycenter", "arn:aws:sso:::instance/ssoins-1234567890abcdef"),
+    ("permission", "arn:aws:iam::123456789012:role/service-role/sample-role"),
 ]
 
 
@@ -90,7 +99,8 @@ class Builder:
             return self.bound[name]
         if name == "Path" or name.endswith("Path") and "iam" in self.svc:
             return "/sample/"
-        if dependents.ROLE_MEMBER.search(name) and not dependents.NOT_ROLE_MEMBER.search(name):
+        if dependents.ROLE_MEMBER.search(name) and not dependents.NOT_ROLE_MEMBER.search(name) \
+                and not name.endswith("Name"):
             return ROLE_ARN
         if self.svc == "ec2":
             stem = gen_catalog.norm(re.sub(r"Ids?$", "", name))
@@ -100,13 +110,26 @@ class Builder:
                 return self.ec2_ids["instance"]
         if name in FORMED:
             return FORMED[name]
+        if self.svc == "organizations" and name == "Id":
+            return "rt-exampletransferid111"  # a responsibility transfer
         if re.search(r"(Arn|ARN)$", name):
             for word, arn in OTHER_SERVICES:
                 if word in name.lower():
                     return arn
             want = gen_catalog.norm(name[:-3])
+            # A format of the operation's own action for a type of that name, then any type of
+            # that name, then the action's first format.
+            for fmt in sorted(self.own_formats, key=lambda f: -f.count("${")):
+                head = re.match(r"/?([A-Za-z0-9-]+)", fmt.split(":", 5)[-1])
+                if head and gen_catalog.norm(head.group(1)).rstrip("s") == want.rstrip("s") \
+                        and gen_catalog.to_template(fmt):
+                    return sample_arn(fmt)
             for t, fmt in sorted(self.types.items()):
                 if gen_catalog.norm(t) == want and gen_catalog.to_template(fmt):
+                    return sample_arn(fmt)
+            # `MskClusterArn`: a type whose name ends the member's (`cluster`).
+            for t, fmt in sorted(self.types.items(), key=lambda x: -len(x[0])):
+                if want.endswith(gen_catalog.norm(t)) and gen_catalog.to_template(fmt):
                     return sample_arn(fmt)
             for fmt in self.own_formats:
                 if gen_catalog.to_template(fmt):
