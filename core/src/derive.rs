@@ -348,6 +348,14 @@ fn nonempty(s: &str) -> Option<String> {
 }
 
 fn eval_binding(b: &Binding, root: &Value, elem: Elem<'_>, call: &Call) -> Option<Bound> {
+    let mut bound = eval_binding_as_given(b, root, elem, call)?;
+    if b.lower {
+        bound.piece.text = bound.piece.text.to_lowercase();
+    }
+    Some(bound)
+}
+
+fn eval_binding_as_given(b: &Binding, root: &Value, elem: Elem<'_>, call: &Call) -> Option<Bound> {
     let found = b.path.get(root, elem, call);
     let Some(found) = found else {
         return b.default.as_ref().map(|d| Bound {

@@ -275,6 +275,8 @@ struct RawBindingFull {
     transform: Option<String>,
     #[serde(default)]
     part: Option<String>,
+    #[serde(default)]
+    lower: bool,
 }
 
 // A derived struct also deserializes from a JSON array (by position), so every untagged enum
@@ -384,6 +386,8 @@ pub(crate) struct Binding {
     pub(crate) arn: Option<String>,
     pub(crate) transform: Option<Transform>,
     pub(crate) part: Option<String>,
+    /// The value in lower case (SageMaker writes its resource names lower-cased in ARNs).
+    pub(crate) lower: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -1021,6 +1025,7 @@ fn compile_binding(raw: RawBinding) -> std::result::Result<Binding, String> {
             arn: None,
             transform: None,
             part: None,
+            lower: false,
         },
         RawBinding::Full(f) => f,
     };
@@ -1045,6 +1050,7 @@ fn compile_binding(raw: RawBinding) -> std::result::Result<Binding, String> {
         arn: full.arn,
         transform,
         part: full.part,
+        lower: full.lower,
     })
 }
 
@@ -1064,6 +1070,8 @@ fn t_name(t: Transform) -> &'static str {
         Transform::EmailAddress => "email-address",
         Transform::Arn => "arn",
         Transform::Route53Id => "route53-id",
+        Transform::S3Uri => "s3-uri",
+        Transform::UrlEncode => "url-encode",
     }
 }
 
@@ -1082,6 +1090,7 @@ fn compile_condition(raw: RawCondition) -> std::result::Result<Condition, String
                 arn: f.arn,
                 transform: f.transform,
                 part: f.part,
+                lower: false,
             }))?,
             equals: f.equals.map(OneOrMany::into_vec),
             matches: f.matches.map(OneOrMany::into_vec),

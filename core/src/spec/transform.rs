@@ -21,6 +21,8 @@ pub(crate) enum Transform {
     EmailAddress,
     Arn,
     Route53Id,
+    S3Uri,
+    UrlEncode,
 }
 
 /// A value a transform produced: literal text, optionally followed by IAM pattern text.
@@ -74,6 +76,8 @@ impl Transform {
             "email-address" => Transform::EmailAddress,
             "arn" => Transform::Arn,
             "route53-id" => Transform::Route53Id,
+            "s3-uri" => Transform::S3Uri,
+            "url-encode" => Transform::UrlEncode,
             _ => return None,
         })
     }
@@ -94,6 +98,8 @@ impl Transform {
             Transform::EmailAddress => "address",
             Transform::Arn => "resource",
             Transform::Route53Id => "id",
+            Transform::S3Uri => "key",
+            Transform::UrlEncode => "text",
         }
     }
 
@@ -114,6 +120,8 @@ impl Transform {
             Transform::Arn => &["resource", "service", "account", "region", "partition"],
             Transform::Route53Id => &["id"],
             Transform::SsmParameter => &["name", "selector", "account", "region", "partition"],
+            Transform::S3Uri => &["bucket", "key", "version", "region"],
+            Transform::UrlEncode => &["text"],
         }
     }
 
@@ -155,6 +163,8 @@ impl Transform {
             Transform::CognitoUserPool => cognito_user_pool(s, parts),
             Transform::StateMachine => state_machine(s, parts),
             Transform::EmailAddress => email_address(s, parts),
+            Transform::S3Uri => s3_uri(s, parts),
+            Transform::UrlEncode => parts.set_text("text", &url_encode(s)),
             Transform::Route53Id => {
                 // The SDKs return `/hostedzone/Z123`, `/change/C123`; IAM wants the bare id.
                 let id = match Arn::parse(s) {
@@ -249,6 +259,89 @@ fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// An S3 location as the APIs give it: `s3://BUCKET/KEY`, a virtual-hosted URL
+/// (`https://BUCKET.s3[.-]REGION.amazonaws.com/KEY`, `https://BUCKET.s3.amazonaws.com/KEY`), a
+/// path-style URL (`https://s3[.-]REGION.amazonaws.com/BUCKET/KEY`), or a bucket's host name
+/// alone (`BUCKET.s3.amazonaws.com`, as CloudFront logging takes it). Keys in URLs are
+/// percent-decoded; `?versionId=` gives the version.
+fn s3_uri(s: &str, parts: &mut Parts) {
+    let s = s.trim();
+    let (s, version) = match s.split_once('?') {
+        Some((path, query)) => (
+            path,
+            query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("versionId=")),
+        ),
+        None => (s, None),
+    };
+    let (bucket, key, encoded) = if let Some(rest) = s.strip_prefix("s3://") {
+        let (b, k) = rest.split_once('/').unwrap_or((rest, ""));
+        (b.to_owned(), k.to_owned(), false)
+    } else {
+        let rest = s
+            .strip_prefix("https://")
+            .or_else(|| s.strip_prefix("http://"))
+            .unwrap_or(s);
+        let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let host = host.split(':').next().unwrap_or(host);
+        let lower = host.to_ascii_lowercase();
+        // `s3.amazonaws.com`, `s3.REGION.amazonaws.com`, `s3-REGION.amazonaws.com`, and the
+        // dualstack and China forms: path style, the bucket first in the path.
+        let s3_host = |h: &str| {
+            (h.starts_with("s3.") || h.starts_with("s3-")) && h.contains(".amazonaws.com")
+        };
+        if s3_host(&lower) {
+            if let Some(r) = region_of_s3_host(&lower) {
+                parts.set_text("region", r);
+            }
+            let (b, k) = path.split_once('/').unwrap_or((path, ""));
+            (b.to_owned(), k.to_owned(), true)
+        } else if let Some(i) = lower.find(".s3.").or_else(|| lower.find(".s3-")) {
+            if let Some(r) = region_of_s3_host(&lower[i + 1..]) {
+                parts.set_text("region", r);
+            }
+            (host[..i].to_owned(), path.to_owned(), true)
+        } else {
+            return;
+        }
+    };
+    parts.set_text("bucket", &bucket);
+    if encoded {
+        parts.set_text("key", &percent_decode(&key));
+    } else {
+        parts.set_text("key", &key);
+    }
+    if let Some(v) = version {
+        parts.set_text("version", &percent_decode(v));
+    }
+}
+
+/// The region of an S3 host (`s3.eu-west-1.amazonaws.com`, `s3-eu-west-1.amazonaws.com`,
+/// `s3.dualstack.eu-west-1.amazonaws.com`), if it names one.
+fn region_of_s3_host(host: &str) -> Option<&str> {
+    let rest = host
+        .strip_prefix("s3.dualstack.")
+        .or_else(|| host.strip_prefix("s3."))
+        .or_else(|| host.strip_prefix("s3-"))?;
+    let region = rest.split('.').next()?;
+    (region.contains('-') && region != "external-1").then_some(region)
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters (API Gateway names a tagged
+/// resource in its `/tags/` path by its URL-encoded ARN).
+fn url_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 fn s3_copy_source(s: &str, parts: &mut Parts) {
@@ -586,7 +679,76 @@ fn partiql(s: &str, parts: &mut Parts) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+
+    fn parts(t: Transform, s: &str) -> Vec<(String, String)> {
+        let mut p = Parts::default();
+        t.apply_str(s, &mut p);
+        p.0.iter()
+            .map(|(n, v)| ((*n).to_owned(), v.text.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn s3_uris_in_every_form() {
+        let want = |b: &str, k: &str| {
+            vec![
+                ("bucket".to_owned(), b.to_owned()),
+                ("key".to_owned(), k.to_owned()),
+            ]
+        };
+        assert_eq!(
+            parts(Transform::S3Uri, "s3://tpl/stacks/app.yaml"),
+            want("tpl", "stacks/app.yaml")
+        );
+        assert_eq!(
+            parts(
+                Transform::S3Uri,
+                "https://tpl.s3.amazonaws.com/stacks/a%20b.yaml"
+            ),
+            want("tpl", "stacks/a b.yaml")
+        );
+        let p = parts(
+            Transform::S3Uri,
+            "https://s3.eu-west-1.amazonaws.com/tpl/x.json?versionId=3",
+        );
+        assert!(
+            p.contains(&("region".to_owned(), "eu-west-1".to_owned())),
+            "{p:?}"
+        );
+        assert!(p.contains(&("bucket".to_owned(), "tpl".to_owned())));
+        assert!(p.contains(&("key".to_owned(), "x.json".to_owned())));
+        assert!(p.contains(&("version".to_owned(), "3".to_owned())));
+        let p = parts(Transform::S3Uri, "https://tpl.s3-us-west-2.amazonaws.com/k");
+        assert!(
+            p.contains(&("bucket".to_owned(), "tpl".to_owned())),
+            "{p:?}"
+        );
+        assert!(
+            p.contains(&("region".to_owned(), "us-west-2".to_owned())),
+            "{p:?}"
+        );
+        assert_eq!(
+            parts(Transform::S3Uri, "logs.s3.amazonaws.com"),
+            vec![("bucket".to_owned(), "logs".to_owned())]
+        );
+        assert!(parts(Transform::S3Uri, "https://example.com/x").is_empty());
+    }
+
+    #[test]
+    fn url_encoding_keeps_only_unreserved() {
+        assert_eq!(
+            parts(
+                Transform::UrlEncode,
+                "arn:aws:apigateway:eu-west-1::/restapis/a1"
+            ),
+            vec![(
+                "text".to_owned(),
+                "arn%3Aaws%3Aapigateway%3Aeu-west-1%3A%3A%2Frestapis%2Fa1".to_owned()
+            )]
+        );
+    }
+
+        use serde_json::json;
 
     fn part(t: Transform, v: Value, name: &str) -> Option<String> {
         let s = match &v {
