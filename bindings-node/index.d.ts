@@ -372,3 +372,11 @@ export interface TerraformRenderOptions {
    */
   dataSources?: boolean
 }
+
+/**
+ * Writes `data` to `path` as the CLI writes its outputs: a regular file through an exclusively
+ * created temporary file beside it and a rename (keeping an existing file's mode), a symbolic
+ * link through to its target, and a device, FIFO or `/dev/stdout` directly, never replacing
+ * it. Throws an `Error` whose `code` is the error kind (`io`, `not_found`).
+ */
+export declare function writeFile(path: string, data: Buffer): void

@@ -41,21 +41,15 @@ function excludedHooks(includeHooks) {
   return new Set(HOOKS.filter((h) => !included.has(h)));
 }
 
-/** Writes `data` to `file` atomically: a temporary file in the same directory, then a rename. */
+/**
+ * Writes `data` to `file` as the CLI writes its outputs (the core's `writeFile`): a regular file
+ * through an exclusively created temporary file beside it and a rename, a symbolic link through
+ * to its target, a device or FIFO directly, never replacing it.
+ */
 function writeAtomic(file, data) {
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  try {
-    fs.writeFileSync(tmp, data);
-    fs.renameSync(tmp, file);
-  } catch (err) {
-    try {
-      fs.rmSync(tmp, { force: true });
-    } catch {
-      // nothing left to clean
-    }
-    throw err;
-  }
+  const { writeFile } = require('..');
+  writeFile(path.resolve(file), Buffer.isBuffer(data) ? data : Buffer.from(data, 'utf8'));
 }
 
 function policyOptions(o) {

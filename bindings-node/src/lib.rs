@@ -17,3 +17,17 @@ mod value;
 
 pub use policy::Policy;
 pub use recorder::Recorder;
+
+use napi::Env;
+use napi::bindgen_prelude::Buffer;
+use napi_derive::napi;
+
+/// Writes `data` to `path` as the CLI writes its outputs: a regular file through an exclusively
+/// created temporary file beside it and a rename (keeping an existing file's mode), a symbolic
+/// link through to its target, and a device, FIFO or `/dev/stdout` directly, never replacing
+/// it. Throws an `Error` whose `code` is the error kind (`io`, `not_found`).
+#[napi(catch_unwind)]
+pub fn write_file(env: Env, path: String, data: Buffer) -> napi::Result<()> {
+    leastpriv::write_files(&[(std::path::PathBuf::from(path), data.to_vec())])
+        .map_err(|e| error::to_js(&env, &e))
+}

@@ -223,7 +223,7 @@ impl Recorder {
         };
         let or_default =
             |v: Option<&str>, d: &Option<String>| v.map(str::to_owned).or_else(|| d.clone());
-        Ok(Call {
+        let call = Call {
             service: service.to_owned(),
             operation: operation.to_owned(),
             params,
@@ -232,9 +232,11 @@ impl Recorder {
             partition: or_default(c.partition, &self.defaults.partition),
             endpoint: c.endpoint.map(str::to_owned),
             outcome,
-            principal: c.principal.map(str::to_owned),
+            principal: c.principal.filter(|p| !p.is_empty()).map(str::to_owned),
             source: c.source.map(Source::label).unwrap_or_default(),
-        })
+        };
+        call.validate_arguments()?;
+        Ok(call)
     }
 }
 

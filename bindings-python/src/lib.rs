@@ -20,12 +20,22 @@ fn _leastpriv(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<policy::Policy>()?;
     m.add_function(wrap_pyfunction!(recorder::_restore, m)?)?;
     m.add_function(wrap_pyfunction!(rule_actions, m)?)?;
+    m.add_function(wrap_pyfunction!(write_file, m)?)?;
     error::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
 
 /// Every IAM action the built-in rules can emit, sorted.
+/// Writes `data` to `path` as the CLI writes its outputs: a regular file through an
+/// exclusively created temporary file and a rename (keeping an existing file's mode), through a
+/// symbolic link to its target, and a device or FIFO directly, never replacing it.
+#[pyfunction]
+fn write_file(py: Python<'_>, path: std::path::PathBuf, data: Vec<u8>) -> Result<(), error::Error> {
+    py.detach(|| leastpriv::write_files(&[(path, data)]))
+        .map_err(error::Error::from)
+}
+
 #[pyfunction]
 fn rule_actions() -> Vec<String> {
     leastpriv::Rules::builtin().actions()

@@ -201,12 +201,13 @@ impl Recorder {
             partition: partition.or_else(|| self.partition.clone()),
             endpoint,
             outcome,
-            principal,
+            principal: principal.filter(|p| !p.is_empty()),
             source: match source {
                 Some(s) => Source::label(text(s)),
                 None => Source::default(),
             },
         };
+        call.validate_arguments().map_err(Error::from)?;
         let rules = &self.rules;
         guard(|| {
             self.lock().record(rules, &call);
@@ -232,6 +233,7 @@ impl Recorder {
             event_name: event_name.to_owned(),
             principal_key,
             lenient,
+            ..ReadOptions::default()
         };
         let rules = Arc::clone(&self.rules);
         let path = path.to_string_lossy().into_owned();

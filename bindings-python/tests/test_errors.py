@@ -231,8 +231,15 @@ def _hostile_params() -> list[Any]:
 )
 def test_no_panic_on_hostile_calls(service: str, operation: str) -> None:
     rec = Recorder(region="eu-west-1", account="123456789012")
+    names_valid = bool(service) and operation not in ("", ":", "Command")
     for params in _hostile_params():
-        rec.record(service, operation, params, endpoint="::not a url::", source="\ud800")
+        if names_valid:
+            rec.record(service, operation, params, endpoint="::not a url::", source="\ud800")
+        else:
+            # A name that would make an invalid action is refused, naming the field.
+            with pytest.raises(UsageError) as e:
+                rec.record(service, operation, params, endpoint="::not a url::", source="\ud800")
+            assert e.value.field in ("service", "operation")
     rec.permissions()
     policy = rec.policy(max_size=1)
     policy.to_json()

@@ -1,5 +1,6 @@
 //! [`Call`]: one normalized AWS request, whatever recorded it.
 
+use crate::error::{Error, ErrorKind, Result};
 use std::sync::Arc;
 
 /// A JSON-like value: the request parameters of a [`Call`].
@@ -97,5 +98,158 @@ impl Call {
             params,
             ..Call::default()
         }
+    }
+}
+
+/// The longest service, operation or principal name accepted.
+const MAX_NAME: usize = 256;
+
+fn bad(field: &str, why: &str) -> Error {
+    Error::new(ErrorKind::InvalidEvent, format!("`{field}` {why}")).with_field(field)
+}
+
+/// Checks a region: lower-case letters, digits and hyphens (`eu-west-1`, `us-gov-west-1`,
+/// `aws-global`), at most 32 characters.
+///
+/// ```
+/// assert!(leastpriv::check_region("eu-west-1").is_ok());
+/// assert!(leastpriv::check_region("eu-west-1:123456789012:table/*").is_err());
+/// ```
+pub fn check_region(region: &str) -> Result<()> {
+    let ok = !region.is_empty()
+        && region.len() <= 32
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !region.starts_with('-')
+        && !region.ends_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(bad(
+            "region",
+            "is not a region (lower-case letters, digits and hyphens, such as eu-west-1)",
+        ))
+    }
+}
+
+/// Checks an account id: exactly 12 digits.
+///
+/// ```
+/// assert!(leastpriv::check_account("123456789012").is_ok());
+/// assert!(leastpriv::check_account("12345").is_err());
+/// ```
+pub fn check_account(account: &str) -> Result<()> {
+    if account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(bad("account", "is not an account id (12 digits)"))
+    }
+}
+
+/// Checks a partition: `aws`, or `aws-` followed by lower-case letters, digits and hyphens
+/// (`aws-cn`, `aws-us-gov`, `aws-iso-b`, ...).
+///
+/// ```
+/// assert!(leastpriv::check_partition("aws-us-gov").is_ok());
+/// assert!(leastpriv::check_partition("aws:s3").is_err());
+/// ```
+pub fn check_partition(partition: &str) -> Result<()> {
+    let ok = partition.len() <= 32
+        && (partition == "aws"
+            || partition.strip_prefix("aws-").is_some_and(|rest| {
+                !rest.is_empty()
+                    && !rest.ends_with('-')
+                    && rest
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            }));
+    if ok {
+        Ok(())
+    } else {
+        Err(bad(
+            "partition",
+            "is not a partition (aws, aws-cn, aws-us-gov, ...)",
+        ))
+    }
+}
+
+fn check_name(field: &str, value: &str, extra: &[u8]) -> Result<()> {
+    let v = value.trim();
+    let v = v.strip_prefix(':').unwrap_or(v);
+    if v.is_empty() {
+        return Err(bad(field, "is empty"));
+    }
+    if v.len() > MAX_NAME {
+        return Err(bad(field, &format!("is longer than {MAX_NAME} characters")));
+    }
+    if !v
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || extra.contains(&b))
+    {
+        return Err(bad(
+            field,
+            &format!(
+                "holds a character other than letters, digits and `{}`",
+                String::from_utf8_lossy(extra)
+            ),
+        ));
+    }
+    if !v.starts_with(|c: char| c.is_ascii_alphabetic() || c == '@') {
+        return Err(bad(field, "does not start with a letter"));
+    }
+    Ok(())
+}
+
+impl Call {
+    /// Checks what an event says about the call, as every reader and binding does before the
+    /// engine sees it: a service name (any SDK dialect: letters, digits, ` ._-/@`) and an
+    /// operation name (letters, digits, `_-`, maybe a leading `:`), each at most 256
+    /// characters; a region, account and partition of their forms when given (an empty one
+    /// counts as absent). The error is [`ErrorKind::InvalidEvent`] with the field, and never
+    /// quotes the value.
+    ///
+    /// ```
+    /// use leastpriv::Call;
+    /// assert!(Call::new("s3", "GetObject", serde_json::json!({})).validate().is_ok());
+    /// assert!(Call::new("s3:", "GetObject", serde_json::json!({})).validate().is_err());
+    /// assert!(Call::new("s3", "", serde_json::json!({})).validate().is_err());
+    /// ```
+    pub fn validate(&self) -> Result<()> {
+        check_name("service", &self.service, b" ._-/@")?;
+        check_name("operation", &self.operation, b"_-")?;
+        // A JavaScript command class name is the operation and `Command`: `Command` alone names
+        // nothing.
+        let op = self.operation.trim().trim_start_matches(':');
+        if op.strip_suffix("Command").is_some_and(str::is_empty) {
+            return Err(bad("operation", "names no operation (only `Command`)"));
+        }
+        if let Some(r) = self.region.as_deref().filter(|s| !s.is_empty()) {
+            check_region(r)?;
+        }
+        if let Some(a) = self.account.as_deref().filter(|s| !s.is_empty()) {
+            check_account(a)?;
+        }
+        if let Some(p) = self.partition.as_deref().filter(|s| !s.is_empty()) {
+            check_partition(p)?;
+        }
+        if let Some(p) = &self.principal
+            && p.len() > 1024
+        {
+            return Err(bad("principal", "is longer than 1024 characters"));
+        }
+        Ok(())
+    }
+
+    /// As [`Call::validate`], for a call a program built (a binding's `record`): the same
+    /// checks, failing with [`ErrorKind::Usage`] (a bad argument) and the same field.
+    pub fn validate_arguments(&self) -> Result<()> {
+        self.validate().map_err(|e| {
+            let u = Error::new(ErrorKind::Usage, e.message());
+            match e.field() {
+                Some(f) => u.with_field(f),
+                None => u,
+            }
+        })
     }
 }

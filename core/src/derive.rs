@@ -24,6 +24,132 @@ pub struct Permission {
     pub condition: Option<ConditionBlock>,
 }
 
+/// Checks an action's form: `prefix:Name` (the prefix lower-case letters, digits and `-`, the
+/// name letters and digits).
+///
+/// ```
+/// assert!(leastpriv::check_action("s3:GetObject").is_ok());
+/// for bad in ["*", ":", "s3:", ":GetObject", "s3:Get*", "S3:GetObject"] {
+///     assert!(leastpriv::check_action(bad).is_err(), "{bad}");
+/// }
+/// ```
+pub fn check_action(action: &str) -> crate::error::Result<()> {
+    let ok = action.split_once(':').is_some_and(|(p, n)| {
+        !p.is_empty()
+            && !n.is_empty()
+            && p.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && n.bytes().all(|b| b.is_ascii_alphanumeric())
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(crate::error::Error::new(
+            crate::error::ErrorKind::InvalidEvent,
+            "an action must be `prefix:Name` (letters, digits and `-` in the prefix)",
+        )
+        .with_field("action"))
+    }
+}
+
+impl Permission {
+    /// Checks a permission that did not come from the engine (a serialized state): a valid
+    /// action; a resource that is `*` or an ARN whose rule-made parts hold no policy variable
+    /// (`${...}`) and whose partition, region and account fields hold no `:`; condition
+    /// operators and keys of IAM's form and values without policy variables (only the escapes
+    /// `${$}`, `${*}`, `${?}`). Control characters are refused everywhere.
+    pub fn validate(&self) -> crate::error::Result<()> {
+        use crate::error::{Error, ErrorKind};
+        let bad = |field: &str, why: &str| {
+            Err(Error::new(ErrorKind::InvalidEvent, why.to_owned()).with_field(field))
+        };
+        check_action(&self.action)?;
+        let no_variables = |s: &str| {
+            let mut rest = s;
+            while let Some(i) = rest.find("${") {
+                let after = &rest[i..];
+                if !(after.starts_with("${$}")
+                    || after.starts_with("${*}")
+                    || after.starts_with("${?}"))
+                {
+                    return false;
+                }
+                rest = &after[4..];
+            }
+            !s.chars().any(char::is_control)
+        };
+        if !self.resource.is_star() {
+            for seg in &self.resource.segs {
+                match seg {
+                    Seg::Pattern(p) => {
+                        if p.contains(['$', '{', '}']) || p.chars().any(char::is_control) {
+                            return bad(
+                                "resource",
+                                "a pattern part of a resource holds `$`, `{`, `}` or a control character",
+                            );
+                        }
+                    }
+                    Seg::Text(t) => {
+                        if t.chars().any(char::is_control) {
+                            return bad("resource", "a resource holds a control character");
+                        }
+                    }
+                    // A field taken from an ARN in a request can be `aws` (AWS managed
+                    // resources) or whatever the ARN held there; it is literal (escaped when
+                    // written), so it only must not hold a `:` or a control character.
+                    Seg::Field(_, Some(v))
+                        if v.contains(':') || v.chars().any(char::is_control) =>
+                    {
+                        return bad(
+                            "resource",
+                            "a partition, region or account holds a `:` or a control character",
+                        );
+                    }
+                    Seg::Field(..) => {}
+                }
+            }
+            if self
+                .resource
+                .tail
+                .as_deref()
+                .is_some_and(|t| t.chars().any(char::is_control))
+            {
+                return bad("resource", "a resource holds a control character");
+            }
+            let text = self.resource.to_iam();
+            if !text.starts_with("arn:") || text.matches(':').count() < 5 {
+                return bad("resource", "a resource must be `*` or an ARN");
+            }
+        }
+        for (op, keys) in self.condition.iter().flatten() {
+            let base = op.strip_suffix("IfExists").unwrap_or(op);
+            let base = base
+                .strip_prefix("ForAllValues:")
+                .or_else(|| base.strip_prefix("ForAnyValue:"))
+                .unwrap_or(base);
+            if base.is_empty() || !base.bytes().all(|b| b.is_ascii_alphabetic()) {
+                return bad("condition", "not an IAM condition operator");
+            }
+            for (key, values) in keys {
+                if key.is_empty()
+                    || !key.bytes().all(|b| {
+                        b.is_ascii_alphanumeric() || matches!(b, b':' | b'/' | b'_' | b'-' | b'.')
+                    })
+                {
+                    return bad("condition", "not an IAM condition key");
+                }
+                if !values.iter().all(|v| no_variables(v)) {
+                    return bad(
+                        "condition",
+                        "a condition value holds a policy variable or a control character",
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// What kind of note the engine or the policy builder made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -51,6 +177,11 @@ pub enum DiagnosticKind {
     /// the request cannot tell whether it needs; they were not granted, and the message names
     /// them.
     Dependent,
+    /// A policy document is over IAM's size limit (a single permission too large to split):
+    /// IAM will reject it.
+    Oversize,
+    /// A policy needs more managed policies than IAM attaches to one role or user by default.
+    Quota,
 }
 
 impl DiagnosticKind {
@@ -66,6 +197,8 @@ impl DiagnosticKind {
             DiagnosticKind::Gap => "gap",
             DiagnosticKind::Generated => "generated",
             DiagnosticKind::Dependent => "dependent",
+            DiagnosticKind::Oversize => "oversize",
+            DiagnosticKind::Quota => "quota",
         }
     }
 }

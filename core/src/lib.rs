@@ -40,29 +40,33 @@ mod call;
 mod derive;
 mod error;
 mod observed;
+mod output;
 mod policy;
 mod read;
 mod render;
 mod spec;
 
 pub use arn::{Arn, Field, Resource, Seg, escape_iam, partition_of_region};
-pub use call::{Call, Outcome, Source, Value};
+pub use call::{Call, Outcome, Source, Value, check_account, check_partition, check_region};
 pub use derive::{
-    ConditionBlock, Derived, Diagnostic, DiagnosticKind, Permission, derive, derive_into,
+    ConditionBlock, Derived, Diagnostic, DiagnosticKind, Permission, check_action, derive,
+    derive_into,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use observed::{Counts, Evidence, Observed, Stats};
+pub use output::write_files;
 pub use policy::{
-    Document, MANAGED_POLICY_LIMIT, OutcomeFilter, PermissionLine, Policy, PolicyOptions,
-    PolicySet, S3Objects, Statement, build_policies, parse_mapping, permission_lines,
+    ATTACHED_POLICIES_QUOTA, Document, MANAGED_POLICY_LIMIT, OutcomeFilter, PermissionLine, Policy,
+    PolicyOptions, PolicySet, S3Objects, Statement, build_policies, document_size, parse_mapping,
+    permission_lines,
 };
 pub use read::{
     CallReader, Format, ReadIter, ReadOptions, detect_format, open_input, read_into,
     read_path_into, read_str,
 };
 pub use render::{
-    TerraformOptions, render_document_json, render_json, render_permission_lines,
-    render_report_json, render_report_text, render_terraform,
+    TerraformOptions, printable, render_document_json, render_json, render_malformed_text,
+    render_permission_lines, render_report_json, render_report_text, render_terraform,
 };
 pub use spec::{CatalogInfo, Rules, RulesBuilder, Selection, normalize_service_name};
 

@@ -153,6 +153,12 @@ impl Observed {
         self.scratch = scratch;
     }
 
+    /// Adds a diagnostic (with its count and first evidence), as a reader does for what it
+    /// finds beside the calls.
+    pub fn note(&mut self, diagnostic: Diagnostic, stats: &Stats) {
+        add_stats(&mut self.diagnostics, diagnostic, stats);
+    }
+
     /// Counts a skipped event (its event name did not match).
     pub fn count_skipped(&mut self) {
         self.counts.skipped += 1;
@@ -292,7 +298,29 @@ impl Observed {
             malformed_at: doc.malformed_at.into_iter().collect(),
             ..Observed::default()
         };
-        for p in doc.permissions {
+        for (i, p) in doc.permissions.into_iter().enumerate() {
+            // A state file is input like any other: what it says is checked as the engine's
+            // own output would be (a hand-made state could carry `*`, `s3:` or `${...}`).
+            p.permission.validate().map_err(|e| {
+                Error::new(
+                    ErrorKind::Serialization,
+                    format!("permission {}: {}", i + 1, e.message()),
+                )
+                .with_field(format!(
+                    "permissions[{i}].{}",
+                    e.field().unwrap_or("action")
+                ))
+            })?;
+            if p.principal.as_ref().is_some_and(|pr| pr.len() > 1024) {
+                return Err(Error::new(
+                    ErrorKind::Serialization,
+                    format!(
+                        "permission {}: a principal longer than 1024 characters",
+                        i + 1
+                    ),
+                )
+                .with_field(format!("permissions[{i}].principal")));
+            }
             let key = (p.principal.as_deref().map(Arc::from), p.permission);
             add_stats(&mut o.permissions, key, &p.stats);
         }

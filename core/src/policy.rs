@@ -373,7 +373,7 @@ fn generalise(resources: BTreeSet<Resource>, mode: S3Objects) -> BTreeSet<Resour
 }
 
 /// FNV-1a, 64 bits: a stable hash for Sids (independent of Rust's hasher and platform).
-fn fnv1a(data: &[u8]) -> u64 {
+pub(crate) fn fnv1a(data: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in data {
         h ^= u64::from(*b);
@@ -430,11 +430,14 @@ fn worst_case_text(r: &Resource) -> String {
     r.to_iam()
 }
 
-fn non_whitespace(text: &str) -> usize {
-    text.chars().filter(|c| !c.is_whitespace()).count()
+/// The size count, conservative: every character of the minified JSON text. IAM leaves
+/// whitespace outside strings out of its count; a minified document has none, and everything
+/// inside strings (Unicode whitespace too) counts.
+fn chars(text: &str) -> usize {
+    text.chars().count()
 }
 
-/// Non-whitespace size of a statement with no resources, as IAM counts it.
+/// Size of a statement with no resources.
 fn base_size(s: &Statement) -> usize {
     let mut v = serde_json::json!({
         "Sid": s.sid, "Effect": "Allow", "Action": s.actions, "Resource": [],
@@ -442,12 +445,36 @@ fn base_size(s: &Statement) -> usize {
     if let Some(c) = &s.condition {
         v["Condition"] = serde_json::json!(c);
     }
-    non_whitespace(&serde_json::to_string(&v).unwrap_or_default())
+    chars(&serde_json::to_string(&v).unwrap_or_default())
 }
 
 /// What one resource adds to a statement: its JSON string and a comma.
 fn resource_cost(r: &Resource) -> usize {
-    non_whitespace(&serde_json::to_string(&worst_case_text(r)).unwrap_or_default()) + 1
+    chars(&serde_json::to_string(&worst_case_text(r)).unwrap_or_default()) + 1
+}
+
+/// Room kept in a split statement's budget for the `PartN` its Sid gets afterwards.
+const SUFFIX_ROOM: usize = "Part99999".len();
+
+/// The size count of a whole document as rendered (minified, worst-case values in gaps):
+/// what every emitted document is checked against.
+pub fn document_size(doc: &Document) -> usize {
+    let statements: Vec<serde_json::Value> = doc
+        .statements
+        .iter()
+        .map(|s| {
+            let mut v = serde_json::json!({
+                "Sid": s.sid, "Effect": "Allow", "Action": s.actions,
+                "Resource": s.resources.iter().map(worst_case_text).collect::<Vec<_>>(),
+            });
+            if let Some(c) = &s.condition {
+                v["Condition"] = serde_json::json!(c);
+            }
+            v
+        })
+        .collect();
+    let doc = serde_json::json!({"Version": "2012-10-17", "Statement": statements});
+    chars(&serde_json::to_string(&doc).unwrap_or_default())
 }
 
 /// Non-whitespace size of a statement rendered as JSON, with worst-case values for gaps.
@@ -458,11 +485,14 @@ fn statement_size(s: &Statement) -> usize {
 
 const DOC_OVERHEAD: usize = r#"{"Version":"2012-10-17","Statement":[]}"#.len();
 
+/// How many managed policies can be attached to a role by default (IAM quotas).
+pub const ATTACHED_POLICIES_QUOTA: usize = 10;
+
 /// Splits a statement too large for one document into pieces that each fill a document as far
 /// as they can: by resources first, then by actions. A single action on a single resource that
 /// is still too large stays as it is.
 fn split_statement(s: Statement, limit: usize, out: &mut Vec<Statement>) {
-    let room = limit.saturating_sub(DOC_OVERHEAD);
+    let room = limit.saturating_sub(DOC_OVERHEAD + SUFFIX_ROOM);
     if statement_size(&s) <= room {
         out.push(s);
         return;
@@ -604,10 +634,10 @@ pub fn build_policies(observed: &Observed, opts: &PolicyOptions) -> PolicySet {
             .insert(action);
     }
     for (field, n) in gaps {
-        let (flag, tf) = match field {
-            Field::Partition => ("--partition or --region", "data.aws_partition.current"),
-            Field::Region => ("--region", "data.aws_region.current"),
-            Field::Account => ("--account", "data.aws_caller_identity.current"),
+        let (give, tf) = match field {
+            Field::Partition => ("the partition or the region", "data.aws_partition.current"),
+            Field::Region => ("the region", "data.aws_region.current"),
+            Field::Account => ("the account", "data.aws_caller_identity.current"),
         };
         diagnostics.insert(
             Diagnostic {
@@ -615,7 +645,7 @@ pub fn build_policies(observed: &Observed, opts: &PolicyOptions) -> PolicySet {
                 service: String::new(),
                 operation: String::new(),
                 message: format!(
-                    "the {} of {n} resource(s) is unknown: JSON writes `*`, Terraform references {tf}; pass {flag} to fix it",
+                    "the {} of {n} resource(s) is unknown: JSON writes `*`, Terraform references {tf}; give {give} to fix it",
                     field.name()
                 ),
                 action: None,
@@ -629,7 +659,6 @@ pub fn build_policies(observed: &Observed, opts: &PolicyOptions) -> PolicySet {
         );
     }
     let mut policies = Vec::new();
-    let mut used_names = BTreeSet::new();
     for (principal, groups) in grouped {
         let mut statements: Vec<Statement> = Vec::new();
         for ((prefix, condition, resources), actions) in groups {
@@ -697,19 +726,62 @@ pub fn build_policies(observed: &Observed, opts: &PolicyOptions) -> PolicySet {
             }
         }
         let documents: Vec<Document> = documents.into_iter().map(|(d, _)| d).collect();
+        // The name is the principal itself (with --group-by), else the policy name: the
+        // renderers and the CLI derive keys, block names and file names from it, each
+        // injectively.
         let name = match (&principal, opts.group_by) {
             (Some(p), true) => p.clone(),
             _ => opts.name.clone(),
         };
-        // Names become JSON keys, Terraform block names and file names: keep them distinct
-        // after the sanitising those need (`a b` and `a_b`), case-insensitively.
-        let mut unique = name.clone();
-        let mut n = 1;
-        while !used_names.insert(crate::render::tf_ident(&unique).to_lowercase()) {
-            n += 1;
-            unique = format!("{name}-{n}");
+        for (i, d) in documents.iter().enumerate() {
+            let size = document_size(d);
+            if size > opts.max_size {
+                diagnostics.insert(
+                    Diagnostic {
+                        kind: DiagnosticKind::Oversize,
+                        service: String::new(),
+                        operation: String::new(),
+                        message: format!(
+                            "document {} of policy `{}` counts {size} characters, over the limit of {}: a single permission too large to split; IAM will reject it",
+                            i + 1,
+                            name.escape_debug(),
+                            opts.max_size
+                        ),
+                        action: d
+                            .statements
+                            .first()
+                            .and_then(|s| s.actions.first().cloned()),
+                        hint: None,
+                    },
+                    Stats {
+                        ok: 0,
+                        failed: 0,
+                        first: Evidence::default(),
+                    },
+                );
+            }
         }
-        let name = unique;
+        if documents.len() > ATTACHED_POLICIES_QUOTA {
+            diagnostics.insert(
+                Diagnostic {
+                    kind: DiagnosticKind::Quota,
+                    service: String::new(),
+                    operation: String::new(),
+                    message: format!(
+                        "policy `{}` needs {} managed policies; IAM attaches at most {ATTACHED_POLICIES_QUOTA} to a role or user by default (a quota increase allows up to 20)",
+                        name.escape_debug(),
+                        documents.len()
+                    ),
+                    action: None,
+                    hint: None,
+                },
+                Stats {
+                    ok: 0,
+                    failed: 0,
+                    first: Evidence::default(),
+                },
+            );
+        }
         policies.push(Policy {
             name,
             principal,

@@ -513,3 +513,231 @@ fn filters_apply_to_diagnostics_too() {
         Some(0)
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Hostile input (each failed before its fix).
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("write");
+    p
+}
+
+/// `--group-by` into a directory: one file per principal, names escaped reversibly, none too
+/// long for the file system, and `index.json` maps each file back to its principal (before:
+/// `a_b` held `a_b-2`'s policy; a 300-character principal failed with "File name too long").
+#[test]
+fn group_by_files_never_collide_and_map_back() {
+    let d = tempdir("groupby");
+    let long = "p".repeat(300);
+    let principals = [
+        "a b",
+        "a_b",
+        "a_b-2",
+        "a_b-2-2",
+        "leastpriv",
+        "../escape",
+        long.as_str(),
+    ];
+    let mut events = String::new();
+    for (i, p) in principals.iter().enumerate() {
+        events.push_str(&format!(
+            "{{\"service\": \"sqs\", \"operation\": \"SendMessage\", \"principal\": {}, \"params\": {{\"QueueUrl\": \"https://sqs.eu-west-1.amazonaws.com/123456789012/q{i}\"}}}}\n",
+            serde_json::to_string(p).unwrap()
+        ));
+    }
+    events.push_str("{\"service\": \"sqs\", \"operation\": \"ListQueues\"}\n");
+    let input = write(&d, "events.jsonl", &events);
+    let out_dir = d.join("out/");
+    let out = run(&[
+        "policy",
+        input.to_str().unwrap(),
+        "--group-by",
+        "principal",
+        "-q",
+        "-o",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let index: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("index.json")).unwrap())
+            .unwrap();
+    let index = index.as_object().unwrap();
+    assert_eq!(index.len(), principals.len() + 1, "{index:?}");
+    for (i, p) in principals.iter().enumerate() {
+        let (file, _) = index
+            .iter()
+            .find(|(_, v)| v["principal"] == *p)
+            .unwrap_or_else(|| panic!("{p} in the index"));
+        assert!(file.len() < 255, "{file}");
+        assert!(!file.contains('/'), "{file}");
+        let doc = std::fs::read_to_string(out_dir.join(file)).unwrap();
+        assert!(doc.contains(&format!(":q{i}\"")), "{p}: {doc}");
+    }
+    // Calls without a principal: the policy name's file.
+    assert!(index["leastpriv.json"]["principal"].is_null());
+    // Nothing was written outside the directory.
+    assert!(!d.join("escape.json").exists());
+}
+
+/// `-o` onto something that is not a regular file writes through it (before: renaming the temp
+/// file over /dev/null turned the device into a regular file).
+#[test]
+fn output_to_a_device_or_a_symlink_writes_through() {
+    let d = tempdir("devnull");
+    let input = write(&d, "e.edn", &format!("{SEED}\n"));
+    let out = run(&["policy", input.to_str().unwrap(), "-q", "-o", "/dev/null"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(!std::fs::metadata("/dev/null").unwrap().is_file());
+    std::fs::create_dir_all(d.join("real")).unwrap();
+    std::os::unix::fs::symlink("real/policy.json", d.join("policy.json")).unwrap();
+    let link = d.join("policy.json");
+    let out = run(&[
+        "policy",
+        input.to_str().unwrap(),
+        "-q",
+        "-o",
+        link.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(
+        std::fs::read_to_string(d.join("real/policy.json"))
+            .unwrap()
+            .contains("s3:GetObject")
+    );
+    // No temporary file is left beside either.
+    let left: Vec<_> = std::fs::read_dir(d.join("real")).unwrap().collect();
+    assert_eq!(left.len(), 1);
+}
+
+/// `permissions --lenient` says what it skipped, and where (before: nothing on stderr).
+#[test]
+fn permissions_lenient_reports_the_skipped_events() {
+    let d = tempdir("lenient");
+    let input = write(
+        &d,
+        "e.jsonl",
+        "{\"service\": \"sqs\", \"operation\": \"ListQueues\"}\n{\"service\": \n{\"service\": \"s3\", \"operation\": \"ListBuckets\"}\n",
+    );
+    let out = run(&["permissions", input.to_str().unwrap(), "--lenient"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains("1 malformed event(s) skipped"), "{err}");
+    assert!(err.contains("e.jsonl:2"), "{err}");
+    assert_eq!(text(&out.stdout).lines().count(), 2);
+}
+
+/// `explain` and the report print event text escaped (before: raw ESC, BEL, CR, LF).
+#[test]
+fn terminal_output_escapes_control_characters() {
+    let d = tempdir("escape");
+    let input = write(
+        &d,
+        "e.jsonl",
+        "{\"service\": \"s3\", \"operation\": \"GetObject\", \"outcome\": \"error\", \"params\": {\"Bucket\": \"b\", \"Key\": \"k\\u001b[2J\\rleastpriv: 0 malformed\\u0007\\n\"}}\n",
+    );
+    for args in [vec!["explain"], vec!["policy", "-o", "/dev/null"]] {
+        let mut a = args.clone();
+        a.push(input.to_str().unwrap());
+        let out = run(&a);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        for stream in [&out.stdout, &out.stderr] {
+            let t = text(stream);
+            assert!(
+                !t.chars().any(|c| matches!(c, '\u{1b}' | '\r' | '\u{7}')),
+                "{args:?}: {t:?}"
+            );
+            assert!(!t.contains("\nleastpriv: 0 malformed"), "{t}");
+        }
+    }
+}
+
+/// Option values are checked (before: `--region 'eu-west-1:x'` made malformed ARNs).
+#[test]
+fn region_account_and_partition_options_are_checked() {
+    let s = sample();
+    for (flag, value) in [
+        ("--region", "eu-west-1:123456789012:table/*#"),
+        ("--account", "12345"),
+        ("--partition", "aws:s3"),
+        ("--map-account", "123456789012=oops"),
+        ("--map-region", "eu-west-1=eu west 1"),
+    ] {
+        let out = run(&["policy", s.to_str().unwrap(), flag, value]);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{flag} {value}: {}",
+            text(&out.stderr)
+        );
+    }
+}
+
+/// A hand-made state is checked, and `--fail-on unmapped` sees an action no rule emits
+/// (before: `Allow "*"` on `"*"` printed with exit 0).
+#[test]
+fn a_hand_made_state_cannot_slip_through() {
+    let d = tempdir("state");
+    let perm = |action: &str| {
+        format!(
+            "{{\"format\": \"leastpriv-observed\", \"version\": 1, \"counts\": {{\"calls\": 1, \"skipped\": 0, \"malformed\": 0}}, \"permissions\": [{{\"action\": \"{action}\", \"resource\": {{\"s\": [{{\"p\": \"*\"}}]}}, \"ok\": 1, \"failed\": 0, \"first\": {{\"source\": \"x\", \"line\": 1}}}}], \"diagnostics\": []}}\n"
+        )
+    };
+    let star = write(&d, "star.json", &perm("*"));
+    let out = run(&["policy", star.to_str().unwrap(), "-q"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).is_empty());
+    let odd = write(&d, "odd.json", &perm("frobnicate:DoThing"));
+    let out = run(&[
+        "policy",
+        odd.to_str().unwrap(),
+        "-q",
+        "--fail-on",
+        "unmapped",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+}
+
+/// `--max-event-size`: a longer event is refused (or skipped with --lenient).
+#[test]
+fn the_event_size_limit_is_an_option() {
+    let d = tempdir("limit");
+    let body = "x".repeat(4096);
+    let input = write(
+        &d,
+        "e.jsonl",
+        &format!(
+            "{{\"service\": \"sqs\", \"operation\": \"ListQueues\"}}\n{{\"service\": \"s3\", \"operation\": \"PutObject\", \"params\": {{\"Bucket\": \"b\", \"Key\": \"k\", \"Body\": \"{body}\"}}}}\n"
+        ),
+    );
+    let out = run(&[
+        "permissions",
+        input.to_str().unwrap(),
+        "--max-event-size",
+        "1K",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains(":2:"), "{}", text(&out.stderr));
+    let out = run(&[
+        "permissions",
+        input.to_str().unwrap(),
+        "--max-event-size",
+        "1K",
+        "--lenient",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let out = run(&[
+        "permissions",
+        input.to_str().unwrap(),
+        "--max-event-size",
+        "64K",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(text(&out.stdout).lines().count(), 2);
+}

@@ -722,24 +722,39 @@ fn splitting_only_when_needed_and_tightly() {
     assert_eq!(sizes.len(), total.div_ceil(6144 - 100), "{sizes:?}");
 }
 
-/// Policy names stay distinct after the sanitising that Terraform block names and file names
-/// need, so `--group-by` never merges or overwrites two principals' policies.
+/// Principals keep their own policies whatever their names: JSON keys are the principal names
+/// themselves (calls without one under ""), Terraform block names stay distinct after the
+/// sanitising identifiers need, and a principal named like the policy name keeps its own.
 #[test]
 fn group_by_names_never_collide() {
     let rules = Rules::builtin();
     let mut seen = Observed::new();
-    for (principal, queue) in [
-        (Some("a b"), "q1"),
-        (Some("a_b"), "q2"),
-        (None, "q3"),
-        (Some("leastpriv"), "q4"),
-    ] {
+    let principals = [
+        Some("a b"),
+        Some("a_b"),
+        Some("a_b-2"),
+        None,
+        Some("leastpriv"),
+        Some("x"),
+        Some("x_2"),
+    ];
+    for (i, principal) in principals.iter().enumerate() {
         let mut call = Call::new(
             "sqs",
             "SendMessage",
-            serde_json::json!({"QueueUrl": format!("https://sqs.eu-west-1.amazonaws.com/123456789012/{queue}")}),
+            serde_json::json!({"QueueUrl": format!("https://sqs.eu-west-1.amazonaws.com/123456789012/q{i}")}),
         );
         call.principal = principal.map(str::to_owned);
+        seen.record(&rules, &call);
+    }
+    // `x` needs two documents, so its second block could meet `x_2`'s first.
+    for k in 0..400 {
+        let mut call = Call::new(
+            "s3",
+            "GetObject",
+            serde_json::json!({"Bucket": format!("bucket-with-a-long-name-{k:04}"), "Key": "k"}),
+        );
+        call.principal = Some("x".into());
         seen.record(&rules, &call);
     }
     let opts = PolicyOptions {
@@ -747,28 +762,32 @@ fn group_by_names_never_collide() {
         ..PolicyOptions::default()
     };
     let set = build_policies(&seen, &opts);
-    let mut names: Vec<String> = set
-        .policies
-        .iter()
-        .map(|p| p.name.to_lowercase().replace(' ', "_"))
-        .collect();
-    assert_eq!(names.len(), 4);
-    names.sort();
-    names.dedup();
-    assert_eq!(
-        names.len(),
-        4,
-        "{:?}",
-        set.policies.iter().map(|p| &p.name).collect::<Vec<_>>()
-    );
+    assert_eq!(set.policies.len(), principals.len());
     let json: serde_json::Value =
         serde_json::from_str(&leastpriv::render_json(&set, true)).unwrap();
+    let keys: std::collections::BTreeSet<&str> = json
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let want: std::collections::BTreeSet<&str> =
+        principals.iter().map(|p| p.unwrap_or("")).collect();
     assert_eq!(
-        json.as_object().unwrap().len(),
-        4,
-        "every principal keeps its policy"
+        keys, want,
+        "every principal keeps its policy, under its own name"
     );
-    for q in ["q1", "q2", "q3", "q4"] {
-        assert!(json.to_string().contains(&format!(":{q}\"")), "{q} missing");
+    // Each key holds its own queue.
+    for (i, p) in principals.iter().enumerate() {
+        let text = json[p.unwrap_or("")].to_string();
+        assert!(text.contains(&format!(":q{i}\"")), "{p:?}: {text}");
     }
+    let tf = leastpriv::render_terraform(&set, &leastpriv::TerraformOptions::default());
+    let blocks: Vec<&str> = tf
+        .lines()
+        .filter_map(|l| l.strip_prefix("data \"aws_iam_policy_document\" "))
+        .collect();
+    let distinct: std::collections::BTreeSet<&&str> = blocks.iter().collect();
+    assert_eq!(distinct.len(), blocks.len(), "{blocks:?}");
+    assert!(blocks.len() > principals.len(), "x was split: {blocks:?}");
 }

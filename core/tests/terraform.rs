@@ -542,7 +542,7 @@ fn a_statement_with_a_condition_is_laid_out_like_terraform_fmt() {
     assert_eq!(
         tf,
         concat!(
-            "data \"aws_iam_policy_document\" \"orders_service\" {\n",
+            "data \"aws_iam_policy_document\" \"orders_service_42cd58c9\" {\n",
             "  statement {\n",
             "    sid    = \"Kms0000ABCD\"\n",
             "    effect = \"Allow\"\n",

@@ -122,6 +122,10 @@ fn problems(
         out.push("no permission and no diagnostic".into());
     }
     for p in &d.permissions {
+        // What the engine emits always passes the check a state file gets.
+        if let Err(e) = p.validate() {
+            out.push(format!("`{}` fails the state check: {e}", p.action));
+        }
         if !iam.contains(&p.action) {
             out.push(format!("`{}` is not an IAM action", p.action));
         }

@@ -23,6 +23,7 @@ __all__ = [
     "__version__",
     "_restore",
     "rule_actions",
+    "write_file",
 ]
 
 __version__: str
@@ -148,6 +149,7 @@ class Policy:
     def report(self) -> str: ...
 
 def rule_actions() -> list[str]: ...
+def write_file(path: _Path, data: bytes) -> None: ...
 def _restore(
     data: bytes | bytearray,
     region: str | None,

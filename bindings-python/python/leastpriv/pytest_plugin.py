@@ -14,15 +14,13 @@ atomically, when the session ends.
 from __future__ import annotations
 
 import os
-import stat
-import tempfile
 from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from leastpriv import _context
+from leastpriv import _context, _leastpriv
 from leastpriv._leastpriv import LeastprivError, Recorder
 
 _PHASES = ("setup", "call", "teardown")
@@ -209,35 +207,13 @@ class _Plugin:
             terminalreporter.write_line(line)
 
 
-def _file_mode(path: Path) -> int:
-    """The mode the file gets: an existing file's, else 0666 minus the umask (as the CLI)."""
-    try:
-        return stat.S_IMODE(path.stat().st_mode)
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
 def _write_atomically(path: Path, data: bytes) -> None:
-    """Writes to a temporary sibling, then renames it into place. The file gets an existing
-    file's mode, else 0666 minus the umask (``mkstemp`` alone would make it 0600)."""
+    """Writes as the CLI does (the core's ``write_files``): a regular file through an
+    exclusively created temporary file beside it and a rename, keeping an existing file's mode;
+    a symbolic link through to its target; a device, FIFO or ``/dev/stdout`` directly, never
+    replacing it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    mode = _file_mode(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    _leastpriv.write_file(path, data)
 
 
 _PLUGIN_NAME = "leastpriv-recorder"

@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use leastpriv::{
     CallReader, DiagnosticKind, Error, ErrorKind, Evidence, Format, Observed, OutcomeFilter,
     PolicyOptions, PolicySet, ReadOptions, Rules, RulesBuilder, S3Objects, TerraformOptions,
-    build_policies, open_input, parse_mapping, permission_lines, read_path_into,
+    build_policies, open_input, parse_mapping, permission_lines, printable, read_path_into,
     render_document_json, render_json, render_permission_lines, render_report_json,
     render_report_text, render_terraform,
 };
@@ -65,6 +65,28 @@ struct InputArgs {
     /// Group by principal: a μ/log event key such as `app-name`, or `principal` (JSON lines).
     #[arg(long, value_name = "KEY")]
     group_by: Option<String>,
+    /// The largest event read (a line, or an EDN form across lines): bytes, or with a K, M or
+    /// G suffix. A longer event is an error (skipped with --lenient), found before it is
+    /// parsed.
+    #[arg(long = "max-event-size", default_value = "16M", value_name = "SIZE", value_parser = parse_size)]
+    max_event_size: usize,
+}
+
+/// `123`, `64K`, `16M`, `1G` (binary units).
+fn parse_size(s: &str) -> Result<usize, String> {
+    let (digits, shift) = match s.trim().char_indices().last() {
+        Some((i, 'K' | 'k')) => (&s[..i], 10),
+        Some((i, 'M' | 'm')) => (&s[..i], 20),
+        Some((i, 'G' | 'g')) => (&s[..i], 30),
+        _ => (s.trim(), 0),
+    };
+    let n: usize = digits
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size (bytes, or with a K, M or G suffix)"))?;
+    n.checked_shl(shift)
+        .filter(|v| *v >> shift == n && *v > 0)
+        .ok_or_else(|| format!("`{s}` is not a usable size"))
 }
 
 #[derive(Args, Clone)]
@@ -100,8 +122,14 @@ enum OutFormat {
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 enum FailOn {
+    /// An operation or service no rule knows (or a state's action no rule emits).
     Unmapped,
+    /// A resource the request did not determine, written as `*`.
     Wildcard,
+    /// A document over IAM's size limit.
+    Oversize,
+    /// More managed policies than IAM attaches to one role by default.
+    Quota,
 }
 
 #[derive(Args)]
@@ -203,7 +231,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(f) => {
-            eprintln!("leastpriv: error: {}", f.message);
+            eprintln!("leastpriv: error: {}", printable(&f.message));
             ExitCode::from(f.code)
         }
     }
@@ -230,6 +258,8 @@ fn read_options(input: &InputArgs) -> Result<ReadOptions, Failure> {
         event_name: input.event_name.clone(),
         principal_key: input.group_by.clone().filter(|k| k != "principal"),
         lenient: input.lenient,
+        max_event_bytes: input.max_event_size,
+        ..ReadOptions::default()
     })
 }
 
@@ -254,12 +284,31 @@ fn policy_options(target: &TargetArgs, group_by: bool) -> Result<PolicyOptions, 
     for m in &target.map_region {
         map_region.push(parse_mapping(m)?);
     }
-    if let Some(a) = &target.account
-        && !(a.len() == 12 && a.chars().all(|c| c.is_ascii_digit()))
-    {
-        return Err(usage(format!(
-            "--account `{a}`: expected a 12-digit account id"
-        )));
+    if let Some(a) = &target.account {
+        leastpriv::check_account(a)
+            .map_err(|_| usage("--account: expected a 12-digit account id"))?;
+    }
+    if let Some(r) = &target.region {
+        leastpriv::check_region(r).map_err(|_| {
+            usage("--region: expected a region (lower-case letters, digits and hyphens, such as eu-west-1)")
+        })?;
+    }
+    if let Some(p) = &target.partition {
+        leastpriv::check_partition(p).map_err(|_| {
+            usage("--partition: expected a partition (aws, aws-cn, aws-us-gov, ...)")
+        })?;
+    }
+    for (from, to) in &map_account {
+        if leastpriv::check_account(from).is_err() || leastpriv::check_account(to).is_err() {
+            return Err(usage(
+                "--map-account: expected FROM=TO with 12-digit account ids",
+            ));
+        }
+    }
+    for (from, to) in &map_region {
+        if leastpriv::check_region(from).is_err() || leastpriv::check_region(to).is_err() {
+            return Err(usage("--map-region: expected FROM=TO with regions"));
+        }
     }
     let outcome: OutcomeFilter = target.outcome.parse()?;
     Ok(PolicyOptions {
@@ -275,50 +324,15 @@ fn policy_options(target: &TargetArgs, group_by: bool) -> Result<PolicyOptions, 
     })
 }
 
-/// Writes files atomically: every file goes to a temporary sibling first, and only when all
-/// are written are they renamed into place. On failure nothing is left behind.
+/// Writes files all or nothing, never replacing what is not a regular file (devices, FIFOs
+/// and `/dev/stdout` are written directly, symbolic links followed): see
+/// [`leastpriv::write_files`].
 fn write_atomically(files: &[(PathBuf, String)]) -> Result<(), Failure> {
-    let mut temps: Vec<(PathBuf, &Path)> = Vec::new();
-    let cleanup = |temps: &[(PathBuf, &Path)]| {
-        for (t, _) in temps {
-            let _ = std::fs::remove_file(t);
-        }
-    };
-    for (path, text) in files {
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
-        let tmp = dir.join(format!(
-            ".{name}.{}.{}.tmp",
-            std::process::id(),
-            temps.len()
-        ));
-        let res = std::fs::File::create(&tmp).and_then(|mut f| {
-            f.write_all(text.as_bytes())?;
-            f.sync_all()
-        });
-        if let Err(e) = res {
-            cleanup(&temps);
-            let _ = std::fs::remove_file(&tmp);
-            return Err(Failure {
-                code: 1,
-                message: format!("{}: {e}", path.display()),
-            });
-        }
-        temps.push((tmp, path));
-    }
-    for (tmp, path) in &temps {
-        if let Err(e) = std::fs::rename(tmp, path) {
-            cleanup(&temps);
-            return Err(Failure {
-                code: 1,
-                message: format!("{}: {e}", path.display()),
-            });
-        }
-    }
-    Ok(())
+    let files: Vec<(PathBuf, Vec<u8>)> = files
+        .iter()
+        .map(|(p, t)| (p.clone(), t.clone().into_bytes()))
+        .collect();
+    leastpriv::write_files(&files).map_err(Failure::from)
 }
 
 fn emit(output: Option<&Path>, text: &str) -> Result<(), Failure> {
@@ -340,24 +354,44 @@ fn is_dir_target(p: &Path) -> bool {
     p.is_dir() || p.as_os_str().to_string_lossy().ends_with('/')
 }
 
-fn file_stem(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_alphanumeric() || c == '-' || c == '_' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+/// A principal as a file name, reversibly: bytes other than ASCII letters, digits, `-` and
+/// `_` (and a `.` that would start the name) become `%XX`, after an `of-` that a policy
+/// name (`--name`) never starts with. A name that would pass 200 bytes keeps its first 160
+/// and a hash of the whole: file systems take 255; `index.json` maps every file back to its
+/// principal.
+fn principal_file_stem(principal: &str) -> String {
+    let mut out = String::from("of-");
+    for b in principal.bytes() {
+        if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || (b == b'.' && out.len() > 3) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    if out.len() > 200 {
+        let mut cut = 160;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let hash = principal.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        out = format!("{}~{hash:016x}", &out[..cut]);
+    }
+    out
 }
 
 fn cmd_policy(a: PolicyArgs) -> Result<u8, Failure> {
-    if a.name.is_empty() || a.name.contains(['/', '\\']) || a.name.starts_with('.') {
-        return Err(usage(format!(
-            "--name `{}`: use letters, digits, `-` and `_`",
-            a.name
-        )));
+    if a.name.is_empty()
+        || !a
+            .name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        || a.name.starts_with("of-")
+    {
+        return Err(usage(
+            "--name: use letters, digits, `-` and `_` (not starting with `of-`, which names the files of principals)",
+        ));
     }
     let rules = load_rules(&a.input)?;
     let mut opts = policy_options(&a.target, a.input.group_by.is_some())?;
@@ -387,21 +421,34 @@ fn cmd_policy(a: PolicyArgs) -> Result<u8, Failure> {
             })?;
             match fmt {
                 OutFormat::Json => {
+                    let mut index = std::collections::BTreeMap::new();
                     for p in &set.policies {
+                        let stem = match &p.principal {
+                            Some(pr) if opts.group_by => principal_file_stem(pr),
+                            _ => a.name.clone(),
+                        };
                         for (i, d) in p.documents.iter().enumerate() {
-                            let stem = file_stem(&p.name);
                             let name = if i == 0 {
                                 format!("{stem}.json")
                             } else {
                                 format!("{stem}-{}.json", i + 1)
                             };
+                            index.insert(
+                                name.clone(),
+                                serde_json::json!({"principal": p.principal, "document": i + 1}),
+                            );
                             files.push((dir.join(name), render_document_json(d)));
                         }
+                    }
+                    if opts.group_by {
+                        let mut text = serde_json::to_string_pretty(&index).unwrap_or_default();
+                        text.push('\n');
+                        files.push((dir.join("index.json"), text));
                     }
                 }
                 OutFormat::Terraform => {
                     files.push((
-                        dir.join(format!("{}.tf", file_stem(&a.name))),
+                        dir.join(format!("{}.tf", a.name)),
                         render_terraform(&set, &tf),
                     ));
                 }
@@ -445,6 +492,8 @@ fn finish_report(
                 DiagnosticKind::UnmappedOperation | DiagnosticKind::UnknownService
             ),
             FailOn::Wildcard => d.kind == DiagnosticKind::Wildcard,
+            FailOn::Oversize => d.kind == DiagnosticKind::Oversize,
+            FailOn::Quota => d.kind == DiagnosticKind::Quota,
         })
     });
     Ok(if hit { 1 } else { 0 })
@@ -458,7 +507,21 @@ fn cmd_permissions(a: PermissionsArgs) -> Result<u8, Failure> {
         a.output.as_deref(),
         &render_permission_lines(&permission_lines(&seen, &opts)),
     )?;
+    report_malformed(&seen);
     Ok(0)
+}
+
+/// With `--lenient`, says on stderr how many malformed events were skipped, and where.
+fn report_malformed(seen: &Observed) {
+    let counts = seen.counts();
+    if counts.malformed > 0 {
+        let at: Vec<Evidence> = seen.malformed_at().cloned().collect();
+        eprint!(
+            "leastpriv: {} malformed event(s) skipped\n{}",
+            counts.malformed,
+            leastpriv::render_malformed_text(&counts, &at)
+        );
+    }
 }
 
 fn cmd_merge(a: MergeArgs) -> Result<u8, Failure> {
@@ -466,6 +529,7 @@ fn cmd_merge(a: MergeArgs) -> Result<u8, Failure> {
     let seen = read_all(&a.input, &rules)?;
     let bytes = seen.to_bytes();
     emit(a.output.as_deref(), &String::from_utf8_lossy(&bytes))?;
+    report_malformed(&seen);
     Ok(0)
 }
 
@@ -564,7 +628,7 @@ fn cmd_explain(a: ExplainArgs) -> Result<u8, Failure> {
                 let call = match item {
                     Ok(c) => c,
                     Err(e) if read.lenient => {
-                        out.push_str(&format!("skipped: {e}\n"));
+                        out.push_str(&format!("skipped: {}\n", printable(&e.to_string())));
                         continue;
                     }
                     Err(e) => return Err(e),
@@ -581,18 +645,27 @@ fn cmd_explain(a: ExplainArgs) -> Result<u8, Failure> {
                 };
                 let prefix = rules.prefix_of(&call.service).unwrap_or("?");
                 out.push_str(&format!(
-                    "{where_}: {} {} [{prefix}] ({outcome})\n",
-                    call.service, call.operation
+                    "{}: {} {} [{}] ({})\n",
+                    printable(&where_),
+                    printable(&call.service),
+                    printable(&call.operation),
+                    printable(prefix),
+                    printable(&outcome)
                 ));
                 let d = leastpriv::derive(&rules, &call);
                 for p in &d.permissions {
                     let r = opts.resolve(&p.resource).to_iam();
                     match &p.condition {
-                        None => out.push_str(&format!("  {}  {r}\n", p.action)),
+                        None => out.push_str(&format!(
+                            "  {}  {}\n",
+                            printable(&p.action),
+                            printable(&r)
+                        )),
                         Some(c) => out.push_str(&format!(
-                            "  {}  {r}  when {}\n",
-                            p.action,
-                            serde_json::to_string(c).unwrap_or_default()
+                            "  {}  {}  when {}\n",
+                            printable(&p.action),
+                            printable(&r),
+                            printable(&serde_json::to_string(c).unwrap_or_default())
                         )),
                     }
                 }
@@ -600,12 +673,17 @@ fn cmd_explain(a: ExplainArgs) -> Result<u8, Failure> {
                     out.push_str("  (no permission)\n");
                 }
                 for diag in &d.diagnostics {
-                    out.push_str(&format!("  {}: {}\n", diag.kind.name(), diag.message));
+                    out.push_str(&format!(
+                        "  {}: {}\n",
+                        diag.kind.name(),
+                        printable(&diag.message)
+                    ));
                 }
             }
             if calls.skipped() > 0 {
                 out.push_str(&format!(
-                    "{f}: {} event(s) with other event names skipped\n",
+                    "{}: {} event(s) with other event names skipped\n",
+                    printable(f),
                     calls.skipped()
                 ));
             }

@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use serde_json::{Map, Number, Value};
+use serde_json::{Map, Value};
 
 /// How deeply forms may nest (collections, tags, discards, quotes) before
 /// the reader gives up with a syntax error instead of risking the stack.
@@ -482,7 +482,12 @@ impl<'a> Parser<'a> {
                 } else {
                     char::from_u32(hi)
                 };
-                out.push(c.unwrap_or(char::REPLACEMENT_CHARACTER));
+                match c {
+                    Some(c) => out.push(c),
+                    None => {
+                        return Err(syntax(esc, "a \\u escape leaves a lone surrogate"));
+                    }
+                }
                 Ok(next)
             }
             b'0'..=b'7' => {
@@ -977,54 +982,59 @@ fn radix_to_decimal(radix: u32, digits: &str) -> Result<String, String> {
 // ---------------------------------------------------------------------------
 // Conversion and printing
 
-fn float_json(f: f64) -> Value {
-    match Number::from_f64(f) {
-        Some(n) => Value::Number(n),
-        None if f.is_nan() => Value::String("##NaN".to_owned()),
-        None if f > 0.0 => Value::String("##Inf".to_owned()),
-        None => Value::String("##-Inf".to_owned()),
+fn float_text(f: f64) -> String {
+    if f.is_nan() {
+        "##NaN".to_owned()
+    } else if f.is_infinite() {
+        if f > 0.0 { "##Inf" } else { "##-Inf" }.to_owned()
+    } else {
+        format!("{f:?}")
     }
 }
 
 impl Edn {
-    /// A JSON rendering: keywords and symbols become their text, tagged
-    /// literals their value, collections arrays, maps objects (keys as
-    /// text; of duplicate keys the first wins).
-    pub(crate) fn into_json(self) -> Value {
-        match self {
+    /// A JSON rendering: keywords and symbols become their text, tagged literals their value,
+    /// collections arrays, maps objects (keys as text); integers that fit 64 bits numbers,
+    /// other numbers their text (big integers with every digit, floats as Clojure prints them,
+    /// decimals and ratios as written). A key twice in one map is an error, as in Clojure's reader: `Err` holds the
+    /// path of keys to it.
+    pub(crate) fn into_json(self) -> Result<Value, Vec<String>> {
+        Ok(match self {
             Edn::Nil => Value::Null,
             Edn::Bool(b) => Value::Bool(b),
             Edn::Int(i) => Value::from(i),
-            Edn::BigInt(s) => {
-                if let Ok(i) = s.parse::<i64>() {
-                    Value::from(i)
-                } else if let Ok(u) = s.parse::<u64>() {
-                    Value::from(u)
-                } else {
-                    Value::String(s)
-                }
-            }
-            Edn::Float(f) => float_json(f),
-            Edn::Decimal(s) => match s.parse::<f64>().ok().and_then(Number::from_f64) {
-                Some(n) => Value::Number(n),
-                None => Value::String(s),
-            },
+            Edn::BigInt(s) | Edn::Decimal(s) => Value::String(s),
+            Edn::Float(f) => Value::String(float_text(f)),
             Edn::Ratio(s) | Edn::Str(s) | Edn::Keyword(s) | Edn::Symbol(s) | Edn::Regex(s) => {
                 Value::String(s)
             }
             Edn::Char(c) => Value::String(c.to_string()),
-            Edn::List(items) | Edn::Vector(items) | Edn::Set(items) => {
-                Value::Array(items.into_iter().map(Edn::into_json).collect())
-            }
+            Edn::List(items) | Edn::Vector(items) | Edn::Set(items) => Value::Array(
+                items
+                    .into_iter()
+                    .map(Edn::into_json)
+                    .collect::<Result<_, _>>()?,
+            ),
             Edn::Map(entries) => {
                 let mut m = Map::new();
                 for (k, v) in entries {
-                    m.entry(k.into_key()).or_insert_with(|| v.into_json());
+                    let key = k.into_key();
+                    if m.contains_key(&key) {
+                        return Err(vec![key]);
+                    }
+                    let v = match v.into_json() {
+                        Ok(v) => v,
+                        Err(mut path) => {
+                            path.insert(0, key);
+                            return Err(path);
+                        }
+                    };
+                    m.insert(key, v);
                 }
                 Value::Object(m)
             }
-            Edn::Tagged(_, v) => v.into_json(),
-        }
+            Edn::Tagged(_, v) => v.into_json()?,
+        })
     }
 
     /// The text of a map key in JSON.
@@ -1209,7 +1219,7 @@ mod tests {
         );
         assert_eq!(v.type_name(), "map");
         assert_eq!(
-            v.into_json(),
+            v.into_json().unwrap(),
             json!({
                 "mulog/event-name": "aws/request",
                 "mulog/timestamp": 1_688_907_460_929_i64,
@@ -1235,7 +1245,7 @@ mod tests {
         let (v, end) = parse_one(&line, 0).unwrap().unwrap();
         assert_eq!(end, line.len() - 4);
         assert!(matches!(parse_one(&line, end), Ok(None)));
-        let j = v.into_json();
+        let j = v.into_json().unwrap();
         assert_eq!(j["mulog/parent-trace"], Value::Null);
         assert_eq!(j["request"]["Key"], "some-object.dat");
     }
@@ -1256,7 +1266,7 @@ mod tests {
             } else {
                 let (v, end) = r.unwrap().unwrap();
                 assert_eq!(end, acc.len());
-                let j = v.into_json();
+                let j = v.into_json().unwrap();
                 assert_eq!(j["exception"]["cause"], "boom");
                 assert_eq!(
                     j["exception"]["via"][0]["type"],
@@ -1288,7 +1298,7 @@ mod tests {
         assert_eq!(tag, "error");
         assert_eq!(body.type_name(), "map");
         assert_eq!(
-            v.into_json(),
+            v.into_json().unwrap(),
             json!({"cause": "x", "via": [{"type": "clojure.lang.ExceptionInfo", "message": "x"}],
                    "trace": [["clojure.core$eval", 1, "x.clj", 2]]})
         );
@@ -1313,12 +1323,12 @@ mod tests {
             r#"#object[java.lang.Thread 1832580921 "Thread[main,5,main]"]"#
         );
         assert_eq!(
-            v.into_json(),
+            v.into_json().unwrap(),
             json!(["java.lang.Thread", 1_832_580_921, "Thread[main,5,main]"])
         );
         let v = one("{:client #object[com.foo.Bar$Baz 0x1 {:status :ready}]}");
         assert_eq!(
-            v.into_json(),
+            v.into_json().unwrap(),
             json!({"client": ["com.foo.Bar$Baz", 1, {"status": "ready"}]})
         );
     }
@@ -1329,7 +1339,7 @@ mod tests {
             r#"{:api :dynamodb, :request {:RequestItems {"my-table" {:Keys [{:id {:S "1"}} {:id {:S "2"}}]}}}}"#,
         );
         assert_eq!(
-            v.into_json(),
+            v.into_json().unwrap(),
             json!({"api": "dynamodb", "request": {"RequestItems": {"my-table": {"Keys": [
                 {"id": {"S": "1"}}, {"id": {"S": "2"}}]}}}})
         );
@@ -1374,9 +1384,6 @@ mod tests {
             ),
             (r#""\u00e9\u2603""#, st("é☃")),
             (r#""\uD83D\uDE00""#, st("😀")),
-            (r#""\uD83Dx""#, st("\u{FFFD}x")),
-            (r#""\uDE00""#, st("\u{FFFD}")),
-            (r#""\uD83D\u0041""#, st("\u{FFFD}A")),
             (r#""\101\60\0\377x""#, st("A0\u{0}\u{FF}x")),
             (r#""\1234""#, st("S4")),
             (r"\a", Edn::Char('a')),
@@ -1701,6 +1708,13 @@ mod tests {
     }
 
     #[test]
+    fn lone_surrogates_are_errors() {
+        for src in [r#""\uD83Dx""#, r#""\uDE00""#, r#""\uD83D\u0041""#] {
+            assert!(err(src).message.contains("lone surrogate"), "{src}");
+        }
+    }
+
+    #[test]
     fn error_messages() {
         assert_eq!(
             err("{:a 1]").message,
@@ -1747,24 +1761,29 @@ mod tests {
             ":sym foo/bar :set #{1} :list (1 2) :re #\"a+\" :inst #inst \"2023-01-01\" :str \"s\"}"
         ));
         assert_eq!(
-            v.into_json(),
+            v.into_json().unwrap(),
             json!({
-                "int": -5, "big": 9_223_372_036_854_775_808_u64, "bigger": "99999999999999999999",
-                "neg-big": "-9223372036854775809", "n": 3, "f": 1.5, "inf": "##Inf", "ninf": "##-Inf",
-                "nan": "##NaN", "dec": 12.5, "hugedec": "1e999", "ratio": "1/2", "char": "x",
+                "int": -5, "big": "9223372036854775808", "bigger": "99999999999999999999",
+                "neg-big": "-9223372036854775809", "n": "3", "f": "1.5", "inf": "##Inf", "ninf": "##-Inf",
+                "nan": "##NaN", "dec": "12.5", "hugedec": "1e999", "ratio": "1/2", "char": "x",
                 "sym": "foo/bar", "set": [1], "list": [1, 2], "re": "a+", "inst": "2023-01-01", "str": "s"
             })
         );
-        // Keys: keyword text, strings as they are, anything else printed;
-        // of duplicates the first wins.
+        // Keys: keyword text, strings as they are, anything else printed.
         let v = one(
-            r#"{:a 1, "a" 2, 1 3, nil 4, [1 "x" \y] 5, {:k :v} 6, #t [1] 7, 2.0 8, sym 9, 3N 10, 1.5M 11, #{} 12, (a) 13, #"r" 14, \space 15, "q\"\n" 16, ##Inf 17}"#,
+            r#"{:a 1, 1 3, nil 4, [1 "x" \y] 5, {:k :v} 6, #t [1] 7, 2.0 8, sym 9, 3N 10, 1.5M 11, #{} 12, (a) 13, #"r" 14, \space 15, "q\"\n" 16, ##Inf 17}"#,
         );
         assert_eq!(
-            v.into_json(),
+            v.into_json().unwrap(),
             json!({"a": 1, "1": 3, "nil": 4, "[1 \"x\" \\y]": 5, "{:k :v}": 6, "#t[1]": 7,
                    "2.0": 8, "sym": 9, "3N": 10, "1.5M": 11, "#{}": 12, "(a)": 13, "#\"r\"": 14,
                    "\\space": 15, "q\"\n": 16, "##Inf": 17})
+        );
+        // A key twice in one map (a keyword and a string of the same text are the same JSON
+        // key) is an error, with the path to it, as Clojure's reader makes it one.
+        assert_eq!(
+            one(r#"{:request {:Bucket "a", "Bucket" "b"}}"#).into_json(),
+            Err(vec!["request".to_owned(), "Bucket".to_owned()])
         );
     }
 

@@ -1,41 +1,40 @@
 //! JSON lines: the plain Call format and μ/log's JSON publisher.
 
-use super::mulog;
+use super::{json, mulog};
 use crate::call::{Call, Outcome, Source, Value};
 use crate::error::{Error, ErrorKind, Result};
-use crate::observed::strip_json_detail;
 use serde_json::Map;
 use std::sync::Arc;
 
-fn parse_object(line: &str) -> Result<Map<String, Value>> {
-    match serde_json::from_str::<Value>(line) {
-        Ok(Value::Object(m)) => Ok(m),
-        Ok(other) => Err(Error::new(
-            ErrorKind::InvalidEvent,
-            format!(
-                "an event must be a JSON object, not {}",
-                match other {
-                    Value::Array(_) => "an array",
-                    Value::String(_) => "a string",
-                    Value::Number(_) => "a number",
-                    Value::Bool(_) => "a boolean",
-                    _ => "null",
-                }
-            ),
-        )
-        .at(1, 1)),
-        Err(e) => Err(Error::new(ErrorKind::Syntax, strip_json_detail(&e))
-            .at(1, char_column(line, e.column()))),
-    }
+/// An event line as a JSON object, through the strict reader ([`super::json`]): duplicate keys,
+/// lone surrogates and raw control characters are errors, numbers are kept as written.
+pub(crate) fn parse_object(line: &str) -> Result<Map<String, Value>> {
+    json::parse_object(line).map_err(|e| json_error(line, e))
 }
 
-/// serde_json counts columns in bytes (through the offending byte); errors count characters.
-fn char_column(line: &str, byte_column: usize) -> u64 {
-    let chars = line
-        .char_indices()
-        .take_while(|(i, _)| *i < byte_column)
-        .count();
-    chars.max(1) as u64
+/// A [`json::JsonError`] as an [`Error`]: a duplicate key is an invalid event (its field the
+/// path of member names, at most the event key and one member below it: deeper keys may be
+/// data), anything else a syntax error; the column counts characters.
+pub(crate) fn json_error(line: &str, e: json::JsonError) -> Error {
+    let col = line[..e.offset.min(line.len())].chars().count() as u64 + 1;
+    if e.duplicate {
+        let mut field = e.path.iter().take(2).cloned().collect::<Vec<_>>().join(".");
+        if e.path.len() > 2 {
+            field.push_str(".…");
+        }
+        return Error::new(
+            ErrorKind::InvalidEvent,
+            format!("duplicate key: {}", e.message),
+        )
+        .with_field(&field)
+        .at(1, col);
+    }
+    let kind = if e.message.starts_with("an event must be") {
+        ErrorKind::InvalidEvent
+    } else {
+        ErrorKind::Syntax
+    };
+    Error::new(kind, format!("JSON: {}", e.message)).at(1, col)
 }
 
 fn kind_of(v: &Value) -> &'static str {
@@ -67,61 +66,8 @@ fn field_str(m: &mut Map<String, Value>, key: &str, required: bool) -> Result<Op
     }
 }
 
-/// The plain Call format read straight into its fields (no intermediate map). Anything it
-/// cannot take as it is (a wrong type, a duplicate key, a bad value) goes to the careful path,
-/// which names the field.
-#[derive(serde::Deserialize)]
-struct FastLine {
-    service: Option<String>,
-    operation: Option<String>,
-    params: Option<Value>,
-    region: Option<String>,
-    account: Option<String>,
-    partition: Option<String>,
-    endpoint: Option<String>,
-    outcome: Option<String>,
-    error_code: Option<String>,
-    principal: Option<String>,
-    source: Option<String>,
-}
-
-fn fast_call(line: &str, source: &Source) -> Option<Call> {
-    let f: FastLine = serde_json::from_str(line).ok()?;
-    let service = f.service.filter(|s| !s.trim().is_empty())?;
-    let operation = f.operation.filter(|s| !s.trim().is_empty())?;
-    let params = match f.params {
-        None | Some(Value::Null) => Value::Object(Map::new()),
-        Some(v @ Value::Object(_)) => v,
-        Some(_) => return None,
-    };
-    let outcome = match f.outcome.as_deref() {
-        None if f.error_code.is_some() => Outcome::Error { code: f.error_code },
-        None | Some("ok") => Outcome::Ok,
-        Some("error") => Outcome::Error { code: f.error_code },
-        Some(_) => return None,
-    };
-    Some(Call {
-        service,
-        operation,
-        params,
-        region: f.region,
-        account: f.account,
-        partition: f.partition,
-        endpoint: f.endpoint,
-        outcome,
-        principal: f.principal,
-        source: match f.source {
-            Some(l) => Source::label(Arc::<str>::from(l)),
-            None => source.clone(),
-        },
-    })
-}
-
 /// One line of the plain Call format (`spec/schema/call.schema.json`).
 pub(crate) fn call_line(line: &str, source: Source) -> Result<Call> {
-    if let Some(call) = fast_call(line, &source) {
-        return Ok(call);
-    }
     let mut m = parse_object(line)?;
     let service = field_str(&mut m, "service", true)?.unwrap_or_default();
     let operation = field_str(&mut m, "operation", true)?.unwrap_or_default();
@@ -140,7 +86,7 @@ pub(crate) fn call_line(line: &str, source: Source) -> Result<Call> {
     let account = field_str(&mut m, "account", false)?;
     let partition = field_str(&mut m, "partition", false)?;
     let endpoint = field_str(&mut m, "endpoint", false)?;
-    let principal = field_str(&mut m, "principal", false)?;
+    let principal = field_str(&mut m, "principal", false)?.filter(|p| !p.is_empty());
     let label = field_str(&mut m, "source", false)?;
     let error_code = field_str(&mut m, "error_code", false)?;
     let outcome = match field_str(&mut m, "outcome", false)?.as_deref() {
@@ -159,7 +105,7 @@ pub(crate) fn call_line(line: &str, source: Source) -> Result<Call> {
         Some(l) => Source::label(Arc::<str>::from(l)),
         None => source,
     };
-    Ok(Call {
+    let call = Call {
         service,
         operation,
         params,
@@ -170,7 +116,9 @@ pub(crate) fn call_line(line: &str, source: Source) -> Result<Call> {
         outcome,
         principal,
         source,
-    })
+    };
+    call.validate()?;
+    Ok(call)
 }
 
 /// One line of μ/log's JSON publisher; `None` when the event name does not match.

@@ -9,6 +9,7 @@
 //! | `auto` | detected from the first bytes |
 
 mod edn;
+mod json;
 mod jsonl;
 mod mulog;
 
@@ -81,7 +82,17 @@ pub struct ReadOptions {
     pub principal_key: Option<String>,
     /// Skip malformed events (counting them) instead of stopping at the first.
     pub lenient: bool,
+    /// The largest event read, in bytes (a line, or an EDN form across lines): a longer one
+    /// is an error found before it is parsed, and memory stays bounded.
+    pub max_event_bytes: usize,
+    /// The largest serialized Observed state read, in bytes.
+    pub max_state_bytes: u64,
 }
+
+/// The default [`ReadOptions::max_event_bytes`]: 16 MiB.
+pub const MAX_EVENT_BYTES: usize = 16 << 20;
+/// The default [`ReadOptions::max_state_bytes`]: 1 GiB.
+pub const MAX_STATE_BYTES: u64 = 1 << 30;
 
 impl Default for ReadOptions {
     fn default() -> Self {
@@ -90,6 +101,8 @@ impl Default for ReadOptions {
             event_name: "aws/request".into(),
             principal_key: None,
             lenient: false,
+            max_event_bytes: MAX_EVENT_BYTES,
+            max_state_bytes: MAX_STATE_BYTES,
         }
     }
 }
@@ -143,6 +156,12 @@ pub fn detect_format(prefix: &[u8]) -> Option<Format> {
 #[derive(Debug)]
 pub struct CallReader<R> {
     input: R,
+    /// Lines read while detecting the format, served before the rest of the input.
+    head: Vec<u8>,
+    head_pos: usize,
+    /// Lines before the first one that told the format (lenient mode): counted as malformed.
+    undetected: Vec<u64>,
+    max_event_bytes: usize,
     label: Arc<str>,
     format: Format,
     event_name: String,
@@ -161,28 +180,131 @@ pub struct CallReader<R> {
     done: bool,
 }
 
+/// Reads one line (through its `\n`) into `out`, at most `limit` bytes of it: `Ok(None)` at the
+/// end of the input, `Ok(Some(true))` when the line was longer (the rest of it is consumed and
+/// dropped, so memory stays bounded whatever the input).
+fn read_line_bounded<R: BufRead>(
+    input: &mut R,
+    out: &mut Vec<u8>,
+    limit: usize,
+) -> std::io::Result<Option<bool>> {
+    let mut any = false;
+    let mut too_long = false;
+    loop {
+        let chunk = match input.fill_buf() {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            return Ok(any.then_some(too_long));
+        }
+        any = true;
+        let (take, done) = match chunk.iter().position(|b| *b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (chunk.len(), false),
+        };
+        if !too_long {
+            // The line break itself does not count against the limit.
+            let body = take - usize::from(done);
+            if out.len() + body > limit {
+                too_long = true;
+                out.clear();
+            } else {
+                out.extend_from_slice(&chunk[..take]);
+            }
+        }
+        input.consume(take);
+        if done {
+            return Ok(Some(too_long));
+        }
+    }
+}
+
+fn too_large(limit: usize) -> Error {
+    Error::new(
+        ErrorKind::InvalidEvent,
+        format!("an event longer than {limit} bytes (the limit per event)"),
+    )
+}
+
+/// The format of an input, from its first line that tells it (blank lines are passed over; in
+/// lenient mode, so are lines that tell nothing, whose numbers come back to be counted as
+/// malformed). Returns the format and the bytes read, to be read again as events. This one
+/// step serves [`CallReader`] and [`read_into`] alike; it reads whole lines, so a pipe that
+/// delivers a line in pieces is detected the same way as a file.
+fn sniff<R: BufRead>(
+    input: &mut R,
+    label: &str,
+    opts: &ReadOptions,
+) -> Result<(Format, Vec<u8>, Vec<u64>)> {
+    let mut head = Vec::new();
+    let mut undetected = Vec::new();
+    let mut line = 0u64;
+    loop {
+        let start = head.len();
+        let r = read_line_bounded(input, &mut head, opts.max_event_bytes)
+            .map_err(|e| Error::io(&e, label).at(line + 1, 1))?;
+        let Some(too_long) = r else {
+            // The end: nothing (or only blanks) reads as JSON lines, holding no events.
+            return Ok((Format::Jsonl, head, undetected));
+        };
+        line += 1;
+        if line == 1 && (head.starts_with(b"\xFF\xFE") || head.starts_with(b"\xFE\xFF")) {
+            return Err(Error::new(
+                ErrorKind::Encoding,
+                "the input is UTF-16 (it starts with a UTF-16 byte order mark): convert it to UTF-8",
+            )
+            .with_path(label)
+            .at(1, 1));
+        }
+        if too_long {
+            if opts.lenient {
+                head.truncate(start);
+                head.push(b'\n');
+                undetected.push(line);
+                continue;
+            }
+            return Err(too_large(opts.max_event_bytes).with_path(label).at(line, 1));
+        }
+        let text = &head[start..];
+        let text = if line == 1 {
+            text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text)
+        } else {
+            text
+        };
+        if text.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match detect_format(text) {
+            Some(f) => return Ok((f, head, undetected)),
+            None if opts.lenient => {
+                // Kept as a blank line, so line numbers stay right.
+                head.truncate(start);
+                head.push(b'\n');
+                undetected.push(line);
+            }
+            None => {
+                return Err(Error::new(
+                    ErrorKind::UnknownFormat,
+                    "cannot tell the input format (expected μ/log EDN, μ/log JSON, JSON lines or a serialized Observed state); name it with --input",
+                )
+                .with_path(label)
+                .at(line, 1));
+            }
+        }
+    }
+}
+
 impl<R: BufRead> CallReader<R> {
     /// A reader over `input`; `label` names it in errors and evidence (a file name, `-`).
-    /// `Format::Auto` is detected from the buffered start of the input; `Format::Observed` is
-    /// not a stream of calls and is refused (use [`read_into`]).
+    /// `Format::Auto` is detected from the first line that tells it (read whole, so a pipe
+    /// that delivers it in pieces is detected the same way); `Format::Observed` is not a
+    /// stream of calls and is refused (use [`read_into`]).
     pub fn new(mut input: R, label: &str, opts: &ReadOptions) -> Result<CallReader<R>> {
-        let format = match opts.format {
-            Format::Auto => {
-                let head = input.fill_buf().map_err(|e| Error::io(&e, label))?;
-                if head.iter().all(u8::is_ascii_whitespace) {
-                    Format::Jsonl
-                } else {
-                    detect_format(head).ok_or_else(|| {
-                        Error::new(
-                            ErrorKind::UnknownFormat,
-                            "cannot tell the input format (expected μ/log EDN, μ/log JSON, JSON lines or a serialized Observed state); name it with --input",
-                        )
-                        .with_path(label)
-                        .at(1, 1)
-                    })?
-                }
-            }
-            f => f,
+        let (format, head, undetected) = match opts.format {
+            Format::Auto => sniff(&mut input, label, opts)?,
+            f => (f, Vec::new(), Vec::new()),
         };
         if format == Format::Observed {
             return Err(Error::new(
@@ -191,8 +313,25 @@ impl<R: BufRead> CallReader<R> {
             )
             .with_path(label));
         }
-        Ok(CallReader {
+        Ok(CallReader::with_head(
+            input, head, undetected, label, opts, format,
+        ))
+    }
+
+    fn with_head(
+        input: R,
+        head: Vec<u8>,
+        undetected: Vec<u64>,
+        label: &str,
+        opts: &ReadOptions,
+        format: Format,
+    ) -> CallReader<R> {
+        CallReader {
             input,
+            head,
+            head_pos: 0,
+            undetected,
+            max_event_bytes: opts.max_event_bytes,
             label: Arc::from(label),
             format,
             event_name: opts.event_name.clone(),
@@ -206,7 +345,12 @@ impl<R: BufRead> CallReader<R> {
             carry: None,
             resync: false,
             done: false,
-        })
+        }
+    }
+
+    /// Lines passed over while detecting the format in lenient mode (they told nothing).
+    pub fn undetected_lines(&self) -> &[u64] {
+        &self.undetected
     }
 
     /// The format being read (after detection).
@@ -227,9 +371,34 @@ impl<R: BufRead> CallReader<R> {
     /// `None` at the end. The buffer keeps its capacity from line to line.
     fn fill_line(&mut self) -> Option<Result<()>> {
         self.buf.clear();
-        match self.input.read_until(b'\n', &mut self.buf) {
-            Ok(0) => None,
-            Ok(_) => {
+        let read = if self.head_pos < self.head.len() {
+            let rest = &self.head[self.head_pos..];
+            let n = rest
+                .iter()
+                .position(|b| *b == b'\n')
+                .map_or(rest.len(), |i| i + 1);
+            self.buf.extend_from_slice(&rest[..n]);
+            self.head_pos += n;
+            if self.head_pos == self.head.len() {
+                self.head = Vec::new();
+                self.head_pos = 0;
+            }
+            Ok(Some(false))
+        } else {
+            read_line_bounded(&mut self.input, &mut self.buf, self.max_event_bytes)
+        };
+        match read {
+            Ok(None) => None,
+            Ok(Some(true)) => {
+                self.line += 1;
+                self.buf.clear();
+                Some(Err(self.err_at(
+                    too_large(self.max_event_bytes),
+                    self.line,
+                    1,
+                )))
+            }
+            Ok(Some(false)) => {
                 self.line += 1;
                 while matches!(self.buf.last(), Some(b'\n' | b'\r')) {
                     self.buf.pop();
@@ -359,7 +528,23 @@ impl<R: BufRead> CallReader<R> {
 
     fn edn_event(&self, form: edn::Edn, line: u64, col: u64) -> Result<Option<Call>> {
         let kind = form.type_name();
-        match form.into_json() {
+        let json = form.into_json().map_err(|path| {
+            // As for JSON: the event key and one member below it, deeper keys may be data.
+            let mut field = path.iter().take(2).cloned().collect::<Vec<_>>().join(".");
+            if path.len() > 2 {
+                field.push_str(".…");
+            }
+            self.err_at(
+                Error::new(
+                    ErrorKind::InvalidEvent,
+                    "duplicate key: a key appears twice in one map",
+                )
+                .with_field(&field),
+                line,
+                col,
+            )
+        })?;
+        match json {
             serde_json::Value::Object(map) => mulog::call_from_event(
                 map,
                 &self.event_name,
@@ -440,19 +625,10 @@ impl<R: BufRead> CallReader<R> {
                 self.pending.clear();
                 self.carry = Some((line, n));
                 return Some(Err(e));
-            } else if self.pending.len() + line.len() > MAX_FORM_BYTES {
-                let e = self.err_at(
-                    Error::new(
-                        ErrorKind::Syntax,
-                        format!(
-                            "EDN: a form longer than {} MiB (unterminated?)",
-                            MAX_FORM_BYTES >> 20
-                        ),
-                    ),
-                    self.pending_line,
-                    1,
-                );
+            } else if self.pending.len() + line.len() > self.max_event_bytes {
+                let e = self.err_at(too_large(self.max_event_bytes), self.pending_line, 1);
                 self.pending.clear();
+                self.resync = true;
                 return Some(Err(e));
             } else {
                 self.pending.push('\n');
@@ -462,9 +638,6 @@ impl<R: BufRead> CallReader<R> {
         }
     }
 }
-
-/// The longest EDN form read across lines: memory stays bounded on a form that never ends.
-const MAX_FORM_BYTES: usize = 64 << 20;
 
 /// Offset of the first character of the form at or after `pos` (skipping blanks and commas).
 fn pos_of_form(text: &str, pos: usize) -> usize {
@@ -544,59 +717,36 @@ pub fn read_into<R: BufRead>(
     label: &str,
     opts: &ReadOptions,
 ) -> Result<()> {
-    if opts.format != Format::Auto {
-        return read_known(rules, observed, input, label, opts, opts.format);
-    }
-    // Detect from the first non-blank line, read whole: a pipe may deliver less than that in
-    // its first chunk. What was read is put back in front of the rest.
-    let mut head = Vec::new();
-    loop {
-        let n = input
-            .read_until(b'\n', &mut head)
-            .map_err(|e| Error::io(&e, label))?;
-        let blank = head
-            .strip_prefix(b"\xEF\xBB\xBF")
-            .unwrap_or(&head)
-            .iter()
-            .all(u8::is_ascii_whitespace);
-        if n == 0 || !blank {
-            break;
-        }
-    }
-    let format = if head.iter().all(u8::is_ascii_whitespace) {
-        Format::Jsonl
-    } else {
-        detect_format(&head).unwrap_or(Format::Auto)
+    let (format, head, undetected) = match opts.format {
+        Format::Auto => sniff(&mut input, label, opts)?,
+        f => (f, Vec::new(), Vec::new()),
     };
-    let input = std::io::Read::chain(std::io::Cursor::new(head), input);
-    read_known(rules, observed, input, label, opts, format)
-}
-
-fn read_known<R: BufRead>(
-    rules: &Rules,
-    observed: &mut Observed,
-    mut input: R,
-    label: &str,
-    opts: &ReadOptions,
-    format: Format,
-) -> Result<()> {
     if format == Format::Observed {
-        let mut bytes = Vec::new();
-        input
+        use std::io::Read as _;
+        let mut bytes = head;
+        (&mut input)
+            .take(opts.max_state_bytes + 1)
             .read_to_end(&mut bytes)
             .map_err(|e| Error::io(&e, label))?;
-        let other = Observed::from_bytes(&bytes).map_err(|e| e.with_path(label))?;
-        observed.merge(&other);
-        return Ok(());
+        if bytes.len() as u64 > opts.max_state_bytes {
+            return Err(Error::new(
+                ErrorKind::Serialization,
+                format!(
+                    "a serialized state larger than {} bytes (the limit for states)",
+                    opts.max_state_bytes
+                ),
+            )
+            .with_path(label));
+        }
+        return merge_state(rules, observed, &bytes, label);
     }
-    let mut reader = CallReader::new(
-        input,
-        label,
-        &ReadOptions {
-            format,
-            ..opts.clone()
-        },
-    )?;
+    let mut reader = CallReader::with_head(input, head, undetected, label, opts, format);
+    for &line in reader.undetected_lines() {
+        observed.count_malformed(Evidence {
+            source: label.to_owned(),
+            line,
+        });
+    }
     let mut result = Ok(());
     for item in reader.by_ref() {
         match item {
@@ -617,6 +767,46 @@ fn read_known<R: BufRead>(
         observed.count_skipped();
     }
     result
+}
+
+/// Merges a serialized state into `observed`, checked as the engine's own output would be.
+fn merge_state(rules: &Rules, observed: &mut Observed, bytes: &[u8], label: &str) -> Result<()> {
+    let other = Observed::from_bytes(bytes).map_err(|e| e.with_path(label))?;
+    // An action no rule emits came from elsewhere (a hand-made state, another version): say
+    // so as `--fail-on unmapped` can see it, unless the state says so itself.
+    let explained: std::collections::BTreeSet<&str> = other
+        .diagnostics()
+        .into_iter()
+        .filter(|(d, _)| {
+            matches!(
+                d.kind,
+                crate::derive::DiagnosticKind::UnmappedOperation
+                    | crate::derive::DiagnosticKind::UnknownService
+            )
+        })
+        .filter_map(|(d, _)| d.action.as_deref())
+        .collect();
+    for (_, p, stats) in other.permissions() {
+        if !explained.contains(p.action.as_str()) && !rules.can_emit(&p.action) {
+            let (svc, op) = p.action.split_once(':').unwrap_or((&p.action, ""));
+            observed.note(
+                crate::derive::Diagnostic {
+                    kind: crate::derive::DiagnosticKind::UnmappedOperation,
+                    service: svc.to_owned(),
+                    operation: op.to_owned(),
+                    message: format!(
+                        "`{}` comes from a serialized state and is not an action the rules emit",
+                        p.action
+                    ),
+                    action: Some(p.action.clone()),
+                    hint: None,
+                },
+                stats,
+            );
+        }
+    }
+    observed.merge(&other);
+    Ok(())
 }
 
 /// Reads a file (or standard input for `-`) into `observed`; see [`read_into`].

@@ -216,8 +216,9 @@ pub(crate) fn call_from_event(
             Some(Value::Number(n)) => Some(n.to_string()),
             _ => None,
         },
-    };
-    Ok(Some(Call {
+    }
+    .filter(|p| !p.is_empty());
+    let call = Call {
         service,
         operation,
         params,
@@ -228,5 +229,7 @@ pub(crate) fn call_from_event(
         outcome,
         principal,
         source,
-    }))
+    };
+    call.validate()?;
+    Ok(Some(call))
 }

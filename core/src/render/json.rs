@@ -75,7 +75,8 @@ fn policy_value(p: &Policy) -> serde_json::Value {
 }
 
 /// The whole set as IAM JSON: one document; a JSON array of documents when it was split; with
-/// `--group-by`, an object from principal to document (or array).
+/// `--group-by`, an object from principal to document (or array), calls without a principal
+/// under the key `""`.
 ///
 /// ```
 /// use leastpriv::{build_policies, render_json, Call, Observed, PolicyOptions, Rules};
@@ -87,10 +88,12 @@ fn policy_value(p: &Policy) -> serde_json::Value {
 /// ```
 pub fn render_json(set: &PolicySet, group_by: bool) -> String {
     if group_by {
+        // Keys are the principals themselves; calls that name none go under "" (a principal
+        // is never empty).
         let map: BTreeMap<&str, serde_json::Value> = set
             .policies
             .iter()
-            .map(|p| (p.name.as_str(), policy_value(p)))
+            .map(|p| (p.principal.as_deref().unwrap_or(""), policy_value(p)))
             .collect();
         return pretty(&map);
     }

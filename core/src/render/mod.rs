@@ -5,6 +5,5 @@ mod report;
 mod terraform;
 
 pub use json::{render_document_json, render_json, render_permission_lines};
-pub use report::{render_report_json, render_report_text};
-pub(crate) use terraform::tf_ident;
+pub use report::{printable, render_malformed_text, render_report_json, render_report_text};
 pub use terraform::{TerraformOptions, render_terraform};

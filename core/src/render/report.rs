@@ -4,7 +4,56 @@ use crate::observed::{Counts, Evidence};
 use crate::policy::PolicySet;
 use std::fmt::Write as _;
 
-/// A human-readable report: counts, then each diagnostic with its first evidence.
+/// Text safe for a terminal: control characters (C0, DEL, C1), line and paragraph separators
+/// and bidirectional overrides are written as `\u{XXXX}`, so event data can neither move the
+/// cursor nor fake a line of output.
+///
+/// ```
+/// assert_eq!(leastpriv::printable("a\u{1b}[2Jb\nc"), "a\\u{1b}[2Jb\\u{a}c");
+/// assert_eq!(leastpriv::printable("plain"), "plain");
+/// ```
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// The malformed events' places, at most the first `shown`, and how many more there were.
+pub fn render_malformed_text(counts: &Counts, malformed_at: &[Evidence]) -> String {
+    let mut out = String::new();
+    for at in malformed_at {
+        let _ = writeln!(
+            out,
+            "  malformed event skipped at {}",
+            printable(&at.to_string())
+        );
+    }
+    let more = counts.malformed.saturating_sub(malformed_at.len() as u64);
+    if more > 0 {
+        let _ = writeln!(
+            out,
+            "  ... and {more} more malformed event(s) (the first {} places are kept)",
+            malformed_at.len()
+        );
+    }
+    out
+}
+
+/// A human-readable report: counts, then each diagnostic with its first evidence. Text from
+/// events goes through [`printable`].
 pub fn render_report_text(set: &PolicySet, counts: &Counts, malformed_at: &[Evidence]) -> String {
     let mut out = String::new();
     let statements = set.statements().count();
@@ -14,25 +63,28 @@ pub fn render_report_text(set: &PolicySet, counts: &Counts, malformed_at: &[Evid
         "leastpriv: {} call(s) read, {} event(s) skipped (other event names), {} malformed; {} statement(s) in {} document(s)",
         counts.calls, counts.skipped, counts.malformed, statements, documents
     );
-    for at in malformed_at {
-        let _ = writeln!(out, "  malformed event skipped at {at}");
-    }
+    out.push_str(&render_malformed_text(counts, malformed_at));
     for (d, stats) in &set.diagnostics {
         let what = if d.operation.is_empty() {
             String::new()
         } else {
-            format!(" {}:{}", d.service, d.operation)
+            format!(" {}:{}", printable(&d.service), printable(&d.operation))
         };
         let first = if stats.first.source.is_empty() && stats.first.line == 0 {
             String::new()
         } else {
             format!(
                 " (first at {}, {} call(s))",
-                stats.first,
+                printable(&stats.first.to_string()),
                 stats.ok + stats.failed
             )
         };
-        let _ = writeln!(out, "{}{what}: {}{first}", d.kind.name(), d.message);
+        let _ = writeln!(
+            out,
+            "{}{what}: {}{first}",
+            d.kind.name(),
+            printable(&d.message)
+        );
     }
     out
 }

@@ -247,7 +247,7 @@ fn raw_document_hcl(statements: &[&Statement], opts: &TerraformOptions) -> Strin
 
 /// A Terraform identifier from a policy name: letters, digits, `_` and `-`, not starting with a
 /// digit or `-`.
-pub(crate) fn tf_ident(name: &str) -> String {
+fn tf_ident(name: &str) -> String {
     let mut s: String = name
         .chars()
         .map(|c| {
@@ -310,14 +310,32 @@ fn document_block(name: &str, doc: &Document, opts: &TerraformOptions, out: &mut
 pub fn render_terraform(set: &PolicySet, opts: &TerraformOptions) -> String {
     let mut out = String::new();
     let mut blocks = Vec::new();
+    let mut used = std::collections::BTreeSet::new();
     for p in &set.policies {
-        let base = tf_ident(&p.name);
+        // Block names are distinct by construction: a name that is not an identifier as it is
+        // (`order service`) gets a hash of itself, and any clash one more.
+        let mut base = tf_ident(&p.name);
+        if base != p.name {
+            base = format!(
+                "{base}_{:08x}",
+                crate::policy::fnv1a(p.name.as_bytes()) >> 32
+            );
+        }
         for (i, d) in p.documents.iter().enumerate() {
-            let name = if i == 0 {
+            let mut name = if i == 0 {
                 base.clone()
             } else {
                 format!("{base}_{}", i + 1)
             };
+            let mut n = 0u64;
+            while !used.insert(name.clone()) {
+                n += 1;
+                name = format!(
+                    "{base}_{}_{:08x}",
+                    i + 1,
+                    crate::policy::fnv1a(format!("{}\0{n}", p.name).as_bytes()) >> 32
+                );
+            }
             let mut b = String::new();
             document_block(&name, d, opts, &mut b);
             blocks.push(b);

@@ -537,6 +537,8 @@ impl CatalogInfo {
 pub struct Rules {
     names: HashMap<String, usize>,
     pub(crate) apis: Vec<Api>,
+    /// Every action the rules can emit, built on first use (by [`Rules::can_emit`]).
+    emittable: OnceLock<std::collections::HashSet<String>>,
 }
 
 impl Rules {
@@ -550,6 +552,7 @@ impl Rules {
             Err(_) => Arc::new(Rules {
                 names: HashMap::default(),
                 apis: Vec::new(),
+                emittable: OnceLock::new(),
             }),
         }
     }
@@ -662,6 +665,13 @@ impl Rules {
         out
     }
 
+    /// Whether `action` is one the rules can emit (the first call compiles the whole catalog).
+    pub fn can_emit(&self, action: &str) -> bool {
+        self.emittable
+            .get_or_init(|| self.actions().into_iter().collect())
+            .contains(action)
+    }
+
     /// `(api key, operation)` for every operation with a rule, sorted.
     pub fn operations(&self) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = self
@@ -760,6 +770,7 @@ impl RulesBuilder {
         let mut rules = Rules {
             names: HashMap::default(),
             apis: Vec::new(),
+            emittable: OnceLock::new(),
         };
         if self.builtin {
             add_services(&mut rules, "spec/services.json", EMBEDDED_SERVICES)?;

@@ -748,7 +748,7 @@ mod tests {
         );
     }
 
-        use serde_json::json;
+    use serde_json::json;
 
     fn part(t: Transform, v: Value, name: &str) -> Option<String> {
         let s = match &v {

@@ -44,7 +44,7 @@ data "aws_iam_policy_document" "billing" {
   }
 }
 
-data "aws_iam_policy_document" "orders_api" {
+data "aws_iam_policy_document" "orders_api_1de9ead6" {
   statement {
     sid    = "DynamodbE8DB5E85"
     effect = "Allow"
