@@ -46,9 +46,9 @@ pub struct PolicyDocument {
 #[derive(Debug)]
 pub struct PolicyDiagnostic {
     /// `unmapped_operation`, `unknown_service`, `wildcard`, `broadened`, `permissionless`,
-    /// `failed_only`, `gap`, `generated` or `dependent`.
+    /// `failed_only`, `gap`, `generated`, `dependent`, `oversize` or `quota`.
     #[napi(
-        ts_type = "'unmapped_operation' | 'unknown_service' | 'wildcard' | 'broadened' | 'permissionless' | 'failed_only' | 'gap' | 'generated' | 'dependent'"
+        ts_type = "'unmapped_operation' | 'unknown_service' | 'wildcard' | 'broadened' | 'permissionless' | 'failed_only' | 'gap' | 'generated' | 'dependent' | 'oversize' | 'quota'"
     )]
     pub kind: String,
     /// The service (IAM prefix), empty for notes about the whole policy.

@@ -57,7 +57,8 @@ impl Permission {
     /// action; a resource that is `*` or an ARN whose rule-made parts hold no policy variable
     /// (`${...}`) and whose partition, region and account fields hold no `:`; condition
     /// operators and keys of IAM's form and values without policy variables (only the escapes
-    /// `${$}`, `${*}`, `${?}`). Control characters are refused everywhere.
+    /// `${$}`, `${*}`, `${?}`). Text taken from requests is literal and may hold any character:
+    /// every renderer escapes it.
     pub fn validate(&self) -> crate::error::Result<()> {
         use crate::error::{Error, ErrorKind};
         let bad = |field: &str, why: &str| {
@@ -76,7 +77,7 @@ impl Permission {
                 }
                 rest = &after[4..];
             }
-            !s.chars().any(char::is_control)
+            true
         };
         if !self.resource.is_star() {
             for seg in &self.resource.segs {
@@ -89,32 +90,17 @@ impl Permission {
                             );
                         }
                     }
-                    Seg::Text(t) => {
-                        if t.chars().any(char::is_control) {
-                            return bad("resource", "a resource holds a control character");
-                        }
-                    }
+                    // Request text is literal, escaped by every renderer (JSON, HCL, the text
+                    // report), whatever characters it holds.
+                    Seg::Text(_) => {}
                     // A field taken from an ARN in a request can be `aws` (AWS managed
-                    // resources) or whatever the ARN held there; it is literal (escaped when
-                    // written), so it only must not hold a `:` or a control character.
-                    Seg::Field(_, Some(v))
-                        if v.contains(':') || v.chars().any(char::is_control) =>
-                    {
-                        return bad(
-                            "resource",
-                            "a partition, region or account holds a `:` or a control character",
-                        );
+                    // resources) or whatever the ARN held there; it is literal too, so it only
+                    // must not hold a `:`.
+                    Seg::Field(_, Some(v)) if v.contains(':') => {
+                        return bad("resource", "a partition, region or account holds a `:`");
                     }
                     Seg::Field(..) => {}
                 }
-            }
-            if self
-                .resource
-                .tail
-                .as_deref()
-                .is_some_and(|t| t.chars().any(char::is_control))
-            {
-                return bad("resource", "a resource holds a control character");
             }
             let text = self.resource.to_iam();
             if !text.starts_with("arn:") || text.matches(':').count() < 5 {
@@ -139,10 +125,7 @@ impl Permission {
                     return bad("condition", "not an IAM condition key");
                 }
                 if !values.iter().all(|v| no_variables(v)) {
-                    return bad(
-                        "condition",
-                        "a condition value holds a policy variable or a control character",
-                    );
+                    return bad("condition", "a condition value holds a policy variable");
                 }
             }
         }
@@ -569,7 +552,7 @@ fn holds(c: &Condition, root: &Value, elem: Elem<'_>, call: &Call) -> bool {
                 && c.matches.as_ref().is_none_or(|globs| {
                     globs
                         .iter()
-                        .any(|g| crate::policy::glob_match(g, &b.piece.text))
+                        .any(|g| crate::glob::action_matches(g, &b.piece.text))
                 })
         }
     }

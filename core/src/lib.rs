@@ -39,6 +39,7 @@ mod arn;
 mod call;
 mod derive;
 mod error;
+pub mod glob;
 mod observed;
 mod output;
 mod policy;

@@ -126,34 +126,7 @@ pub fn parse_mapping(s: &str) -> Result<(String, String)> {
     }
 }
 
-/// Case-insensitive glob match with `*` and `?`.
-pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.to_ascii_lowercase().chars().collect();
-    let t: Vec<char> = text.to_ascii_lowercase().chars().collect();
-    let (mut pi, mut ti) = (0, 0);
-    let (mut star, mut mark) = (None, 0);
-    while ti < t.len() {
-        // A `*` in the pattern is a wildcard even where the text has a `*` too.
-        if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    while pi < p.len() && p[pi] == '*' {
-        pi += 1;
-    }
-    pi == p.len()
-}
+pub(crate) use crate::glob::action_matches as glob_match;
 
 impl PolicyOptions {
     fn map<'a>(pairs: &'a [(String, String)], v: &'a str) -> &'a str {
