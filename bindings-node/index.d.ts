@@ -192,9 +192,9 @@ export interface PermissionLine {
 export interface PolicyDiagnostic {
   /**
    * `unmapped_operation`, `unknown_service`, `wildcard`, `broadened`, `permissionless`,
-   * `failed_only`, `gap`, `generated` or `dependent`.
+   * `failed_only`, `gap`, `generated`, `dependent`, `oversize` or `quota`.
    */
-  kind: 'unmapped_operation' | 'unknown_service' | 'wildcard' | 'broadened' | 'permissionless' | 'failed_only' | 'gap' | 'generated' | 'dependent'
+  kind: 'unmapped_operation' | 'unknown_service' | 'wildcard' | 'broadened' | 'permissionless' | 'failed_only' | 'gap' | 'generated' | 'dependent' | 'oversize' | 'quota'
   /** The service (IAM prefix), empty for notes about the whole policy. */
   service: string
   /** The operation, empty for notes about the whole policy. */

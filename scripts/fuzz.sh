@@ -33,12 +33,21 @@ for t in "${targets[@]}"; do
     mkdir -p "fuzz/corpus/$t"
     log="fuzz/logs/$t.log"
     echo "== $t: ${per}s" | tee -a "$summary"
+    if ! (cd fuzz && cargo +nightly fuzz build "$t") >"$log" 2>&1; then
+        echo "   the target does not build (see $log)" | tee -a "$summary"
+        status=2
+        continue
+    fi
+    crashes_before=$(find "fuzz/artifacts/$t" -type f 2>/dev/null | wc -l)
     if (cd fuzz && cargo +nightly fuzz run "$t" "corpus/$t" -- \
-            -max_total_time="$per" -max_len=65536 -rss_limit_mb=4096 -timeout=20) >"$log" 2>&1; then
+            -max_total_time="$per" -max_len=65536 -rss_limit_mb=4096 -timeout=20) >>"$log" 2>&1; then
         result="no finding"
-    else
+    elif [ "$(find "fuzz/artifacts/$t" -type f 2>/dev/null | wc -l)" -gt "$crashes_before" ]; then
         result="FINDING (see fuzz/artifacts/$t and $log)"
         status=1
+    else
+        result="the fuzzer stopped with an error (see $log)"
+        status=2
     fi
     runs=$(grep -Eo 'Done [0-9]+ runs' "$log" | tail -n 1 | grep -Eo '[0-9]+' || echo "?")
     before=$(find "fuzz/corpus/$t" -type f | wc -l)

@@ -40,12 +40,11 @@ fn call() -> impl Strategy<Value = Call> {
 }
 
 fn observed(calls: &[Call]) -> Observed {
-    let rules = Rules::builtin();
-    let mut o = Observed::new();
+    let mut p = leastpriv::Pipeline::new(Rules::builtin(), leastpriv::ReadOptions::default());
     for c in calls {
-        o.record(&rules, c);
+        p.record(c);
     }
-    o
+    p.into_observed()
 }
 
 fn merged(a: &Observed, b: &Observed) -> Observed {

@@ -222,7 +222,7 @@ impl Policy {
                 operation: d.operation.clone(),
                 message: d.message.clone(),
                 count: (s.ok + s.failed) as f64,
-                source: s.first.source.clone(),
+                source: s.first.source.to_string(),
                 line: s.first.line as f64,
                 hint: d
                     .hint

@@ -305,7 +305,13 @@ impl Recorder {
             }
             let call: RecordCall<'_> = arg(&env, call)?;
             let call = self.call_from(&call).map_err(|e| to_js(&env, &e))?;
-            self.shared.lock().record(&self.rules, &call);
+            let derived = leastpriv::derive(&self.rules, &call);
+            self.shared.lock().add(
+                &derived,
+                call.principal.as_deref(),
+                call.outcome.is_ok(),
+                &call.source,
+            );
             Ok(true)
         })
     }
@@ -369,7 +375,13 @@ impl Recorder {
                     )
                 })
                 .map_err(|e| to_js(&env, &e))?;
-            self.shared.lock().record(&self.rules, &call);
+            let derived = leastpriv::derive(&self.rules, &call);
+            self.shared.lock().add(
+                &derived,
+                call.principal.as_deref(),
+                call.outcome.is_ok(),
+                &call.source,
+            );
             Ok(true)
         })
     }
@@ -494,24 +506,21 @@ impl Recorder {
             let seen = self.shared.lock();
             Ok(seen
                 .permissions()
-                .into_iter()
-                .filter_map(|(principal, p, stats)| {
-                    let resource = opts.resolve(&p.resource).to_iam();
-                    if !lines.contains(&(p.action.clone(), resource.clone())) {
+                .filter_map(|p| {
+                    let stats = &p.stats;
+                    let resource = opts.resolve(p.resource).to_iam();
+                    if !lines.contains(&(p.action.to_owned(), resource.clone())) {
                         return None;
                     }
                     Some(PermissionEvidence {
-                        action: p.action.clone(),
+                        action: p.action.to_owned(),
                         resource,
-                        condition: p
-                            .condition
-                            .as_ref()
-                            .and_then(|c| serde_json::to_value(c).ok()),
-                        principal: principal.map(str::to_owned),
+                        condition: p.condition.and_then(|c| serde_json::to_value(c).ok()),
+                        principal: p.principal.map(str::to_owned),
                         ok: stats.ok as f64,
                         failed: stats.failed as f64,
                         first: Location {
-                            source: stats.first.source.clone(),
+                            source: stats.first.source.to_string(),
                             line: stats.first.line as f64,
                         },
                     })
@@ -607,7 +616,7 @@ impl Recorder {
             .lock()
             .malformed_at()
             .map(|e| Location {
-                source: e.source.clone(),
+                source: e.source.to_string(),
                 line: e.line as f64,
             })
             .collect()

@@ -210,7 +210,13 @@ impl Recorder {
         call.validate_arguments().map_err(Error::from)?;
         let rules = &self.rules;
         guard(|| {
-            self.lock().record(rules, &call);
+            let derived = leastpriv::derive(rules, &call);
+            self.lock().add(
+                &derived,
+                call.principal.as_deref(),
+                call.outcome.is_ok(),
+                &call.source,
+            );
             Ok(())
         })?;
         Ok(())
@@ -319,18 +325,19 @@ impl Recorder {
             .to_options()?;
         let seen = self.snapshot();
         let out = PyList::empty(py);
-        for (principal, p, stats) in seen.permissions() {
+        for p in seen.permissions() {
+            let (principal, stats) = (p.principal, &p.stats);
             let d = PyDict::new(py);
-            d.set_item("action", &p.action)?;
-            d.set_item("resource", opts.resolve(&p.resource).to_iam())?;
-            if let Some(c) = &p.condition {
+            d.set_item("action", p.action)?;
+            d.set_item("resource", opts.resolve(p.resource).to_iam())?;
+            if let Some(c) = p.condition {
                 let v = serde_json::to_value(c).unwrap_or_default();
                 d.set_item("condition", to_py(py, &v)?)?;
             }
             d.set_item("principal", principal)?;
             d.set_item("ok", stats.ok)?;
             d.set_item("failed", stats.failed)?;
-            d.set_item("source", &stats.first.source)?;
+            d.set_item("source", &*stats.first.source)?;
             d.set_item("line", stats.first.line)?;
             out.append(d)?;
         }
@@ -438,7 +445,7 @@ impl Recorder {
     fn malformed_at(&self) -> Vec<(String, u64)> {
         self.lock()
             .malformed_at()
-            .map(|e| (e.source.clone(), e.line))
+            .map(|e| (e.source.to_string(), e.line))
             .collect()
     }
 

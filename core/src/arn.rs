@@ -27,7 +27,7 @@ impl Field {
     }
 }
 
-/// One piece of a resource.
+/// One piece of a resource, owned: what a resource is built from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Seg {
     /// Text taken from a request: literal, so `*`, `?` and `$` in it are escaped when rendered.
@@ -41,115 +41,411 @@ pub enum Seg {
     Field(Field, Option<String>),
 }
 
-/// A resource: an ARN (or `*`) in pieces.
+/// One piece of a resource, as a [`Resource`] hands it out. Pieces order as [`Seg`]s do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum SegRef<'a> {
+    /// Literal text from a request.
+    #[serde(rename = "t")]
+    Text(&'a str),
+    /// IAM pattern text from a rule.
+    #[serde(rename = "p")]
+    Pattern(&'a str),
+    /// A context field, known or a gap.
+    #[serde(rename = "f")]
+    Field(Field, Option<&'a str>),
+}
+
+impl SegRef<'_> {
+    /// An owned piece.
+    pub fn to_owned(self) -> Seg {
+        match self {
+            SegRef::Text(t) => Seg::Text(t.to_owned()),
+            SegRef::Pattern(p) => Seg::Pattern(p.to_owned()),
+            SegRef::Field(f, v) => Seg::Field(f, v.map(str::to_owned)),
+        }
+    }
+}
+
+impl Seg {
+    /// The piece, borrowed.
+    pub fn as_ref(&self) -> SegRef<'_> {
+        match self {
+            Seg::Text(t) => SegRef::Text(t),
+            Seg::Pattern(p) => SegRef::Pattern(p),
+            Seg::Field(f, v) => SegRef::Field(*f, v.as_deref()),
+        }
+    }
+}
+
+// The packed form: records of a tag byte, a field byte for fields, and a length (LEB128) and
+// bytes for text.
+const T_TEXT: u8 = 1;
+const T_PATTERN: u8 = 2;
+const T_FIELD: u8 = 3;
+const T_GAP: u8 = 4;
+const T_TAIL: u8 = 5;
+
+fn field_byte(f: Field) -> u8 {
+    match f {
+        Field::Partition => 0,
+        Field::Region => 1,
+        Field::Account => 2,
+    }
+}
+
+fn push_text(out: &mut Vec<u8>, text: &str) {
+    let mut n = text.len();
+    loop {
+        let b = (n & 0x7F) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(b);
+            break;
+        }
+        out.push(b | 0x80);
+    }
+    out.extend_from_slice(text.as_bytes());
+}
+
+/// A resource: an ARN (or `*`) in pieces ([`SegRef`]), then an optional `tail`, the part that
+/// an S3 object mode may generalise (an S3 object key).
 ///
-/// `tail` is the part that `--s3-objects` may generalise (an S3 object key); it comes after
-/// `segs`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
+/// Kept packed in one allocation (a resource is built once and read many times), and always
+/// normalized: adjacent pieces of the same kind are merged and empty text dropped, so equal
+/// resources compare equal. Resources order by their pieces, then their tail.
+///
+/// ```
+/// use leastpriv::{Field, Resource, Seg};
+/// let r = Resource::new(
+///     vec![Seg::Pattern("arn:".into()), Seg::Field(Field::Partition, None), Seg::Pattern(":s3:::".into()), Seg::Text("b".into()), Seg::Pattern("/".into())],
+///     Some("k*".into()),
+/// );
+/// assert_eq!(r.to_iam(), "arn:*:s3:::b/k${*}");
+/// assert_eq!(r.tail(), Some("k*"));
+/// assert!(r.has_gap());
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash, Default)]
 pub struct Resource {
-    /// The pieces, in order.
-    #[serde(rename = "s")]
-    pub segs: Vec<Seg>,
-    /// The generalisable tail (literal text), if any.
-    #[serde(rename = "k", default, skip_serializing_if = "Option::is_none")]
-    pub tail: Option<String>,
+    packed: Box<[u8]>,
+}
+
+/// Reads the packed records.
+#[derive(Debug, Clone)]
+struct Records<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+enum Record<'a> {
+    Seg(SegRef<'a>),
+    Tail(&'a str),
+}
+
+impl<'a> Records<'a> {
+    fn text(&mut self) -> &'a str {
+        let mut n = 0usize;
+        let mut shift = 0;
+        while let Some(&b) = self.bytes.get(self.pos) {
+            self.pos += 1;
+            n |= usize::from(b & 0x7F) << shift;
+            shift += 7;
+            if b & 0x80 == 0 || shift > 63 {
+                break;
+            }
+        }
+        let end = self.pos.saturating_add(n).min(self.bytes.len());
+        let t = std::str::from_utf8(&self.bytes[self.pos..end]).unwrap_or_default();
+        self.pos = end;
+        t
+    }
+
+    fn field(&mut self) -> Field {
+        let b = self.bytes.get(self.pos).copied().unwrap_or(0);
+        self.pos += 1;
+        match b {
+            1 => Field::Region,
+            2 => Field::Account,
+            _ => Field::Partition,
+        }
+    }
+}
+
+impl<'a> Iterator for Records<'a> {
+    type Item = Record<'a>;
+    fn next(&mut self) -> Option<Record<'a>> {
+        let tag = *self.bytes.get(self.pos)?;
+        self.pos += 1;
+        Some(match tag {
+            T_TEXT => Record::Seg(SegRef::Text(self.text())),
+            T_PATTERN => Record::Seg(SegRef::Pattern(self.text())),
+            T_FIELD => {
+                let f = self.field();
+                Record::Seg(SegRef::Field(f, Some(self.text())))
+            }
+            T_GAP => Record::Seg(SegRef::Field(self.field(), None)),
+            _ => Record::Tail(self.text()),
+        })
+    }
+}
+
+/// Builds a [`Resource`] piece by piece, normalizing as it goes.
+#[derive(Debug, Default)]
+pub struct ResourceBuilder {
+    out: Vec<u8>,
+    /// The kind of the text run being gathered.
+    open: Option<u8>,
+    run: String,
+}
+
+impl ResourceBuilder {
+    /// An empty builder.
+    pub fn new() -> ResourceBuilder {
+        ResourceBuilder::default()
+    }
+
+    fn flush(&mut self) {
+        if let Some(tag) = self.open.take() {
+            self.out.push(tag);
+            let run = std::mem::take(&mut self.run);
+            push_text(&mut self.out, &run);
+            self.run = run;
+            self.run.clear();
+        }
+    }
+
+    fn text_run(&mut self, tag: u8, text: &str) {
+        if text.is_empty() {
+            return;
+        }
+        if self.open != Some(tag) {
+            self.flush();
+            self.open = Some(tag);
+        }
+        self.run.push_str(text);
+    }
+
+    /// Appends a piece.
+    pub fn push(&mut self, seg: SegRef<'_>) -> &mut ResourceBuilder {
+        match seg {
+            SegRef::Text(t) => self.text_run(T_TEXT, t),
+            SegRef::Pattern(p) => self.text_run(T_PATTERN, p),
+            SegRef::Field(f, v) => {
+                self.flush();
+                match v {
+                    Some(v) => {
+                        self.out.push(T_FIELD);
+                        self.out.push(field_byte(f));
+                        push_text(&mut self.out, v);
+                    }
+                    None => {
+                        self.out.push(T_GAP);
+                        self.out.push(field_byte(f));
+                    }
+                }
+            }
+        }
+        self
+    }
+
+    /// Appends literal text.
+    pub fn text(&mut self, text: &str) -> &mut ResourceBuilder {
+        self.push(SegRef::Text(text))
+    }
+
+    /// Appends pattern text.
+    pub fn pattern(&mut self, text: &str) -> &mut ResourceBuilder {
+        self.push(SegRef::Pattern(text))
+    }
+
+    /// The resource, with `tail` (the builder is left empty, ready for another).
+    pub fn finish(&mut self, tail: Option<&str>) -> Resource {
+        self.flush();
+        if let Some(t) = tail {
+            self.out.push(T_TAIL);
+            push_text(&mut self.out, t);
+        }
+        let packed = Box::from(self.out.as_slice());
+        self.out.clear();
+        Resource { packed }
+    }
 }
 
 impl Resource {
+    /// A resource of `segs` and `tail`, normalized.
+    pub fn new(segs: impl IntoIterator<Item = Seg>, tail: Option<String>) -> Resource {
+        let mut b = ResourceBuilder::new();
+        for s in segs {
+            b.push(s.as_ref());
+        }
+        b.finish(tail.as_deref())
+    }
+
     /// The resource `*`.
     pub fn star() -> Resource {
-        Resource {
-            segs: vec![Seg::Pattern("*".into())],
-            tail: None,
-        }
+        ResourceBuilder::new().pattern("*").finish(None)
     }
 
     /// `true` if this is exactly `*`.
     pub fn is_star(&self) -> bool {
-        self.tail.is_none() && matches!(self.segs.as_slice(), [Seg::Pattern(p)] if p == "*")
+        self.packed.as_ref() == [T_PATTERN, 1, b'*']
     }
 
-    /// Merges adjacent pieces of the same kind so that equal resources compare equal.
-    pub(crate) fn normalize(mut self) -> Resource {
-        let mut out: Vec<Seg> = Vec::with_capacity(self.segs.len());
-        for seg in self.segs.drain(..) {
-            match (out.last_mut(), seg) {
-                (Some(Seg::Text(a)), Seg::Text(b)) => a.push_str(&b),
-                (Some(Seg::Pattern(a)), Seg::Pattern(b)) => a.push_str(&b),
-                (_, Seg::Text(b)) if b.is_empty() => {}
-                (_, Seg::Pattern(b)) if b.is_empty() => {}
-                (_, seg) => out.push(seg),
-            }
+    /// The pieces, in order.
+    pub fn segs(&self) -> impl Iterator<Item = SegRef<'_>> + Clone + '_ {
+        Records {
+            bytes: &self.packed,
+            pos: 0,
         }
-        self.segs = out;
-        self
+        .filter_map(|r| match r {
+            Record::Seg(s) => Some(s),
+            Record::Tail(_) => None,
+        })
     }
 
-    /// Fills unknown fields from `fill` (only where a field is a gap).
-    pub(crate) fn fill(
-        &mut self,
-        partition: Option<&str>,
-        region: Option<&str>,
-        account: Option<&str>,
-    ) {
-        for seg in &mut self.segs {
-            if let Seg::Field(f, v @ None) = seg {
-                *v = match f {
-                    Field::Partition => partition.map(str::to_owned),
-                    Field::Region => region.map(str::to_owned),
-                    Field::Account => account.map(str::to_owned),
-                };
+    /// The generalisable tail (literal text), if any.
+    pub fn tail(&self) -> Option<&str> {
+        Records {
+            bytes: &self.packed,
+            pos: 0,
+        }
+        .find_map(|r| match r {
+            Record::Tail(t) => Some(t),
+            Record::Seg(_) => None,
+        })
+    }
+
+    /// The pieces as owned [`Seg`]s.
+    pub fn to_segs(&self) -> Vec<Seg> {
+        self.segs().map(SegRef::to_owned).collect()
+    }
+
+    /// This resource with its fields replaced by `f(field, value)`, and its tail by `tail`.
+    pub(crate) fn rebuild<'s>(
+        &'s self,
+        mut f: impl FnMut(Field, Option<&'s str>) -> Option<String>,
+        tail: Option<&str>,
+    ) -> Resource {
+        let mut b = ResourceBuilder::new();
+        for s in self.segs() {
+            match s {
+                SegRef::Field(field, v) => {
+                    let v = f(field, v);
+                    b.push(SegRef::Field(field, v.as_deref()));
+                }
+                other => {
+                    b.push(other);
+                }
             }
         }
+        b.finish(tail)
     }
 
     /// The value of the first field of this kind, if known.
     pub fn field(&self, field: Field) -> Option<&str> {
-        self.segs.iter().find_map(|s| match s {
-            Seg::Field(f, v) if *f == field => v.as_deref(),
+        self.segs().find_map(|s| match s {
+            SegRef::Field(f, v) if f == field => v,
             _ => None,
         })
     }
 
     /// `true` if any field is still unknown.
     pub fn has_gap(&self) -> bool {
-        self.segs.iter().any(|s| matches!(s, Seg::Field(_, None)))
+        self.segs().any(|s| matches!(s, SegRef::Field(_, None)))
     }
 
     /// Renders as IAM text: literal text escaped, gaps as `*`.
     pub fn to_iam(&self) -> String {
         let mut out = String::new();
-        for seg in &self.segs {
-            match seg {
-                Seg::Text(t) => escape_iam(t, &mut out),
-                Seg::Pattern(p) => out.push_str(p),
-                Seg::Field(_, Some(v)) => escape_iam(v, &mut out),
-                Seg::Field(_, None) => out.push('*'),
-            }
-        }
-        if let Some(t) = &self.tail {
-            escape_iam(t, &mut out);
-        }
+        self.write_iam(&mut out);
         out
     }
 
-    /// A canonical text where gaps are written `${partition}` etc. (used for Sid hashes).
+    /// As [`Resource::to_iam`], appending to `out`.
+    pub fn write_iam(&self, out: &mut String) {
+        for seg in self.segs() {
+            match seg {
+                SegRef::Text(t) => escape_iam(t, out),
+                SegRef::Pattern(p) => out.push_str(p),
+                SegRef::Field(_, Some(v)) => escape_iam(v, out),
+                SegRef::Field(_, None) => out.push('*'),
+            }
+        }
+        if let Some(t) = self.tail() {
+            escape_iam(t, out);
+        }
+    }
+
+    /// A canonical text where gaps are written `<partition>` etc. (used for Sid hashes).
     pub(crate) fn canonical(&self) -> String {
         let mut out = String::new();
-        for seg in &self.segs {
+        for seg in self.segs() {
             match seg {
-                Seg::Text(t) => escape_iam(t, &mut out),
-                Seg::Pattern(p) => out.push_str(p),
-                Seg::Field(_, Some(v)) => out.push_str(v),
-                Seg::Field(f, None) => {
+                SegRef::Text(t) => escape_iam(t, &mut out),
+                SegRef::Pattern(p) => out.push_str(p),
+                SegRef::Field(_, Some(v)) => out.push_str(v),
+                SegRef::Field(f, None) => {
                     let _ = write!(out, "<{}>", f.name());
                 }
             }
         }
-        if let Some(t) = &self.tail {
+        if let Some(t) = self.tail() {
             escape_iam(t, &mut out);
         }
         out
+    }
+}
+
+impl Ord for Resource {
+    fn cmp(&self, other: &Resource) -> std::cmp::Ordering {
+        self.segs()
+            .cmp(other.segs())
+            .then_with(|| self.tail().cmp(&other.tail()))
+    }
+}
+
+impl PartialOrd for Resource {
+    fn partial_cmp(&self, other: &Resource) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl std::fmt::Debug for Resource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Resource")
+            .field("segs", &self.segs().collect::<Vec<_>>())
+            .field("tail", &self.tail())
+            .finish()
+    }
+}
+
+#[derive(Serialize)]
+struct ResourceOut<'a> {
+    s: Vec<SegRef<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    k: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+struct ResourceIn {
+    s: Vec<Seg>,
+    #[serde(default)]
+    k: Option<String>,
+}
+
+impl Serialize for Resource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        ResourceOut {
+            s: self.segs().collect(),
+            k: self.tail(),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Resource {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Resource, D::Error> {
+        let r = ResourceIn::deserialize(deserializer)?;
+        Ok(Resource::new(r.s, r.k))
     }
 }
 
@@ -250,16 +546,16 @@ mod tests {
 
     #[test]
     fn escapes_and_gaps() {
-        let r = Resource {
-            segs: vec![
+        let r = Resource::new(
+            vec![
                 Seg::Pattern("arn:".into()),
                 Seg::Field(Field::Partition, None),
                 Seg::Pattern(":s3:::".into()),
                 Seg::Text("b".into()),
                 Seg::Pattern("/".into()),
             ],
-            tail: Some("a*b".into()),
-        };
+            Some("a*b".into()),
+        );
         assert_eq!(r.to_iam(), "arn:*:s3:::b/a${*}b");
         assert!(r.has_gap());
         assert_eq!(r.canonical(), "arn:<partition>:s3:::b/a${*}b");
@@ -267,21 +563,39 @@ mod tests {
 
     #[test]
     fn normalize_merges() {
-        let r = Resource {
-            segs: vec![
+        let r = Resource::new(
+            vec![
                 Seg::Pattern("a".into()),
                 Seg::Pattern("b".into()),
                 Seg::Text(String::new()),
                 Seg::Text("c".into()),
                 Seg::Text("d".into()),
             ],
-            tail: None,
-        }
-        .normalize();
+            None,
+        );
         assert_eq!(
-            r.segs,
+            r.to_segs(),
             vec![Seg::Pattern("ab".into()), Seg::Text("cd".into())]
         );
+        assert!(Resource::star().is_star());
+        assert_eq!(Resource::star().to_segs(), vec![Seg::Pattern("*".into())]);
+    }
+
+    #[test]
+    fn packed_resources_order_as_their_pieces() {
+        let a = Resource::new(vec![Seg::Text("a".into())], Some("z".into()));
+        let b = Resource::new(vec![Seg::Text("ab".into())], None);
+        let c = Resource::new(vec![Seg::Pattern("a".into())], None);
+        let d = Resource::new(vec![Seg::Field(Field::Region, None)], None);
+        let e = Resource::new(vec![Seg::Field(Field::Region, Some(String::new()))], None);
+        let long = "x".repeat(300);
+        let f = Resource::new(vec![Seg::Text(long.clone())], Some(long.clone()));
+        assert!(a < b && b < c && c < d && d < e);
+        assert_eq!(f.tail(), Some(long.as_str()));
+        assert_eq!(f.to_segs(), vec![Seg::Text(long)]);
+        let json = serde_json::to_string(&a).unwrap();
+        assert_eq!(json, r#"{"s":[{"t":"a"}],"k":"z"}"#);
+        assert_eq!(serde_json::from_str::<Resource>(&json).unwrap(), a);
     }
 
     #[test]

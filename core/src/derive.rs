@@ -1,6 +1,6 @@
 //! The engine: applies the rules to a [`Call`] and yields [`Permission`]s and [`Diagnostic`]s.
 
-use crate::arn::{Arn, Field, Resource, Seg, partition_of_region};
+use crate::arn::{Arn, Field, Resource, ResourceBuilder, SegRef, partition_of_region};
 use crate::call::{Call, Value};
 use crate::spec::{
     Binding, CatalogOp, Condition, Dependent, Elem, Grant, Operation, Piece, ResourceSpec, Rules,
@@ -80,9 +80,9 @@ impl Permission {
             true
         };
         if !self.resource.is_star() {
-            for seg in &self.resource.segs {
+            for seg in self.resource.segs() {
                 match seg {
-                    Seg::Pattern(p) => {
+                    SegRef::Pattern(p) => {
                         if p.contains(['$', '{', '}']) || p.chars().any(char::is_control) {
                             return bad(
                                 "resource",
@@ -92,14 +92,14 @@ impl Permission {
                     }
                     // Request text is literal, escaped by every renderer (JSON, HCL, the text
                     // report), whatever characters it holds.
-                    Seg::Text(_) => {}
+                    SegRef::Text(_) => {}
                     // A field taken from an ARN in a request can be `aws` (AWS managed
                     // resources) or whatever the ARN held there; it is literal too, so it only
                     // must not hold a `:`.
-                    Seg::Field(_, Some(v)) if v.contains(':') => {
+                    SegRef::Field(_, Some(v)) if v.contains(':') => {
                         return bad("resource", "a partition, region or account holds a `:`");
                     }
-                    Seg::Field(..) => {}
+                    SegRef::Field(..) => {}
                 }
             }
             let text = self.resource.to_iam();
@@ -735,19 +735,21 @@ fn apply_grant_to(g: &Grant, call: &Call, prefix: &str, out: &mut Derived, no_el
                             .map(|(_, b)| b)
                             .or_else(|| lookup(var))
                     };
-                    let mut segs = Vec::with_capacity(template.0.len());
+                    let mut segs = ResourceBuilder::new();
                     let mut tail = None;
                     let last = template.0.len().saturating_sub(1);
                     for (i, part) in template.0.iter().enumerate() {
                         match part {
-                            TplPart::Lit(l) => segs.push(Seg::Pattern(l.clone())),
+                            TplPart::Lit(l) => {
+                                segs.pattern(l);
+                            }
                             TplPart::Var(v) if is_context_var(v) => {
                                 let (field, value) = match v.as_str() {
-                                    "partition" => (Field::Partition, partition.clone()),
-                                    "region" => (Field::Region, region.clone()),
-                                    _ => (Field::Account, account.clone()),
+                                    "partition" => (Field::Partition, partition.as_deref()),
+                                    "region" => (Field::Region, region.as_deref()),
+                                    _ => (Field::Account, account.as_deref()),
                                 };
-                                segs.push(Seg::Field(field, value));
+                                segs.push(SegRef::Field(field, value));
                             }
                             TplPart::Var(v) => match lookup(v) {
                                 Some(b) => {
@@ -755,23 +757,23 @@ fn apply_grant_to(g: &Grant, call: &Call, prefix: &str, out: &mut Derived, no_el
                                         && generalise.as_deref() == Some(v.as_str())
                                         && b.piece.pattern.is_none()
                                     {
-                                        tail = Some(b.piece.text.clone());
+                                        tail = Some(b.piece.text.as_str());
                                     } else {
-                                        segs.push(Seg::Text(b.piece.text.clone()));
+                                        segs.text(&b.piece.text);
                                         if let Some(p) = b.piece.pattern {
-                                            segs.push(Seg::Pattern(p.to_owned()));
+                                            segs.pattern(p);
                                         }
                                     }
                                 }
                                 None => {
-                                    segs.push(Seg::Pattern("*".into()));
+                                    segs.pattern("*");
                                     let why = format!("absent or not text; `*` used for `{{{v}}}`");
                                     wildcard(g, v, &why, call, prefix, out);
                                 }
                             },
                         }
                     }
-                    Resource { segs, tail }.normalize()
+                    segs.finish(tail)
                 }
             }
         };
@@ -898,21 +900,19 @@ fn arn_resource(piece: &Piece) -> Option<Resource> {
         return None;
     }
     let arn = Arn::parse(&piece.text)?;
-    let mut segs = vec![
-        Seg::Pattern("arn:".into()),
-        Seg::Field(Field::Partition, Some(arn.partition.to_owned())),
-        Seg::Pattern(":".into()),
-        Seg::Text(arn.service.to_owned()),
-        Seg::Pattern(":".into()),
-    ];
+    let mut b = ResourceBuilder::new();
+    b.pattern("arn:")
+        .push(SegRef::Field(Field::Partition, Some(arn.partition)))
+        .pattern(":")
+        .text(arn.service)
+        .pattern(":");
     if !arn.region.is_empty() {
-        segs.push(Seg::Field(Field::Region, Some(arn.region.to_owned())));
+        b.push(SegRef::Field(Field::Region, Some(arn.region)));
     }
-    segs.push(Seg::Pattern(":".into()));
+    b.pattern(":");
     if !arn.account.is_empty() {
-        segs.push(Seg::Field(Field::Account, Some(arn.account.to_owned())));
+        b.push(SegRef::Field(Field::Account, Some(arn.account)));
     }
-    segs.push(Seg::Pattern(":".into()));
-    segs.push(Seg::Text(arn.resource.to_owned()));
-    Some(Resource { segs, tail: None }.normalize())
+    b.pattern(":").text(arn.resource);
+    Some(b.finish(None))
 }

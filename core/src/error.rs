@@ -8,6 +8,7 @@
 //! that a user needs to find the event.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// What kind of failure an [`Error`] is.
 ///
@@ -75,7 +76,10 @@ impl fmt::Display for ErrorKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What an [`Error`] holds. Its text: the place (`path:line:column: `, or `line N, column M: `),
+/// the message, and the field to blame.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{place}{message}{blame}", place = Place(.path, .line, .column), blame = Blame(.field))]
 struct Inner {
     kind: ErrorKind,
     message: String,
@@ -83,6 +87,52 @@ struct Inner {
     line: Option<u64>,
     column: Option<u64>,
     field: Option<String>,
+    /// The underlying failure (an I/O error), for [`std::error::Error::source`].
+    #[source]
+    source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+}
+
+impl PartialEq for Inner {
+    fn eq(&self, o: &Inner) -> bool {
+        (
+            self.kind,
+            &self.message,
+            &self.path,
+            self.line,
+            self.column,
+            &self.field,
+        ) == (o.kind, &o.message, &o.path, o.line, o.column, &o.field)
+    }
+}
+
+impl Eq for Inner {}
+
+/// An error's place, as its text starts.
+struct Place<'a>(&'a Option<String>, &'a Option<u64>, &'a Option<u64>);
+
+impl fmt::Display for Place<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.0, *self.1, *self.2) {
+            (Some(path), Some(line), Some(col)) => write!(f, "{path}:{line}:{col}: "),
+            (Some(path), Some(line), None) => write!(f, "{path}:{line}: "),
+            (Some(path), None, _) => write!(f, "{path}: "),
+            (None, Some(line), Some(col)) => write!(f, "line {line}, column {col}: "),
+            (None, Some(line), None) => write!(f, "line {line}: "),
+            (None, None, _) => Ok(()),
+        }
+    }
+}
+
+/// The field an error blames, as its text ends.
+struct Blame<'a>(&'a Option<String>);
+
+impl fmt::Display for Blame<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(field) => write!(f, " (field `{field}`)"),
+            None => Ok(()),
+        }
+    }
 }
 
 /// An error from reading events, loading rules or decoding state.
@@ -96,7 +146,8 @@ struct Inner {
 /// assert_eq!(err.path(), Some("events.edn"));
 /// assert_eq!(err.line(), Some(1));
 /// ```
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
+#[error(transparent)]
 pub struct Error(Box<Inner>);
 
 impl Error {
@@ -109,6 +160,7 @@ impl Error {
             line: None,
             column: None,
             field: None,
+            source: None,
         }))
     }
 
@@ -180,34 +232,9 @@ impl Error {
         } else {
             ErrorKind::Io
         };
-        Error::new(kind, err.to_string()).with_path(path)
-    }
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let i = &self.0;
-        if let Some(path) = &i.path {
-            f.write_str(path)?;
-            if let Some(line) = i.line {
-                write!(f, ":{line}")?;
-                if let Some(col) = i.column {
-                    write!(f, ":{col}")?;
-                }
-            }
-            f.write_str(": ")?;
-        } else if let Some(line) = i.line {
-            write!(f, "line {line}")?;
-            if let Some(col) = i.column {
-                write!(f, ", column {col}")?;
-            }
-            f.write_str(": ")?;
-        }
-        write!(f, "{}", i.message)?;
-        if let Some(field) = &i.field {
-            write!(f, " (field `{field}`)")?;
-        }
-        Ok(())
+        let mut e = Error::new(kind, err.to_string()).with_path(path);
+        e.0.source = Some(Arc::new(std::io::Error::new(err.kind(), err.to_string())));
+        e
     }
 }
 
@@ -223,8 +250,6 @@ impl fmt::Debug for Error {
             .finish()
     }
 }
-
-impl std::error::Error for Error {}
 
 /// `Result<T, leastpriv::Error>`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -42,24 +42,28 @@ mod error;
 pub mod glob;
 mod observed;
 mod output;
+mod pipeline;
 mod policy;
 mod read;
 mod render;
 mod spec;
 
-pub use arn::{Arn, Field, Resource, Seg, escape_iam, partition_of_region};
+pub use arn::{
+    Arn, Field, Resource, ResourceBuilder, Seg, SegRef, escape_iam, partition_of_region,
+};
 pub use call::{Call, Outcome, Source, Value, check_account, check_partition, check_region};
 pub use derive::{
     ConditionBlock, Derived, Diagnostic, DiagnosticKind, Permission, check_action, derive,
     derive_into,
 };
 pub use error::{Error, ErrorKind, Result};
-pub use observed::{Counts, Evidence, Observed, Stats};
+pub use observed::{Counts, Evidence, Observed, Seen, Stats};
 pub use output::write_files;
+pub use pipeline::{Pipeline, Progress};
 pub use policy::{
     ATTACHED_POLICIES_QUOTA, Document, MANAGED_POLICY_LIMIT, OutcomeFilter, PermissionLine, Policy,
     PolicyOptions, PolicySet, S3Objects, Statement, build_policies, document_size, parse_mapping,
-    permission_lines,
+    permission_lines, write_permission_lines,
 };
 pub use read::{
     CallReader, Format, ReadIter, ReadOptions, detect_format, open_input, read_into,

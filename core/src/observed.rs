@@ -1,36 +1,35 @@
 //! [`Observed`]: the permissions seen, with counts and first evidence; mergeable in any order.
+//!
+//! Kept compact: actions, resources, conditions, principals and evidence sources are interned
+//! once, and each distinct permission is four ids and a tally.
 
-use crate::call::Call;
-use crate::derive::{Derived, Diagnostic, Permission, derive_into};
+use crate::arn::Resource;
+use crate::call::Source;
+use crate::derive::{ConditionBlock, Derived, Diagnostic, Permission};
 use crate::error::{Error, ErrorKind, Result};
-use crate::spec::Rules;
-use rustc_hash::FxHashMap as HashMap;
+use indexmap::{IndexMap, IndexSet};
+use rustc_hash::{FxBuildHasher, FxHashMap as HashMap};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::collections::hash_map::Entry;
+use std::hash::Hash;
 use std::sync::Arc;
 
 /// Where something was first seen: a source (file or label) and a line (0 when none).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
 pub struct Evidence {
     /// The file name or caller-given label (empty when unknown).
-    pub source: String,
+    pub source: Arc<str>,
     /// The 1-based line, or 0.
     pub line: u64,
 }
 
 impl Evidence {
-    /// `true` if `source` comes before this evidence (by source, then line).
-    fn after(&self, source: &crate::call::Source) -> bool {
-        let label = source.label.as_deref().unwrap_or("");
-        let line = source.line.unwrap_or(0);
-        (label, line) < (self.source.as_str(), self.line)
-    }
-
-    pub(crate) fn of(call: &Call) -> Evidence {
+    /// Evidence at a line of a source.
+    pub fn new(source: impl Into<Arc<str>>, line: u64) -> Evidence {
         Evidence {
-            source: call.source.label.as_deref().unwrap_or("").to_owned(),
-            line: call.source.line.unwrap_or(0),
+            source: source.into(),
+            line,
         }
     }
 }
@@ -61,16 +60,6 @@ pub struct Stats {
     pub first: Evidence,
 }
 
-impl Stats {
-    fn merge(&mut self, other: &Stats) {
-        self.ok = self.ok.saturating_add(other.ok);
-        self.failed = self.failed.saturating_add(other.failed);
-        if other.first < self.first {
-            self.first = other.first.clone();
-        }
-    }
-}
-
 /// Event counts of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Counts {
@@ -85,18 +74,107 @@ pub struct Counts {
 /// How many malformed-event locations are kept (the smallest, so merging stays deterministic).
 const MALFORMED_KEPT: usize = 100;
 
-type Key = (Option<Arc<str>>, Permission);
+/// No principal, no condition.
+const NONE: u32 = u32::MAX;
+
+/// Values stored once, each known by its index.
+#[derive(Debug, Clone)]
+struct Interner<T>(IndexSet<T, FxBuildHasher>);
+
+impl<T> Default for Interner<T> {
+    fn default() -> Self {
+        Interner(IndexSet::default())
+    }
+}
+
+impl<T: Hash + Eq> Interner<T> {
+    /// The id of a value, storing it (made by `make`) when new.
+    fn id<'q, Q>(&mut self, value: &'q Q, make: impl FnOnce(&'q Q) -> T) -> u32
+    where
+        T: std::borrow::Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        match self.0.get_index_of(value) {
+            Some(i) => i as u32,
+            None => self.0.insert_full(make(value)).0 as u32,
+        }
+    }
+
+    fn get(&self, id: u32) -> &T {
+        &self.0[id as usize]
+    }
+
+    /// The rank of each id when the values are sorted by `Ord`.
+    fn ranks(&self) -> Vec<u32>
+    where
+        T: Ord,
+    {
+        let mut order: Vec<u32> = (0..self.0.len() as u32).collect();
+        order.sort_unstable_by(|a, b| self.get(*a).cmp(self.get(*b)));
+        let mut rank = vec![0; order.len()];
+        for (r, id) in order.into_iter().enumerate() {
+            rank[id as usize] = r as u32;
+        }
+        rank
+    }
+}
+
+/// A distinct permission: ids into the interners.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Key {
+    principal: u32,
+    action: u32,
+    resource: u32,
+    condition: u32,
+}
+
+/// Counts and first evidence, the evidence's source an id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Tally {
+    ok: u64,
+    failed: u64,
+    line: u64,
+    source: u32,
+}
+
+/// A permission seen, as [`Observed::permissions`] lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Seen<'a> {
+    /// The principal (for `--group-by`), if the calls named one.
+    pub principal: Option<&'a str>,
+    /// The IAM action.
+    pub action: &'a str,
+    /// The resource.
+    pub resource: &'a Resource,
+    /// The condition, if the permission is only needed under one.
+    pub condition: Option<&'a ConditionBlock>,
+    /// Counts and first evidence.
+    pub stats: Stats,
+}
+
+impl Seen<'_> {
+    /// The permission, owned.
+    pub fn permission(&self) -> Permission {
+        Permission {
+            action: self.action.to_owned(),
+            resource: self.resource.clone(),
+            condition: self.condition.cloned(),
+        }
+    }
+}
 
 /// The set of permissions seen, with counts and first evidence, plus the diagnostics.
 ///
-/// Merging is commutative and associative: partial results from many processes combine into the
-/// same answer in any order.
+/// It only accumulates: the engine ([`crate::derive`]) or a [`crate::Pipeline`] says what each
+/// call needs, and [`add`](Observed::add) counts it. Merging is commutative and associative:
+/// partial results from many processes or threads combine into the same answer in any order.
 ///
 /// ```
-/// use leastpriv::{Call, Observed, Rules};
+/// use leastpriv::{derive, Call, Observed, Rules, Source};
 /// let rules = Rules::builtin();
+/// let call = Call::new("sqs", "ListQueues", serde_json::json!({}));
 /// let mut a = Observed::new();
-/// a.record(&rules, &Call::new("sqs", "ListQueues", serde_json::json!({})));
+/// a.add(&derive(&rules, &call), None, true, &Source::label("test"));
 /// let mut b = Observed::from_bytes(&a.to_bytes()).unwrap();
 /// b.merge(&a);
 /// assert_eq!(b.len(), 1);
@@ -104,20 +182,33 @@ type Key = (Option<Arc<str>>, Permission);
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct Observed {
-    permissions: HashMap<Key, Stats>,
-    diagnostics: HashMap<Diagnostic, Stats>,
+    principals: Interner<Arc<str>>,
+    actions: Interner<Box<str>>,
+    resources: Interner<Resource>,
+    conditions: Interner<ConditionBlock>,
+    sources: Interner<Arc<str>>,
+    permissions: HashMap<Key, Tally>,
+    diagnostics: IndexMap<Diagnostic, Tally, FxBuildHasher>,
     counts: Counts,
     malformed_at: BTreeSet<Evidence>,
-    scratch: Derived,
-    last_principal: Option<Arc<str>>,
+}
+
+/// What the engine derived for one call, in one [`Observed`]'s ids: counting it again for an
+/// equal call needs no look-up of actions, resources or diagnostics.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Interned {
+    /// (action, resource, condition) ids.
+    pub(crate) perms: Vec<(u32, u32, u32)>,
+    /// Diagnostic indices.
+    pub(crate) diags: Vec<u32>,
 }
 
 impl PartialEq for Observed {
     fn eq(&self, other: &Observed) -> bool {
-        self.permissions == other.permissions
-            && self.diagnostics == other.diagnostics
-            && self.counts == other.counts
+        self.counts == other.counts
             && self.malformed_at == other.malformed_at
+            && self.permissions().eq(other.permissions())
+            && self.diagnostics() == other.diagnostics()
     }
 }
 
@@ -127,41 +218,138 @@ impl Observed {
         Observed::default()
     }
 
-    /// Derives the permissions `call` needs and adds them.
-    pub fn record(&mut self, rules: &Rules, call: &Call) {
-        let mut scratch = std::mem::take(&mut self.scratch);
-        scratch.permissions.clear();
-        scratch.diagnostics.clear();
-        derive_into(rules, call, &mut scratch);
-        let ok = call.outcome.is_ok();
-        let principal: Option<Arc<str>> = match (&call.principal, &self.last_principal) {
-            (None, _) => None,
-            (Some(p), Some(last)) if **last == **p => Some(Arc::clone(last)),
-            (Some(p), _) => {
-                let a: Arc<str> = Arc::from(p.as_str());
-                self.last_principal = Some(Arc::clone(&a));
-                Some(a)
-            }
-        };
-        for p in scratch.permissions.drain(..) {
-            count(self.permissions.entry((principal.clone(), p)), ok, call);
+    fn source_id(&mut self, label: &str) -> u32 {
+        self.sources.id(label, Arc::from)
+    }
+
+    /// Counts one call: what the engine derived for it, whose it was, whether it succeeded
+    /// and where it was seen.
+    pub fn add(&mut self, derived: &Derived, principal: Option<&str>, ok: bool, source: &Source) {
+        let mut ids = Interned::default();
+        self.intern(derived, &mut ids);
+        self.count(&ids, principal, ok, source);
+    }
+
+    /// Stores what `derived` names (actions, resources, conditions, diagnostics) and gives
+    /// their ids in `out` (cleared first). Ids stay valid for the life of this set.
+    pub(crate) fn intern(&mut self, derived: &Derived, out: &mut Interned) {
+        out.perms.clear();
+        out.diags.clear();
+        for p in &derived.permissions {
+            out.perms.push((
+                self.actions.id(p.action.as_str(), Box::from),
+                self.resources.id(&p.resource, Resource::clone),
+                match &p.condition {
+                    Some(c) => self.conditions.id(c, ConditionBlock::clone),
+                    None => NONE,
+                },
+            ));
         }
-        for d in scratch.diagnostics.drain(..) {
-            count(self.diagnostics.entry(d), ok, call);
+        for d in &derived.diagnostics {
+            let i = match self.diagnostics.get_index_of(d) {
+                Some(i) => i,
+                None => {
+                    // Counted from nothing by `count`.
+                    self.diagnostics
+                        .insert_full(
+                            d.clone(),
+                            Tally {
+                                ok: 0,
+                                failed: 0,
+                                line: u64::MAX,
+                                source: NONE,
+                            },
+                        )
+                        .0
+                }
+            };
+            out.diags.push(i as u32);
+        }
+    }
+
+    /// Counts one call whose derivation is `ids` (from [`Observed::intern`] on this set).
+    pub(crate) fn count(
+        &mut self,
+        ids: &Interned,
+        principal: Option<&str>,
+        ok: bool,
+        source: &Source,
+    ) {
+        self.count_ids(&ids.perms, &ids.diags, principal, ok, source);
+    }
+
+    /// As [`Observed::count`], with the ids apart.
+    pub(crate) fn count_ids(
+        &mut self,
+        perms: &[(u32, u32, u32)],
+        diags: &[u32],
+        principal: Option<&str>,
+        ok: bool,
+        source: &Source,
+    ) {
+        let src = self.source_id(source.label.as_deref().unwrap_or(""));
+        let line = source.line.unwrap_or(0);
+        let principal = match principal {
+            Some(p) => self.principals.id(p, Arc::from),
+            None => NONE,
+        };
+        for &(action, resource, condition) in perms {
+            let key = Key {
+                principal,
+                action,
+                resource,
+                condition,
+            };
+            let sources = &self.sources;
+            tally(self.permissions.entry(key), ok, src, line, sources);
+        }
+        for &i in diags {
+            let sources = &self.sources;
+            if let Some((_, t)) = self.diagnostics.get_index_mut(i as usize) {
+                count(t, ok, src, line, sources);
+            }
         }
         self.counts.calls += 1;
-        self.scratch = scratch;
     }
 
     /// Adds a diagnostic (with its count and first evidence), as a reader does for what it
     /// finds beside the calls.
     pub fn note(&mut self, diagnostic: Diagnostic, stats: &Stats) {
-        add_stats(&mut self.diagnostics, diagnostic, stats);
+        let t = self.tally_of(stats);
+        merge_diagnostic(&mut self.diagnostics, diagnostic, t, &self.sources);
+    }
+
+    fn tally_of(&mut self, stats: &Stats) -> Tally {
+        Tally {
+            ok: stats.ok,
+            failed: stats.failed,
+            line: stats.first.line,
+            source: self.source_id(&stats.first.source),
+        }
+    }
+
+    fn stats_of(&self, t: &Tally) -> Stats {
+        Stats {
+            ok: t.ok,
+            failed: t.failed,
+            first: match self.sources.0.get_index(t.source as usize) {
+                Some(source) => Evidence {
+                    source: Arc::clone(source),
+                    line: t.line,
+                },
+                None => Evidence::default(),
+            },
+        }
     }
 
     /// Counts a skipped event (its event name did not match).
     pub fn count_skipped(&mut self) {
         self.counts.skipped += 1;
+    }
+
+    /// Counts `n` skipped events.
+    pub fn count_skipped_n(&mut self, n: u64) {
+        self.counts.skipped += n;
     }
 
     /// Counts a malformed event skipped in lenient mode, remembering where it was.
@@ -173,17 +361,83 @@ impl Observed {
 
     /// Adds everything in `other`.
     pub fn merge(&mut self, other: &Observed) {
-        for ((principal, p), s) in &other.permissions {
-            add_stats(&mut self.permissions, (principal.clone(), p.clone()), s);
+        // Ids of `other` → ids here, each value looked up once.
+        let map = |from: &Interner<Arc<str>>, to: &mut Interner<Arc<str>>| -> Vec<u32> {
+            from.0.iter().map(|v| to.id(&**v, Arc::from)).collect()
+        };
+        let principals = map(&other.principals, &mut self.principals);
+        let sources = map(&other.sources, &mut self.sources);
+        let actions: Vec<u32> = other
+            .actions
+            .0
+            .iter()
+            .map(|a| self.actions.id(&**a, Box::from))
+            .collect();
+        let resources: Vec<u32> = other
+            .resources
+            .0
+            .iter()
+            .map(|r| self.resources.id(r, Resource::clone))
+            .collect();
+        let conditions: Vec<u32> = other
+            .conditions
+            .0
+            .iter()
+            .map(|c| self.conditions.id(c, ConditionBlock::clone))
+            .collect();
+        let remap = |id: u32, ids: &[u32]| if id == NONE { NONE } else { ids[id as usize] };
+        self.permissions.reserve(other.permissions.len());
+        for (k, t) in &other.permissions {
+            let key = Key {
+                principal: remap(k.principal, &principals),
+                action: actions[k.action as usize],
+                resource: resources[k.resource as usize],
+                condition: remap(k.condition, &conditions),
+            };
+            let t = Tally {
+                source: sources[t.source as usize],
+                ..*t
+            };
+            merge_into(&mut self.permissions, key, t, &self.sources);
         }
-        for (d, s) in &other.diagnostics {
-            add_stats(&mut self.diagnostics, d.clone(), s);
+        for (d, t) in &other.diagnostics {
+            let t = Tally {
+                source: remap(t.source, &sources),
+                ..*t
+            };
+            merge_diagnostic(&mut self.diagnostics, d.clone(), t, &self.sources);
         }
         self.counts.calls += other.counts.calls;
         self.counts.skipped += other.counts.skipped;
         self.counts.malformed += other.counts.malformed;
         self.malformed_at.extend(other.malformed_at.iter().cloned());
         self.trim_malformed();
+    }
+
+    /// Adds `offset` to every line of evidence from `label` (a part of a file read by itself,
+    /// its lines numbered from 1, placed after the lines before it).
+    pub(crate) fn shift_lines(&mut self, label: &str, offset: u64) {
+        let Some(src) = self.sources.0.get_index_of(label).map(|i| i as u32) else {
+            return;
+        };
+        for t in self
+            .permissions
+            .values_mut()
+            .chain(self.diagnostics.values_mut())
+        {
+            if t.source == src && t.line > 0 {
+                t.line += offset;
+            }
+        }
+        self.malformed_at = std::mem::take(&mut self.malformed_at)
+            .into_iter()
+            .map(|mut e| {
+                if &*e.source == label && e.line > 0 {
+                    e.line += offset;
+                }
+                e
+            })
+            .collect();
     }
 
     /// Keeps the first [`MALFORMED_KEPT`] malformed-event locations (by source and line).
@@ -213,20 +467,45 @@ impl Observed {
         self.malformed_at.iter()
     }
 
-    /// Every (principal, permission, stats), sorted.
-    pub fn permissions(&self) -> Vec<(Option<&str>, &Permission, &Stats)> {
-        let mut v: Vec<_> = self
-            .permissions
-            .iter()
-            .map(|((pr, p), s)| (pr.as_deref(), p, s))
-            .collect();
-        v.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
-        v
+    /// Every permission seen, sorted by principal, action, resource and condition; each is
+    /// made as it is handed out, so going through them holds one at a time.
+    pub fn permissions(&self) -> impl ExactSizeIterator<Item = Seen<'_>> + '_ {
+        let pr = self.principals.ranks();
+        let ac = self.actions.ranks();
+        let re = self.resources.ranks();
+        let co = self.conditions.ranks();
+        let rank = |id: u32, ranks: &[u32]| {
+            if id == NONE {
+                0
+            } else {
+                u64::from(ranks[id as usize]) + 1
+            }
+        };
+        let mut keys: Vec<(&Key, &Tally)> = self.permissions.iter().collect();
+        keys.sort_unstable_by_key(|(k, _)| {
+            (
+                rank(k.principal, &pr),
+                ac[k.action as usize],
+                re[k.resource as usize],
+                rank(k.condition, &co),
+            )
+        });
+        keys.into_iter().map(move |(k, t)| Seen {
+            principal: (k.principal != NONE).then(|| &**self.principals.get(k.principal)),
+            action: self.actions.get(k.action),
+            resource: self.resources.get(k.resource),
+            condition: (k.condition != NONE).then(|| self.conditions.get(k.condition)),
+            stats: self.stats_of(t),
+        })
     }
 
     /// Every diagnostic with its stats, sorted.
-    pub fn diagnostics(&self) -> Vec<(&Diagnostic, &Stats)> {
-        let mut v: Vec<_> = self.diagnostics.iter().collect();
+    pub fn diagnostics(&self) -> Vec<(&Diagnostic, Stats)> {
+        let mut v: Vec<_> = self
+            .diagnostics
+            .iter()
+            .map(|(d, t)| (d, self.stats_of(t)))
+            .collect();
         v.sort_by(|a, b| a.0.cmp(b.0));
         v
     }
@@ -234,26 +513,26 @@ impl Observed {
     /// The versioned serialized form, shared by the CLI and the bindings. Deterministic: equal
     /// sets give identical bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let doc = Serialized {
-            format: FORMAT.to_owned(),
+        let doc = SerializedOut {
+            format: FORMAT,
             version: VERSION,
             counts: self.counts,
-            malformed_at: self.malformed_at.iter().cloned().collect(),
-            permissions: self
-                .permissions()
-                .into_iter()
-                .map(|(pr, p, s)| SerPermission {
-                    principal: pr.map(str::to_owned),
-                    permission: p.clone(),
-                    stats: s.clone(),
-                })
-                .collect(),
+            malformed_at: self.malformed_at.iter().collect(),
+            permissions: SerSeq(std::cell::RefCell::new(Some(self.permissions().map(|s| {
+                SerPermissionOut {
+                    principal: s.principal,
+                    action: s.action,
+                    resource: s.resource,
+                    condition: s.condition,
+                    stats: s.stats,
+                }
+            })))),
             diagnostics: self
                 .diagnostics()
                 .into_iter()
                 .map(|(d, s)| SerDiagnostic {
                     diagnostic: d.clone(),
-                    stats: s.clone(),
+                    stats: s,
                 })
                 .collect(),
         };
@@ -321,46 +600,112 @@ impl Observed {
                 )
                 .with_field(format!("permissions[{i}].principal")));
             }
-            let key = (p.principal.as_deref().map(Arc::from), p.permission);
-            add_stats(&mut o.permissions, key, &p.stats);
+            let key = Key {
+                principal: match &p.principal {
+                    Some(pr) => o.principals.id(pr.as_str(), Arc::from),
+                    None => NONE,
+                },
+                action: o.actions.id(p.permission.action.as_str(), Box::from),
+                resource: o.resources.id(&p.permission.resource, Resource::clone),
+                condition: match &p.permission.condition {
+                    Some(c) => o.conditions.id(c, ConditionBlock::clone),
+                    None => NONE,
+                },
+            };
+            let t = o.tally_of(&p.stats);
+            merge_into(&mut o.permissions, key, t, &o.sources);
         }
         for d in doc.diagnostics {
-            add_stats(&mut o.diagnostics, d.diagnostic, &d.stats);
+            let t = o.tally_of(&d.stats);
+            merge_diagnostic(&mut o.diagnostics, d.diagnostic, t, &o.sources);
         }
         Ok(o)
     }
 }
 
-/// Adds `stats` to the entry for `key` (merging, or inserting a copy).
-fn add_stats<K: Eq + std::hash::Hash>(map: &mut HashMap<K, Stats>, key: K, stats: &Stats) {
-    match map.entry(key) {
-        Entry::Occupied(mut e) => e.get_mut().merge(stats),
+fn new_tally(ok: bool, source: u32, line: u64) -> Tally {
+    Tally {
+        ok: u64::from(ok),
+        failed: u64::from(!ok),
+        line,
+        source,
+    }
+}
+
+/// `true` when evidence (`source`, `line`) comes before the tally's first.
+fn earlier(t: &Tally, source: u32, line: u64, sources: &Interner<Arc<str>>) -> bool {
+    if t.source == NONE {
+        return true;
+    }
+    if source == t.source {
+        line < t.line
+    } else {
+        (&**sources.get(source), line) < (&**sources.get(t.source), t.line)
+    }
+}
+
+fn count(t: &mut Tally, ok: bool, source: u32, line: u64, sources: &Interner<Arc<str>>) {
+    if ok {
+        t.ok = t.ok.saturating_add(1);
+    } else {
+        t.failed = t.failed.saturating_add(1);
+    }
+    if earlier(t, source, line, sources) {
+        t.source = source;
+        t.line = line;
+    }
+}
+
+fn tally<K>(
+    entry: Entry<'_, K, Tally>,
+    ok: bool,
+    source: u32,
+    line: u64,
+    sources: &Interner<Arc<str>>,
+) {
+    match entry {
+        Entry::Occupied(mut e) => count(e.get_mut(), ok, source, line, sources),
         Entry::Vacant(e) => {
-            e.insert(stats.clone());
+            e.insert(new_tally(ok, source, line));
         }
     }
 }
 
-/// Counts one call into an entry, building its evidence only when it is new or earlier.
-fn count<K>(entry: Entry<'_, K, Stats>, ok: bool, call: &Call) {
-    match entry {
-        Entry::Occupied(mut e) => {
-            let s = e.get_mut();
-            if ok {
-                s.ok = s.ok.saturating_add(1);
-            } else {
-                s.failed = s.failed.saturating_add(1);
-            }
-            if s.first.after(&call.source) {
-                s.first = Evidence::of(call);
-            }
+/// As [`merge_into`], for the diagnostics.
+fn merge_diagnostic(
+    map: &mut IndexMap<Diagnostic, Tally, FxBuildHasher>,
+    key: Diagnostic,
+    t: Tally,
+    sources: &Interner<Arc<str>>,
+) {
+    match map.get_mut(&key) {
+        Some(s) => add_tally(s, &t, sources),
+        None => {
+            map.insert(key, t);
         }
+    }
+}
+
+fn add_tally(s: &mut Tally, t: &Tally, sources: &Interner<Arc<str>>) {
+    s.ok = s.ok.saturating_add(t.ok);
+    s.failed = s.failed.saturating_add(t.failed);
+    if earlier(s, t.source, t.line, sources) {
+        s.source = t.source;
+        s.line = t.line;
+    }
+}
+
+/// Adds a tally to the entry for `key` (its sources ids of `sources`).
+fn merge_into<K: Eq + Hash>(
+    map: &mut HashMap<K, Tally>,
+    key: K,
+    t: Tally,
+    sources: &Interner<Arc<str>>,
+) {
+    match map.entry(key) {
+        Entry::Occupied(mut e) => add_tally(e.get_mut(), &t, sources),
         Entry::Vacant(e) => {
-            e.insert(Stats {
-                ok: u64::from(ok),
-                failed: u64::from(!ok),
-                first: Evidence::of(call),
-            });
+            e.insert(t);
         }
     }
 }
@@ -385,9 +730,11 @@ struct Header {
     version: u32,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct Serialized {
+    #[allow(dead_code)]
     format: String,
+    #[allow(dead_code)]
     version: u32,
     counts: Counts,
     #[serde(default)]
@@ -396,12 +743,50 @@ struct Serialized {
     diagnostics: Vec<SerDiagnostic>,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
+#[serde(bound(serialize = "I: Iterator<Item = SerPermissionOut<'a>>"))]
+struct SerializedOut<'a, I: Iterator<Item = SerPermissionOut<'a>>> {
+    format: &'static str,
+    version: u32,
+    counts: Counts,
+    malformed_at: Vec<&'a Evidence>,
+    permissions: SerSeq<I>,
+    diagnostics: Vec<SerDiagnostic>,
+}
+
+/// Serializes an iterator as a sequence, once.
+struct SerSeq<I>(std::cell::RefCell<Option<I>>);
+
+impl<T: Serialize, I: Iterator<Item = T>> Serialize for SerSeq<I> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        let items = self.0.borrow_mut().take();
+        serializer.collect_seq(items.into_iter().flatten())
+    }
+}
+
+#[derive(Deserialize)]
 struct SerPermission {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     principal: Option<String>,
     #[serde(flatten)]
     permission: Permission,
+    #[serde(flatten)]
+    stats: Stats,
+}
+
+/// The serialized permission, borrowed: the same fields, in the same order, as
+/// [`SerPermission`] with [`Permission`] and [`Stats`] flattened into it.
+#[derive(Serialize)]
+struct SerPermissionOut<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    principal: Option<&'a str>,
+    action: &'a str,
+    resource: &'a Resource,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    condition: Option<&'a ConditionBlock>,
     #[serde(flatten)]
     stats: Stats,
 }

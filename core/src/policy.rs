@@ -1,7 +1,7 @@
 //! From [`Observed`] to policy documents: filling and mapping context fields, S3 key
 //! generalisation, grouping into statements, stable Sids and size splitting.
 
-use crate::arn::{Field, Resource, Seg, partition_of_region};
+use crate::arn::{Field, Resource, ResourceBuilder, SegRef, partition_of_region};
 use crate::derive::{ConditionBlock, Diagnostic, DiagnosticKind};
 use crate::error::{Error, ErrorKind, Result};
 use crate::observed::{Evidence, Observed, Stats};
@@ -140,55 +140,53 @@ impl PolicyOptions {
     /// Applies the account/region mappings to a resource's known fields, then fills its gaps
     /// from the options (partition from the region when not given).
     pub fn resolve(&self, r: &Resource) -> Resource {
-        let mut r = r.clone();
-        let own_region = r.field(Field::Region).map(str::to_owned);
-        for seg in &mut r.segs {
-            if let Seg::Field(f, Some(v)) = seg {
-                let mapped = match f {
-                    Field::Account => PolicyOptions::map(&self.map_account, v),
-                    Field::Region => PolicyOptions::map(&self.map_region, v),
-                    // A resource with a region moves partition only when its own region is
-                    // mapped to one in another partition; one without (S3) follows any such
-                    // mapping.
-                    Field::Partition => match own_region.as_deref() {
-                        Some(from) => {
-                            let to = PolicyOptions::map(&self.map_region, from);
-                            if partition_of_region(from) == v.as_str() {
-                                partition_of_region(to)
-                            } else {
-                                v.as_str()
-                            }
+        let own_region = r.field(Field::Region);
+        let mapped = |f: Field, v: &str| -> String {
+            match f {
+                Field::Account => PolicyOptions::map(&self.map_account, v),
+                Field::Region => PolicyOptions::map(&self.map_region, v),
+                // A resource with a region moves partition only when its own region is
+                // mapped to one in another partition; one without (S3) follows any such
+                // mapping.
+                Field::Partition => match own_region {
+                    Some(from) => {
+                        let to = PolicyOptions::map(&self.map_region, from);
+                        if partition_of_region(from) == v {
+                            partition_of_region(to)
+                        } else {
+                            v
                         }
-                        None => self
-                            .map_region
-                            .iter()
-                            .find(|(from, to)| {
-                                partition_of_region(from) == v.as_str()
-                                    && partition_of_region(to) != v.as_str()
-                            })
-                            .map(|(_, to)| partition_of_region(to))
-                            .unwrap_or(v),
-                    },
-                };
-                if mapped != v.as_str() {
-                    *v = mapped.to_owned();
-                }
+                    }
+                    None => self
+                        .map_region
+                        .iter()
+                        .find(|(from, to)| {
+                            partition_of_region(from) == v && partition_of_region(to) != v
+                        })
+                        .map(|(_, to)| partition_of_region(to))
+                        .unwrap_or(v),
+                },
             }
-        }
-        let region = r
-            .field(Field::Region)
-            .map(str::to_owned)
+            .to_owned()
+        };
+        let region = own_region
+            .map(|v| PolicyOptions::map(&self.map_region, v).to_owned())
             .or_else(|| self.region.clone());
         let partition = self
             .partition
             .clone()
             .or_else(|| region.as_deref().map(|r| partition_of_region(r).to_owned()));
-        r.fill(
-            partition.as_deref(),
-            self.region.as_deref(),
-            self.account.as_deref(),
-        );
-        r
+        r.rebuild(
+            |f, v| match v {
+                Some(v) => Some(mapped(f, v)),
+                None => match f {
+                    Field::Partition => partition.clone(),
+                    Field::Region => self.region.clone(),
+                    Field::Account => self.account.clone(),
+                },
+            },
+            r.tail(),
+        )
     }
 
     fn included(&self, action: &str, stats: &Stats) -> bool {
@@ -214,18 +212,105 @@ pub struct PermissionLine {
 /// The raw, ungeneralised (action, resource) pairs, sorted and unique, with `*` in unknown
 /// fields, after the region/account options, mappings and filters.
 pub fn permission_lines(observed: &Observed, opts: &PolicyOptions) -> Vec<PermissionLine> {
-    let mut set = BTreeSet::new();
-    for (_, p, stats) in observed.permissions() {
-        if !opts.included(&p.action, stats) {
+    let mut lines = Vec::new();
+    for p in observed.permissions() {
+        if !opts.included(p.action, &p.stats) {
             continue;
         }
-        set.insert(PermissionLine {
-            action: p.action.clone(),
-            resource: opts.resolve(&p.resource).to_iam(),
-            condition: p.condition.clone(),
+        lines.push(PermissionLine {
+            action: p.action.to_owned(),
+            resource: opts.resolve(p.resource).to_iam(),
+            condition: p.condition.cloned(),
         });
     }
-    set.into_iter().collect()
+    lines.sort_unstable();
+    lines.dedup();
+    lines
+}
+
+/// A line of `leastpriv permissions`, borrowed (serialized as [`PermissionLine`]).
+#[derive(serde::Serialize)]
+struct LineRef<'a> {
+    action: &'a str,
+    resource: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    condition: Option<&'a ConditionBlock>,
+}
+
+/// Writes what [`permission_lines`] returns, as [`crate::render_permission_lines`] renders it,
+/// keeping only each permission's resource text: for a large run, a fraction of the memory of
+/// the lines themselves.
+pub fn write_permission_lines(
+    observed: &Observed,
+    opts: &PolicyOptions,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    let mut actions: Vec<&str> = Vec::new();
+    let mut conditions: Vec<&ConditionBlock> = Vec::new();
+    let mut arena = String::new();
+    // (resource text start, its length, action, condition + 1 or 0)
+    let mut items: Vec<(usize, u32, u32, u32)> = Vec::with_capacity(observed.len());
+    for p in observed.permissions() {
+        if !opts.included(p.action, &p.stats) {
+            continue;
+        }
+        // Permissions come sorted by action: the last one is the likely match.
+        let action = match actions.iter().rposition(|a| *a == p.action) {
+            Some(i) => i,
+            None => {
+                actions.push(p.action);
+                actions.len() - 1
+            }
+        };
+        let condition = match p.condition {
+            None => 0,
+            Some(c) => match conditions.iter().position(|x| *x == c) {
+                Some(i) => i + 1,
+                None => {
+                    conditions.push(c);
+                    conditions.len()
+                }
+            },
+        };
+        let start = arena.len();
+        opts.resolve(p.resource).write_iam(&mut arena);
+        items.push((
+            start,
+            (arena.len() - start) as u32,
+            action as u32,
+            condition as u32,
+        ));
+    }
+    let text = |&(start, len, _, _): &(usize, u32, u32, u32)| &arena[start..start + len as usize];
+    let cond = |c: u32| (c > 0).then(|| conditions[c as usize - 1]);
+    items.sort_unstable_by(|a, b| {
+        (actions[a.2 as usize], text(a), cond(a.3)).cmp(&(
+            actions[b.2 as usize],
+            text(b),
+            cond(b.3),
+        ))
+    });
+    let mut last: Option<(usize, u32, u32, u32)> = None;
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, out);
+    for it in &items {
+        if let Some(l) = &last
+            && (actions[l.2 as usize], text(l), cond(l.3))
+                == (actions[it.2 as usize], text(it), cond(it.3))
+        {
+            continue;
+        }
+        last = Some(*it);
+        serde_json::to_writer(
+            &mut w,
+            &LineRef {
+                action: actions[it.2 as usize],
+                resource: text(it),
+                condition: cond(it.3),
+            },
+        )?;
+        std::io::Write::write_all(&mut w, b"\n")?;
+    }
+    std::io::Write::flush(&mut w)
 }
 
 /// One statement of a policy document.
@@ -297,24 +382,33 @@ fn longest_common_prefix<'a>(items: &[&'a str]) -> &'a str {
 }
 
 fn generalise(resources: BTreeSet<Resource>, mode: S3Objects) -> BTreeSet<Resource> {
+    if mode == S3Objects::Exact && resources.iter().all(|r| r.tail().is_none()) {
+        return resources;
+    }
     let mut out = BTreeSet::new();
-    let mut by_head: BTreeMap<Vec<Seg>, Vec<String>> = BTreeMap::new();
+    let mut by_head: BTreeMap<Resource, Vec<String>> = BTreeMap::new();
     for r in resources {
-        match r.tail {
-            Some(t) => by_head.entry(r.segs).or_default().push(t),
+        match r.tail() {
+            Some(t) => {
+                let head = Resource::new(r.to_segs(), None);
+                by_head.entry(head).or_default().push(t.to_owned());
+            }
             None => {
                 out.insert(r);
             }
         }
     }
+    let mut b = ResourceBuilder::new();
     for (head, tails) in by_head {
-        let make = |prefix: &str, star: bool| {
-            let mut segs = head.clone();
-            segs.push(Seg::Text(prefix.to_owned()));
-            if star {
-                segs.push(Seg::Pattern("*".into()));
+        let mut make = |prefix: &str, star: bool| {
+            for seg in head.segs() {
+                b.push(seg);
             }
-            Resource { segs, tail: None }.normalize()
+            b.text(prefix);
+            if star {
+                b.pattern("*");
+            }
+            b.finish(None)
         };
         match mode {
             S3Objects::Exact => {
@@ -387,20 +481,23 @@ fn sid_for(prefix: &str, resources: &[Resource], condition: &Option<ConditionBlo
 
 /// A resource as IAM text with worst-case values in its gaps (for size limits).
 fn worst_case_text(r: &Resource) -> String {
-    let mut r = r.clone();
-    for seg in &mut r.segs {
-        if let Seg::Field(f, v @ None) = seg {
-            *v = Some(
-                match f {
+    if !r.has_gap() {
+        return r.to_iam();
+    }
+    r.rebuild(
+        |f, v| {
+            Some(
+                v.unwrap_or(match f {
                     Field::Partition => "aws-iso-b-xx",
                     Field::Region => "ap-southeast-99",
                     Field::Account => "123456789012",
-                }
+                })
                 .to_owned(),
-            );
-        }
-    }
-    r.to_iam()
+            )
+        },
+        r.tail(),
+    )
+    .to_iam()
 }
 
 /// The size count, conservative: every character of the minified JSON text. IAM leaves
@@ -518,7 +615,7 @@ fn split_statement(s: Statement, limit: usize, out: &mut Vec<Statement>) {
 /// let mut seen = Observed::new();
 /// for key in ["reports/2024/a.csv", "reports/2024/b.csv"] {
 ///     let call = Call::new("s3", "GetObject", serde_json::json!({"Bucket": "acme", "Key": key}));
-///     seen.record(&rules, &call);
+///     seen.add(&leastpriv::derive(&rules, &call), None, true, &call.source);
 /// }
 /// let opts = PolicyOptions { region: Some("eu-west-1".into()), ..PolicyOptions::default() };
 /// let set = build_policies(&seen, &opts);
@@ -526,7 +623,7 @@ fn split_statement(s: Statement, limit: usize, out: &mut Vec<Statement>) {
 /// assert_eq!(st.resources[0].to_iam(), "arn:aws:s3:::acme/reports/2024/*");
 /// ```
 pub fn build_policies(observed: &Observed, opts: &PolicyOptions) -> PolicySet {
-    type Group = (Option<String>, String, Option<ConditionBlock>);
+    type Group<'a> = (Option<&'a str>, &'a str, Option<&'a ConditionBlock>);
     // The engine's notes, less those about what the filters leave out: an excluded action, or
     // (with --outcome ok) a call that only ever failed.
     let mut diagnostics: BTreeMap<Diagnostic, Stats> = observed
@@ -544,28 +641,25 @@ pub fn build_policies(observed: &Observed, opts: &PolicyOptions) -> PolicySet {
     // (principal, action, condition) → resources
     let mut per_action: BTreeMap<Group, BTreeSet<Resource>> = BTreeMap::new();
     let mut failed_only: BTreeMap<(String, String), (u64, Evidence)> = BTreeMap::new();
-    for (principal, p, stats) in observed.permissions() {
-        if !opts.included(&p.action, stats) {
+    for p in observed.permissions() {
+        let stats = &p.stats;
+        if !opts.included(p.action, stats) {
             continue;
         }
         if stats.ok == 0 {
             let e = failed_only
-                .entry((p.action.clone(), opts.resolve(&p.resource).to_iam()))
+                .entry((p.action.to_owned(), opts.resolve(p.resource).to_iam()))
                 .or_insert((0, stats.first.clone()));
             e.0 += stats.failed;
             if stats.first < e.1 {
                 e.1 = stats.first.clone();
             }
         }
-        let principal = if opts.group_by {
-            principal.map(str::to_owned)
-        } else {
-            None
-        };
+        let principal = if opts.group_by { p.principal } else { None };
         per_action
-            .entry((principal, p.action.clone(), p.condition.clone()))
+            .entry((principal, p.action, p.condition))
             .or_default()
-            .insert(opts.resolve(&p.resource));
+            .insert(opts.resolve(p.resource));
     }
     for ((action, resource), (count, first)) in failed_only {
         let (svc, name) = action.split_once(':').unwrap_or((&action, ""));
@@ -574,7 +668,7 @@ pub fn build_policies(observed: &Observed, opts: &PolicyOptions) -> PolicySet {
                 kind: DiagnosticKind::FailedOnly,
                 service: svc.to_owned(),
                 operation: name.to_owned(),
-                message: format!("`{action}` on `{resource}` was seen only on calls that failed; it is in the policy (--outcome ok leaves it out)"),
+                message: format!("`{action}` on `{resource}` was seen only on calls that failed; it is in the policy (an outcome filter of `ok` leaves it out)"),
                 action: Some(action.clone()),
                 hint: None,
             },
@@ -592,19 +686,19 @@ pub fn build_policies(observed: &Observed, opts: &PolicyOptions) -> PolicySet {
     for ((principal, action, condition), resources) in per_action {
         let resources: Vec<Resource> = generalise(resources, opts.s3_objects).into_iter().collect();
         for r in &resources {
-            for seg in &r.segs {
-                if let Seg::Field(f, None) = seg {
-                    *gaps.entry(*f).or_default() += 1;
+            for seg in r.segs() {
+                if let SegRef::Field(f, None) = seg {
+                    *gaps.entry(f).or_default() += 1;
                 }
             }
         }
         let prefix = action.split(':').next().unwrap_or_default().to_owned();
         grouped
-            .entry(principal)
+            .entry(principal.map(str::to_owned))
             .or_default()
-            .entry((prefix, condition, resources))
+            .entry((prefix, condition.cloned(), resources))
             .or_default()
-            .insert(action);
+            .insert(action.to_owned());
     }
     for (field, n) in gaps {
         let (give, tf) = match field {

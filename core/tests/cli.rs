@@ -741,3 +741,101 @@ fn the_event_size_limit_is_an_option() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(text(&out.stdout).lines().count(), 2);
 }
+
+#[test]
+fn the_text_report_groups_many_notes_and_points_to_the_json_report() {
+    let mut events = String::new();
+    for i in 0..12 {
+        events.push_str(&format!(
+            "{{\"service\": \"s3\", \"operation\": \"GetObject\", \"outcome\": \"error\", \"params\": {{\"Bucket\": \"b\", \"Key\": \"k{i}\"}}}}\n"
+        ));
+    }
+    let dir = tempdir("grouped");
+    let report = dir.join("report.json");
+    let out = run_stdin(
+        &[
+            "policy",
+            "-",
+            "--region",
+            "eu-west-1",
+            "--account",
+            "123456789012",
+            "--s3-objects",
+            "exact",
+            "--report",
+            report.to_str().unwrap(),
+        ],
+        &events,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("failed_only s3:GetObject: 12 notes over 12 call(s), the first 3:"),
+        "{err}"
+    );
+    assert!(err.contains("... and 9 more (the JSON report"), "{err}");
+    assert_eq!(
+        err.matches("was seen only on calls that failed").count(),
+        3,
+        "{err}"
+    );
+    // The JSON report has every one.
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let failed = json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["kind"] == "failed_only")
+        .count();
+    assert_eq!(failed, 12);
+    // A few notes are listed as they are.
+    let few: String = events.lines().take(2).map(|l| format!("{l}\n")).collect();
+    let out = run_stdin(&["policy", "-", "--s3-objects", "exact"], &few);
+    assert_eq!(
+        text(&out.stderr)
+            .matches("was seen only on calls that failed")
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn jobs_do_not_change_the_output() {
+    let dir = tempdir("jobs");
+    let mut files = Vec::new();
+    for f in 0..4 {
+        let mut events = String::new();
+        for i in 0..300 {
+            events.push_str(&format!(
+                "{{\"service\": \"s3\", \"operation\": \"{}\", \"params\": {{\"Bucket\": \"b{f}\", \"Key\": \"k{}\"}}, \"principal\": \"p{}\"}}\n",
+                ["GetObject", "PutObject", "DeleteObject"][i % 3],
+                i % 17,
+                i % 2
+            ));
+        }
+        let p = dir.join(format!("e{f}.jsonl"));
+        std::fs::write(&p, events).unwrap();
+        files.push(p.to_string_lossy().into_owned());
+    }
+    let s = sample();
+    files.push(s.to_string_lossy().into_owned());
+    let mut outs = Vec::new();
+    for jobs in ["1", "2", "5"] {
+        let mut args = vec!["policy", "--group-by", "principal", "--jobs", jobs, "-q"];
+        args.extend(files.iter().map(String::as_str));
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert!(
+            out.stderr.is_empty(),
+            "-q prints nothing: {}",
+            text(&out.stderr)
+        );
+        outs.push(out.stdout);
+    }
+    assert!(!outs[0].is_empty());
+    assert_eq!(outs[0], outs[1]);
+    assert_eq!(outs[0], outs[2]);
+    let out = run(&["permissions", "--jobs", "0", &files[0]]);
+    assert_eq!(out.status.code(), Some(2));
+}

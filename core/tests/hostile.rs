@@ -8,6 +8,17 @@ use leastpriv::{
 };
 use serde_json::json;
 
+/// Derives what `call` needs and counts it (what a pipeline's `record` does).
+fn record(seen: &mut leastpriv::Observed, rules: &leastpriv::Rules, call: &leastpriv::Call) {
+    let d = leastpriv::derive(rules, call);
+    seen.add(
+        &d,
+        call.principal.as_deref(),
+        call.outcome.is_ok(),
+        &call.source,
+    );
+}
+
 fn call(service: &str, op: &str, params: serde_json::Value) -> Call {
     let mut c = Call::new(service, op, params);
     c.region = Some("eu-west-1".into());
@@ -27,7 +38,8 @@ fn every_document_meets_the_size_count() {
     ] {
         let mut seen = Observed::new();
         for i in 0..n {
-            seen.record(
+            record(
+                &mut seen,
                 &rules,
                 &call(
                     "s3",
@@ -35,7 +47,8 @@ fn every_document_meets_the_size_count() {
                     json!({"Bucket": format!("bucket-{i:05}"), "Key": format!("{key}-{i}")}),
                 ),
             );
-            seen.record(
+            record(
+                &mut seen,
                 &rules,
                 &call(
                     "dynamodb",
@@ -88,7 +101,8 @@ fn a_permission_too_large_to_fit_is_diagnosed() {
     let rules = Rules::builtin();
     let mut seen = Observed::new();
     let key = "k".repeat(7_000);
-    seen.record(
+    record(
+        &mut seen,
         &rules,
         &call("s3", "GetObject", json!({"Bucket": "b", "Key": key})),
     );
@@ -110,7 +124,8 @@ fn more_documents_than_a_role_can_attach_is_diagnosed() {
     let rules = Rules::builtin();
     let mut seen = Observed::new();
     for i in 0..6_000 {
-        seen.record(
+        record(
+            &mut seen,
             &rules,
             &call(
                 "s3",
@@ -205,7 +220,7 @@ fn engine_output_round_trips_through_the_state_check() {
             json!({"RoleArn": "arn:aws:iam::123456789012:role/r"}),
         ),
     ] {
-        seen.record(&rules, &call(svc, op, params));
+        record(&mut seen, &rules, &call(svc, op, params));
     }
     let again = Observed::from_bytes(&seen.to_bytes()).expect("reads back");
     assert_eq!(again, seen);
@@ -334,7 +349,7 @@ fn control_characters_are_escaped_in_the_text_report() {
     );
     c.outcome = leastpriv::Outcome::Error { code: None };
     c.source = leastpriv::Source::label("file\nname");
-    seen.record(&rules, &c);
+    record(&mut seen, &rules, &c);
     let set = build_policies(&seen, &PolicyOptions::default());
     let report = render_report_text(&set, &seen.counts(), &[]);
     assert!(

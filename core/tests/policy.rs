@@ -10,6 +10,17 @@ use leastpriv::{
 use serde_json::json;
 use std::collections::{BTreeSet, HashSet};
 
+/// Derives what `call` needs and counts it (what a pipeline's `record` does).
+fn record(seen: &mut leastpriv::Observed, rules: &leastpriv::Rules, call: &leastpriv::Call) {
+    let d = leastpriv::derive(rules, call);
+    seen.add(
+        &d,
+        call.principal.as_deref(),
+        call.outcome.is_ok(),
+        &call.source,
+    );
+}
+
 /// A small deterministic generator (xorshift64*), so shuffles need no `rand` crate.
 struct Shuffler(u64);
 
@@ -329,7 +340,7 @@ fn tables(n: usize, ops: &[&str], with_context: bool) -> Observed {
                 call.region = Some("eu-west-1".into());
                 call.account = Some("123456789012".into());
             }
-            seen.record(&rules, &call);
+            record(&mut seen, &rules, &call);
         }
     }
     seen
@@ -394,18 +405,21 @@ fn split_documents_fit_when_terraform_fills_the_gaps() {
             let mut d = d.clone();
             for s in &mut d.statements {
                 for r in &mut s.resources {
-                    for seg in &mut r.segs {
-                        if let Seg::Field(f, v @ None) = seg {
-                            *v = Some(
+                    let segs = r.to_segs().into_iter().map(|seg| match seg {
+                        Seg::Field(f, None) => Seg::Field(
+                            f,
+                            Some(
                                 match f {
                                     Field::Partition => "aws-us-gov",
                                     Field::Region => "ap-southeast-2",
                                     Field::Account => "123456789012",
                                 }
                                 .to_owned(),
-                            );
-                        }
-                    }
+                            ),
+                        ),
+                        other => other,
+                    });
+                    *r = Resource::new(segs.collect::<Vec<_>>(), r.tail().map(str::to_owned));
                 }
             }
             d
@@ -421,7 +435,8 @@ fn many_actions_on_one_resource_split_by_action() {
     let mut seen = Observed::new();
     // Unknown operations fall back to prefix:Operation on *: one statement, many actions.
     for i in 0..600 {
-        seen.record(
+        record(
+            &mut seen,
             &rules,
             &Call::new("s3", format!("MadeUpOperationNumber{i:04}"), json!({})),
         );
@@ -450,12 +465,14 @@ fn sids_are_alphanumeric_prefix_and_hash_and_stable() {
     }
     // The Sid depends on the resources, not on what else is in the policy.
     let mut alone = Observed::new();
-    alone.record(
+    record(
+        &mut alone,
         &Rules::builtin(),
         &Call::new("sqs", "ListQueues", json!({})),
     );
     let mut more = alone.clone();
-    more.record(
+    record(
+        &mut more,
         &Rules::builtin(),
         &Call::new("s3", "ListBuckets", json!({})),
     );
@@ -476,7 +493,8 @@ fn s3_policy(keys: &[(&str, &str, &str)], mode: S3Objects) -> Vec<(String, Vec<S
     let rules = Rules::builtin();
     let mut seen = Observed::new();
     for (op, bucket, key) in keys {
-        seen.record(
+        record(
+            &mut seen,
             &rules,
             &Call::new("s3", *op, json!({"Bucket": bucket, "Key": key})),
         );
@@ -652,7 +670,8 @@ fn mappings_parse_from_to_and_apply() {
     }
     let rules = Rules::builtin();
     let mut seen = Observed::new();
-    seen.record(
+    record(
+        &mut seen,
         &rules,
         &Call::new(
             "sqs",
@@ -680,7 +699,7 @@ fn splitting_only_when_needed_and_tightly() {
     let mut seen = Observed::new();
     for i in 0..57 {
         let call = Call::new(format!("zz{i:03}"), "DoThingNumber", serde_json::json!({}));
-        seen.record(&rules, &call);
+        record(&mut seen, &rules, &call);
     }
     let set = build_policies(&seen, &PolicyOptions::default());
     assert_eq!(
@@ -692,7 +711,8 @@ fn splitting_only_when_needed_and_tightly() {
     let mut seen = Observed::new();
     for i in 0..400 {
         let key = format!("reports/2024/some-long-file-name-{i:04}.csv");
-        seen.record(
+        record(
+            &mut seen,
             &rules,
             &Call::new(
                 "s3",
@@ -745,7 +765,7 @@ fn group_by_names_never_collide() {
             serde_json::json!({"QueueUrl": format!("https://sqs.eu-west-1.amazonaws.com/123456789012/q{i}")}),
         );
         call.principal = principal.map(str::to_owned);
-        seen.record(&rules, &call);
+        record(&mut seen, &rules, &call);
     }
     // `x` needs two documents, so its second block could meet `x_2`'s first.
     for k in 0..400 {
@@ -755,7 +775,7 @@ fn group_by_names_never_collide() {
             serde_json::json!({"Bucket": format!("bucket-with-a-long-name-{k:04}"), "Key": "k"}),
         );
         call.principal = Some("x".into());
-        seen.record(&rules, &call);
+        record(&mut seen, &rules, &call);
     }
     let opts = PolicyOptions {
         group_by: true,

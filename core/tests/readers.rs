@@ -304,15 +304,9 @@ fn a_file_is_read_with_its_path_as_evidence() {
         &ReadOptions::default(),
     )
     .expect("read");
-    let perms = seen.permissions();
+    let perms: Vec<_> = seen.permissions().collect();
     assert_eq!(perms.len(), 1);
-    assert_eq!(
-        perms[0].2.first,
-        Evidence {
-            source: file.path().to_owned(),
-            line: 2
-        }
-    );
+    assert_eq!(perms[0].stats.first, Evidence::new(file.path(), 2));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -347,7 +341,7 @@ fn lenient_edn_skips_malformed_events_and_says_where() {
     assert_eq!((counts.calls, counts.skipped, counts.malformed), (2, 1, 5));
     let lines: Vec<u64> = seen.malformed_at().map(|e| e.line).collect();
     assert_eq!(lines, [2, 4, 7, 9, 11]);
-    assert!(seen.malformed_at().all(|e| e.source == "app.edn"));
+    assert!(seen.malformed_at().all(|e| &*e.source == "app.edn"));
     assert_eq!(
         actions_and_resources(&seen),
         [

@@ -5,7 +5,7 @@
 //! `UPDATE_GOLDEN=1 cargo test -p leastpriv --test terraform` rewrites the golden files.
 
 use leastpriv::{
-    Field, Format, Observed, PolicyOptions, PolicySet, ReadOptions, Resource, Rules, Seg,
+    Field, Format, Observed, PolicyOptions, PolicySet, ReadOptions, Resource, Rules, SegRef as Seg,
     Statement, TerraformOptions, build_policies, escape_iam, read_into, render_json,
     render_terraform,
 };
@@ -49,7 +49,7 @@ const REFS: [&str; 4] = [
 /// as the reference Terraform would fill it from.
 fn expected_value(r: &Resource, provider_major: u32) -> String {
     let mut out = String::new();
-    for seg in &r.segs {
+    for seg in r.segs() {
         match seg {
             Seg::Text(t) => escape_iam(t, &mut out),
             Seg::Pattern(p) => out.push_str(p),
@@ -60,7 +60,7 @@ fn expected_value(r: &Resource, provider_major: u32) -> String {
             Seg::Field(Field::Account, None) => out.push_str(REFS[3]),
         }
     }
-    if let Some(t) = &r.tail {
+    if let Some(t) = r.tail() {
         escape_iam(t, &mut out);
     }
     out

@@ -6,9 +6,9 @@
 //! the core is a failure too (the fuzzer reports it, the tests catch it).
 
 use leastpriv::{
-    Call, DiagnosticKind, Format, MANAGED_POLICY_LIMIT, Observed, PolicyOptions, PolicySet,
-    ReadOptions, Rules, S3Objects, build_policies, document_size, glob, permission_lines,
-    read_into, render_json, render_report_text, render_terraform,
+    Call, DiagnosticKind, Format, MANAGED_POLICY_LIMIT, Observed, Pipeline, PolicyOptions,
+    PolicySet, ReadOptions, Rules, S3Objects, build_policies, document_size, glob,
+    permission_lines, read_into, render_json, render_report_text, render_terraform,
 };
 
 /// The size limits the properties use: small enough that arbitrary inputs split documents.
@@ -61,8 +61,7 @@ fn covers_every_permission(
     // Per principal (with group_by), the permissions as `leastpriv permissions` prints them.
     let mut principals: Vec<Option<String>> = seen
         .permissions()
-        .into_iter()
-        .map(|(pr, _, _)| pr.map(str::to_owned).filter(|_| opts.group_by))
+        .map(|p| p.principal.map(str::to_owned).filter(|_| opts.group_by))
         .collect();
     principals.sort();
     principals.dedup();
@@ -146,6 +145,49 @@ pub fn read(data: &[u8], format: Format) -> Result<(), String> {
         let b = data.first().copied().unwrap_or(0);
         check_policy(&seen, &opts_from(b, false))?;
         check_policy(&seen, &opts_from(b, true))?;
+        if lenient {
+            same_as_plain(data, &opts)?;
+        }
+    }
+    Ok(())
+}
+
+/// The pipeline's shortcuts (the fast lane, the caches, reading only what the rules read)
+/// change nothing: the input twice over counts as the plain reader and the engine count it.
+fn same_as_plain(data: &[u8], opts: &ReadOptions) -> Result<(), String> {
+    let text = [data, b"\n", data].concat();
+    let rules = Rules::builtin();
+    let mut p = Pipeline::new(std::sync::Arc::clone(&rules), opts.clone());
+    if p.read(&text[..], "fuzz").is_err() {
+        return Ok(());
+    }
+    let Ok(mut reader) = leastpriv::CallReader::new(&text[..], "fuzz", opts) else {
+        return Ok(());
+    };
+    let mut plain = Observed::new();
+    for &line in reader.undetected_lines() {
+        plain.count_malformed(leastpriv::Evidence::new("fuzz", line));
+    }
+    for item in reader.by_ref() {
+        match item {
+            Ok(call) => {
+                let d = leastpriv::derive(&rules, &call);
+                plain.add(
+                    &d,
+                    call.principal.as_deref(),
+                    call.outcome.is_ok(),
+                    &call.source,
+                );
+            }
+            Err(e) if e.kind() == leastpriv::ErrorKind::Io => return Ok(()),
+            Err(e) => {
+                plain.count_malformed(leastpriv::Evidence::new("fuzz", e.line().unwrap_or(0)))
+            }
+        }
+    }
+    plain.count_skipped_n(reader.skipped());
+    if p.into_observed().to_bytes() != plain.to_bytes() {
+        return Err("the pipeline counts differently from the plain reader and the engine".into());
     }
     Ok(())
 }
@@ -203,7 +245,12 @@ pub fn engine(data: &[u8]) -> Result<(), String> {
                 return Err(format!("{service}:{operation}: `{}`: {e}", p.action));
             }
         }
-        seen.record(&rules, &call);
+        seen.add(
+            &d,
+            call.principal.as_deref(),
+            call.outcome.is_ok(),
+            &call.source,
+        );
     }
     let b = data.first().copied().unwrap_or(0);
     check_policy(&seen, &opts_from(b, false))?;
@@ -243,9 +290,9 @@ pub fn policy(data: &[u8]) -> Result<(), String> {
         call.region = Some("eu-west-1".into());
         call.account = Some("123456789012".into());
         call.principal = Some(format!("p{}", chunk.first().copied().unwrap_or(0) % 3));
-        let mut one = Observed::new();
-        one.record(&rules, &call);
-        parts.push(one);
+        let mut one = Pipeline::new(std::sync::Arc::clone(&rules), ReadOptions::default());
+        one.record(&call);
+        parts.push(one.into_observed());
     }
     let mut forward = Observed::new();
     for p in &parts {

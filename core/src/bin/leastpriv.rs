@@ -5,12 +5,11 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use leastpriv::{
     CallReader, DiagnosticKind, Error, ErrorKind, Evidence, Format, Observed, OutcomeFilter,
-    PolicyOptions, PolicySet, ReadOptions, Rules, RulesBuilder, S3Objects, TerraformOptions,
-    build_policies, open_input, parse_mapping, permission_lines, printable, read_path_into,
-    render_document_json, render_json, render_permission_lines, render_report_json,
-    render_report_text, render_terraform,
+    Pipeline, PolicyOptions, PolicySet, Progress, ReadOptions, Rules, RulesBuilder, S3Objects,
+    TerraformOptions, build_policies, open_input, parse_mapping, printable, render_document_json,
+    render_json, render_report_json, render_report_text, render_terraform,
 };
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -70,6 +69,13 @@ struct InputArgs {
     /// parsed.
     #[arg(long = "max-event-size", default_value = "16M", value_name = "SIZE", value_parser = parse_size)]
     max_event_size: usize,
+    /// Threads reading at once (several files, and a large file in parts); default: the
+    /// available cores. The output is the same for any number.
+    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    jobs: Option<u32>,
+    /// Print nothing on stderr but errors (no report, no progress bar).
+    #[arg(short, long)]
+    quiet: bool,
 }
 
 /// `123`, `64K`, `16M`, `1G` (binary units).
@@ -162,9 +168,6 @@ struct PolicyArgs {
     /// Do not declare the aws_partition / aws_region / aws_caller_identity data sources.
     #[arg(long = "no-data-sources")]
     no_data_sources: bool,
-    /// Do not print the report on stderr.
-    #[arg(short, long)]
-    quiet: bool,
 }
 
 #[derive(Args)]
@@ -263,16 +266,87 @@ fn read_options(input: &InputArgs) -> Result<ReadOptions, Failure> {
     })
 }
 
-fn read_all(input: &InputArgs, rules: &Rules) -> Result<Observed, Failure> {
+fn read_all(input: &InputArgs, rules: &Arc<Rules>) -> Result<Observed, Failure> {
     let opts = read_options(input)?;
     if input.files.iter().filter(|f| *f == "-").count() > 1 {
         return Err(usage("standard input (`-`) can be read only once"));
     }
-    let mut seen = Observed::new();
-    for f in &input.files {
-        read_path_into(rules, &mut seen, f, &opts)?;
+    let jobs = match input.jobs {
+        Some(n) => n as usize,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    let mut pipeline = Pipeline::new(Arc::clone(rules), opts);
+    let bar = (!input.quiet && std::io::stderr().is_terminal()).then(|| {
+        let progress = Arc::new(Progress::default());
+        pipeline.set_progress(Arc::clone(&progress));
+        ProgressBar::start(progress, &input.files)
+    });
+    let result = pipeline.read_paths(&input.files, jobs);
+    if let Some(bar) = bar {
+        bar.finish();
     }
-    Ok(seen)
+    result?;
+    Ok(pipeline.into_observed())
+}
+
+/// A progress bar on stderr while inputs are read: bytes read of the files' total, and
+/// events per second.
+struct ProgressBar {
+    done: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ProgressBar {
+    fn start(progress: Arc<Progress>, files: &[String]) -> ProgressBar {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let total: u64 = files
+            .iter()
+            .filter(|f| *f != "-")
+            .filter_map(|f| std::fs::metadata(f).ok())
+            .filter(|m| m.is_file())
+            .map(|m| m.len())
+            .sum();
+        let done = Arc::new(AtomicBool::new(false));
+        let stop = Arc::clone(&done);
+        let thread = std::thread::spawn(move || {
+            let bar = indicatif::ProgressBar::with_draw_target(
+                Some(total),
+                indicatif::ProgressDrawTarget::stderr(),
+            );
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:30} {bytes}/{total_bytes} {msg} {elapsed}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let started = std::time::Instant::now();
+            // Nothing shows for runs that end in a moment.
+            let mut shown = false;
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                let elapsed = started.elapsed().as_secs_f64();
+                if !shown && elapsed < 1.0 {
+                    continue;
+                }
+                shown = true;
+                bar.set_position(progress.bytes());
+                let rate = progress.events() as f64 / elapsed.max(0.001);
+                bar.set_message(format!("{rate:.0} events/s"));
+            }
+            bar.finish_and_clear();
+        });
+        ProgressBar {
+            done,
+            thread: Some(thread),
+        }
+    }
+
+    fn finish(mut self) {
+        self.done.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 fn policy_options(target: &TargetArgs, group_by: bool) -> Result<PolicyOptions, Failure> {
@@ -482,7 +556,7 @@ fn finish_report(
     seen: &Observed,
     malformed: &[Evidence],
 ) -> Result<u8, Failure> {
-    if !a.quiet {
+    if !a.input.quiet {
         eprint!("{}", render_report_text(set, &seen.counts(), malformed));
     }
     let hit = a.fail_on.iter().any(|f| {
@@ -503,18 +577,30 @@ fn cmd_permissions(a: PermissionsArgs) -> Result<u8, Failure> {
     let rules = load_rules(&a.input)?;
     let opts = policy_options(&a.target, false)?;
     let seen = read_all(&a.input, &rules)?;
-    emit(
-        a.output.as_deref(),
-        &render_permission_lines(&permission_lines(&seen, &opts)),
-    )?;
-    report_malformed(&seen);
+    report_malformed(&seen, a.input.quiet);
+    let failed = |e: std::io::Error| Failure {
+        code: 1,
+        message: format!("standard output: {e}"),
+    };
+    match &a.output {
+        None => {
+            let mut out = std::io::stdout().lock();
+            leastpriv::write_permission_lines(&seen, &opts, &mut out).map_err(failed)?;
+        }
+        Some(path) => {
+            let mut bytes = Vec::new();
+            leastpriv::write_permission_lines(&seen, &opts, &mut bytes).map_err(failed)?;
+            drop(seen);
+            leastpriv::write_files(&[(path.clone(), bytes)])?;
+        }
+    }
     Ok(0)
 }
 
 /// With `--lenient`, says on stderr how many malformed events were skipped, and where.
-fn report_malformed(seen: &Observed) {
+fn report_malformed(seen: &Observed, quiet: bool) {
     let counts = seen.counts();
-    if counts.malformed > 0 {
+    if counts.malformed > 0 && !quiet {
         let at: Vec<Evidence> = seen.malformed_at().cloned().collect();
         eprint!(
             "leastpriv: {} malformed event(s) skipped\n{}",
@@ -528,8 +614,9 @@ fn cmd_merge(a: MergeArgs) -> Result<u8, Failure> {
     let rules = load_rules(&a.input)?;
     let seen = read_all(&a.input, &rules)?;
     let bytes = seen.to_bytes();
+    report_malformed(&seen, a.input.quiet);
+    drop(seen);
     emit(a.output.as_deref(), &String::from_utf8_lossy(&bytes))?;
-    report_malformed(&seen);
     Ok(0)
 }
 

@@ -10,7 +10,11 @@
 //!
 //! Errors carry a byte offset and a message that names no payload text.
 
+use crate::spec::Selection;
+use rustc_hash::FxHashSet;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
+use std::ops::Range;
 
 /// Objects and arrays nested deeper than this are an error.
 pub(crate) const MAX_DEPTH: usize = 256;
@@ -54,12 +58,7 @@ pub(crate) fn number_value(text: &str) -> Value {
 
 /// Parses `text` as one JSON value (blanks around it allowed).
 pub(crate) fn parse(text: &str) -> Result<Value, JsonError> {
-    let mut p = Parser {
-        b: text.as_bytes(),
-        s: text,
-        pos: 0,
-        depth: 0,
-    };
+    let mut p = Parser::new(text);
     p.ws();
     let v = p.value()?;
     p.ws();
@@ -92,11 +91,475 @@ pub(crate) fn parse_object(text: &str) -> Result<Map<String, Value>, JsonError> 
     }
 }
 
+/// A member of an object checked by [`scan_object`]: where its key and its value are in the
+/// text. Nothing is copied: the caller parses the members it wants ([`parse_range`],
+/// [`parse_selected`]) and never looks at the others.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Member {
+    /// The key's text between its quotes, escapes undone by [`Member::key`].
+    key: Range<usize>,
+    /// The key holds a `\` escape.
+    escaped: bool,
+    /// The value, from its first byte to just after its last.
+    pub(crate) value: Range<usize>,
+}
+
+impl Member {
+    /// The key's text as written between its quotes.
+    pub(crate) fn key_raw<'a>(&self, text: &'a str) -> &'a str {
+        &text[self.key.clone()]
+    }
+
+    /// The key holds a `\` escape.
+    pub(crate) fn escaped_key(&self) -> bool {
+        self.escaped
+    }
+
+    /// The value's text as written.
+    pub(crate) fn raw<'a>(&self, text: &'a str) -> &'a str {
+        &text[self.value.clone()]
+    }
+
+    /// The key, as [`parse`] would read it.
+    pub(crate) fn key<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        let raw = &text[self.key.clone()];
+        if !self.escaped {
+            return Cow::Borrowed(raw);
+        }
+        // Already checked: decoding cannot fail.
+        let quoted = &text[self.key.start - 1..self.key.end + 1];
+        let mut p = Parser::new(quoted);
+        Cow::Owned(p.string().unwrap_or_default())
+    }
+}
+
+/// Checks that `text` is one JSON object exactly as [`parse_object`] does (the same errors, at
+/// the same offsets: duplicate keys at any depth, escapes, control characters, numbers, depth),
+/// building no value, and lists its members in `out` (cleared first).
+pub(crate) fn scan_object(text: &str, out: &mut Vec<Member>) -> Result<(), JsonError> {
+    out.clear();
+    let mut p = Parser::new(text);
+    p.ws();
+    if p.peek() != Some(b'{') {
+        // Not an object: the full reader finds the error (or says what it is instead).
+        return parse_object(text).map(|_| ());
+    }
+    let mut keys = Vec::new();
+    p.check_object(&mut keys, Some(out))?;
+    p.ws();
+    if p.pos < p.b.len() {
+        return Err(JsonError::at(
+            p.pos,
+            "trailing characters after the JSON value",
+        ));
+    }
+    Ok(())
+}
+
+/// The members of the object at `range` of text already checked by [`scan_object`] (an
+/// object's value), without checking it again; empty when the value there is not an object.
+pub(crate) fn members_of(text: &str, range: Range<usize>, out: &mut Vec<Member>) {
+    out.clear();
+    let mut p = Parser::new(text);
+    p.pos = range.start;
+    if p.peek() != Some(b'{') {
+        return;
+    }
+    p.pos += 1;
+    loop {
+        p.ws();
+        if p.peek() != Some(b'"') {
+            return;
+        }
+        let (key, escaped) = p.skip_string_fast();
+        p.ws();
+        p.pos += 1; // `:`
+        p.ws();
+        let start = p.pos;
+        p.skip_fast();
+        out.push(Member {
+            key,
+            escaped,
+            value: start..p.pos,
+        });
+        p.ws();
+        if p.peek() == Some(b',') {
+            p.pos += 1;
+        } else {
+            return;
+        }
+    }
+}
+
+/// The elements of the array at `range` of checked text (empty when the value there is not an
+/// array).
+pub(crate) fn elements_of(text: &str, range: Range<usize>) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut p = Parser::new(&text[..range.end]);
+    p.pos = range.start;
+    if p.peek() != Some(b'[') {
+        return out;
+    }
+    p.pos += 1;
+    loop {
+        p.ws();
+        if matches!(p.peek(), Some(b']') | None) {
+            return out;
+        }
+        let start = p.pos;
+        p.skip_fast();
+        out.push(start..p.pos);
+        p.ws();
+        if p.peek() == Some(b',') {
+            p.pos += 1;
+        } else {
+            return out;
+        }
+    }
+}
+
+/// The value at `range` of checked text, read in full as [`parse`] would.
+pub(crate) fn parse_range(text: &str, range: Range<usize>) -> Result<Value, JsonError> {
+    let mut p = Parser::new(&text[..range.end]);
+    p.pos = range.start;
+    p.value()
+}
+
+/// The value at `range` of checked text, reduced to what `selection` reads of it while it is
+/// read, exactly as [`Selection::apply`] reduces the whole value: members no rule reads are
+/// passed over unread, values only tested for presence become `true`.
+pub(crate) fn parse_selected(
+    text: &str,
+    range: Range<usize>,
+    selection: &Selection,
+) -> Result<Value, JsonError> {
+    let mut p = Parser::new(&text[..range.end]);
+    p.pos = range.start;
+    p.selected(&[selection])
+}
+
+/// The first offset at or after `from` that may end a run of plain string text: a `"`, a `\\`
+/// or (with `controls`) a control character; found eight bytes at a time, and exact to the
+/// byte only at the end (the caller goes on byte by byte from there).
+fn skip_plain(b: &[u8], from: usize, controls: bool) -> usize {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let zero = |x: u64| x.wrapping_sub(LO) & !x & HI;
+    let mut i = from;
+    while let Some(chunk) = b.get(i..i + 8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(w);
+        let mut hit = zero(w ^ (LO * u64::from(b'"'))) | zero(w ^ (LO * u64::from(b'\\')));
+        if controls {
+            hit |= w.wrapping_sub(LO * 0x20) & !w & HI;
+        }
+        if hit != 0 {
+            break;
+        }
+        i += 8;
+    }
+    i
+}
+
 struct Parser<'a> {
     b: &'a [u8],
     s: &'a str,
     pos: usize,
     depth: usize,
+}
+
+impl<'a> Parser<'a> {
+    fn new(text: &'a str) -> Parser<'a> {
+        Parser {
+            b: text.as_bytes(),
+            s: text,
+            pos: 0,
+            depth: 0,
+        }
+    }
+
+    /// A string's text (after its opening quote) as a borrowed slice when it has no escape.
+    fn string_cow(&mut self) -> Result<Cow<'a, str>, JsonError> {
+        let start = self.pos + 1;
+        let mut i = skip_plain(self.b, start, true);
+        while let Some(&c) = self.b.get(i) {
+            match c {
+                b'"' => {
+                    self.pos = i + 1;
+                    return Ok(Cow::Borrowed(&self.s[start..i]));
+                }
+                b'\\' | 0..=0x1F => break,
+                _ => i += 1,
+            }
+        }
+        self.string().map(Cow::Owned)
+    }
+
+    /// Checks the value here as [`Parser::value`] reads it, building nothing. `keys` holds the
+    /// keys of the objects being checked (each object's after the enclosing ones'); with
+    /// `members`, the object here lists its members there.
+    fn check_value(&mut self, keys: &mut Vec<Cow<'a, str>>) -> Result<(), JsonError> {
+        match self.peek() {
+            Some(b'{') => self.check_object(keys, None),
+            Some(b'[') => {
+                self.enter()?;
+                self.pos += 1;
+                self.ws();
+                if self.peek() == Some(b']') {
+                    self.pos += 1;
+                    self.depth -= 1;
+                    return Ok(());
+                }
+                loop {
+                    self.ws();
+                    self.check_value(keys)?;
+                    self.ws();
+                    match self.peek() {
+                        Some(b',') => self.pos += 1,
+                        Some(b']') => {
+                            self.pos += 1;
+                            self.depth -= 1;
+                            return Ok(());
+                        }
+                        _ => return Err(self.expected("`,` or `]`")),
+                    }
+                }
+            }
+            Some(b'"') => self.string_cow().map(|_| ()),
+            Some(b'-' | b'0'..=b'9') => self.number_text().map(|_| ()),
+            _ => self.value().map(|_| ()),
+        }
+    }
+
+    /// Checks the object here; see [`Parser::check_value`].
+    fn check_object(
+        &mut self,
+        keys: &mut Vec<Cow<'a, str>>,
+        mut members: Option<&mut Vec<Member>>,
+    ) -> Result<(), JsonError> {
+        /// Beyond this many keys an object's keys are looked up in a set, not one by one.
+        const LINEAR: usize = 16;
+        self.enter()?;
+        self.pos += 1;
+        let base = keys.len();
+        let mut set: Option<FxHashSet<Cow<'a, str>>> = None;
+        self.ws();
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            self.depth -= 1;
+            return Ok(());
+        }
+        let result = loop {
+            self.ws();
+            if self.peek() != Some(b'"') {
+                break Err(self.expected("a string key"));
+            }
+            let key_at = self.pos;
+            let key = match self.string_cow() {
+                Ok(k) => k,
+                Err(e) => break Err(e),
+            };
+            let key_end = self.pos - 1;
+            self.ws();
+            if self.peek() != Some(b':') {
+                break Err(self.expected("`:`"));
+            }
+            self.pos += 1;
+            self.ws();
+            let value_at = self.pos;
+            if let Err(mut e) = self.check_value(keys) {
+                if e.duplicate {
+                    e.path.insert(0, key.into_owned());
+                }
+                break Err(e);
+            }
+            let duplicate = match &mut set {
+                Some(set) => !set.insert(key.clone()),
+                None => keys[base..].contains(&key),
+            };
+            if duplicate {
+                break Err(JsonError {
+                    offset: key_at,
+                    message: "a key appears twice in one object".into(),
+                    path: vec![key.into_owned()],
+                    duplicate: true,
+                });
+            }
+            if let Some(out) = members.as_deref_mut() {
+                out.push(Member {
+                    key: key_at + 1..key_end,
+                    escaped: matches!(key, Cow::Owned(_)),
+                    value: value_at..self.pos,
+                });
+            }
+            if set.is_none() {
+                keys.push(key);
+                if keys.len() - base > LINEAR {
+                    set = Some(keys.drain(base..).collect());
+                }
+            }
+            self.ws();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b'}') => {
+                    self.pos += 1;
+                    self.depth -= 1;
+                    break Ok(());
+                }
+                _ => break Err(self.expected("`,` or `}`")),
+            }
+        };
+        keys.truncate(base);
+        result
+    }
+
+    /// Passes over a string in checked text: the range of its content and whether it holds an
+    /// escape.
+    fn skip_string_fast(&mut self) -> (Range<usize>, bool) {
+        let start = self.pos + 1;
+        let mut i = skip_plain(self.b, start, false);
+        let mut escaped = false;
+        while let Some(&c) = self.b.get(i) {
+            match c {
+                b'"' => break,
+                b'\\' => {
+                    escaped = true;
+                    i = skip_plain(self.b, i + 2, false);
+                }
+                _ => i += 1,
+            }
+        }
+        let end = i.min(self.b.len());
+        self.pos = (end + 1).min(self.b.len());
+        (start..end, escaped)
+    }
+
+    /// Passes over one value of checked text.
+    fn skip_fast(&mut self) {
+        let mut depth = 0usize;
+        loop {
+            match self.peek() {
+                None => return,
+                Some(b'"') => {
+                    self.skip_string_fast();
+                }
+                Some(b'{' | b'[') => {
+                    depth += 1;
+                    self.pos += 1;
+                    continue;
+                }
+                Some(b'}' | b']') => {
+                    depth = depth.saturating_sub(1);
+                    self.pos += 1;
+                }
+                Some(b',' | b':' | b' ' | b'\t' | b'\r' | b'\n') if depth > 0 => {
+                    self.pos += 1;
+                    continue;
+                }
+                Some(_) => {
+                    // A number or a literal.
+                    while let Some(c) = self.peek() {
+                        if matches!(c, b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n' | b':') {
+                            break;
+                        }
+                        self.pos += 1;
+                    }
+                }
+            }
+            if depth == 0 {
+                return;
+            }
+        }
+    }
+
+    /// The value here, reduced to what `sels` (all of which hold for it) read of it: as
+    /// `Selection::apply`, on the text.
+    fn selected(&mut self, sels: &[&Selection]) -> Result<Value, JsonError> {
+        let c = self.peek();
+        let mut set: Vec<&Selection> = sels.to_vec();
+        if !matches!(c, Some(b'[' | b'n')) {
+            // `[]` on a value that is not a list walks the value itself.
+            let mut i = 0;
+            while i < set.len() {
+                if let Some(e) = set[i].elements() {
+                    set.push(e);
+                }
+                i += 1;
+            }
+        }
+        if set.iter().any(|s| s.is_whole()) {
+            return self.value();
+        }
+        match c {
+            Some(b'n') => self.value(),
+            Some(b'{') => {
+                self.pos += 1;
+                let mut out = Map::new();
+                loop {
+                    self.ws();
+                    if self.peek() != Some(b'"') {
+                        break;
+                    }
+                    let key = self.string_cow()?;
+                    self.ws();
+                    self.pos += 1; // `:`
+                    self.ws();
+                    let subs: Vec<&Selection> = set
+                        .iter()
+                        .filter_map(|s| s.member(&key))
+                        .chain(set.iter().filter_map(|s| s.values()))
+                        .collect();
+                    if subs.is_empty() {
+                        self.skip_fast();
+                    } else {
+                        let v = self.selected(&subs)?;
+                        out.insert(key.into_owned(), v);
+                    }
+                    self.ws();
+                    if self.peek() == Some(b',') {
+                        self.pos += 1;
+                    } else {
+                        break;
+                    }
+                }
+                self.ws();
+                self.pos += 1; // `}`
+                Ok(Value::Object(out))
+            }
+            Some(b'[') => {
+                let subs: Vec<&Selection> = set.iter().filter_map(|s| s.elements()).collect();
+                if subs.is_empty() {
+                    // Nothing reads into it: an empty list is just as present and unreadable.
+                    self.skip_fast();
+                    return Ok(Value::Array(Vec::new()));
+                }
+                self.pos += 1;
+                let mut items = Vec::new();
+                loop {
+                    self.ws();
+                    if self.peek() == Some(b']') {
+                        break;
+                    }
+                    items.push(self.selected(&subs)?);
+                    self.ws();
+                    if self.peek() == Some(b',') {
+                        self.pos += 1;
+                    } else {
+                        break;
+                    }
+                }
+                self.ws();
+                self.pos += 1; // `]`
+                Ok(Value::Array(items))
+            }
+            // A scalar where a map was expected, or one only tested for presence.
+            _ => {
+                self.skip_fast();
+                Ok(Value::Bool(true))
+            }
+        }
+    }
 }
 
 impl Parser<'_> {
@@ -236,6 +699,12 @@ impl Parser<'_> {
     /// A number, kept as its text (JSON's grammar, checked).
     fn number(&mut self) -> Result<Value, JsonError> {
         let start = self.pos;
+        self.number_text()?;
+        Ok(number_value(&self.s[start..self.pos]))
+    }
+
+    /// Passes over a number, checking JSON's grammar.
+    fn number_text(&mut self) -> Result<(), JsonError> {
         let digits = |p: &mut Parser<'_>| {
             let from = p.pos;
             while let Some(b'0'..=b'9') = p.peek() {
@@ -266,7 +735,7 @@ impl Parser<'_> {
                 return Err(JsonError::at(self.pos, "expected a digit in the exponent"));
             }
         }
-        Ok(number_value(&self.s[start..self.pos]))
+        Ok(())
     }
 
     fn hex4(&self, at: usize) -> Result<u32, JsonError> {
@@ -289,6 +758,7 @@ impl Parser<'_> {
         self.pos += 1;
         let mut out = String::new();
         let mut run = self.pos;
+        self.pos = skip_plain(self.b, self.pos, true);
         loop {
             let Some(&c) = self.b.get(self.pos) else {
                 return Err(JsonError::at(open, "unterminated string"));
@@ -350,6 +820,7 @@ impl Parser<'_> {
                         _ => return Err(JsonError::at(esc, "unknown escape in a string")),
                     }
                     run = self.pos;
+                    self.pos = skip_plain(self.b, self.pos, true);
                 }
                 0..=0x1F => {
                     return Err(JsonError::at(

@@ -1,6 +1,6 @@
 //! JSON lines: the plain Call format and μ/log's JSON publisher.
 
-use super::{json, mulog};
+use super::{Selector, json, mulog};
 use crate::call::{Call, Outcome, Source, Value};
 use crate::error::{Error, ErrorKind, Result};
 use serde_json::Map;
@@ -68,7 +68,11 @@ fn field_str(m: &mut Map<String, Value>, key: &str, required: bool) -> Result<Op
 
 /// One line of the plain Call format (`spec/schema/call.schema.json`).
 pub(crate) fn call_line(line: &str, source: Source) -> Result<Call> {
-    let mut m = parse_object(line)?;
+    call_from_map(parse_object(line)?, source)
+}
+
+/// A call from the members of a line of the plain Call format.
+fn call_from_map(mut m: Map<String, Value>, source: Source) -> Result<Call> {
     let service = field_str(&mut m, "service", true)?.unwrap_or_default();
     let operation = field_str(&mut m, "operation", true)?.unwrap_or_default();
     let params = match m.remove("params") {
@@ -129,5 +133,254 @@ pub(crate) fn mulog_json_line(
     source: Source,
 ) -> Result<Option<Call>> {
     let m = parse_object(line)?;
-    mulog::call_from_event(m, event_name, principal_key, source).map_err(|e| e.at(1, 1))
+    mulog::call_from_event(mulog::Fields::of(m), event_name, principal_key, source)
+        .map_err(|e| e.at(1, 1))
+}
+
+/// The members of the line's object (checked whole, as [`parse_object`] checks it).
+fn scan(line: &str, members: &mut Vec<json::Member>) -> Result<()> {
+    json::scan_object(line, members).map_err(|e| json_error(line, e))
+}
+
+/// A member's value, read in full.
+fn full(line: &str, m: &json::Member) -> Result<Value> {
+    json::parse_range(line, m.value.clone()).map_err(|e| json_error(line, e))
+}
+
+/// A request's parameters: what the rules for the call read of them, when they are an object
+/// and the rules are known; otherwise all of them.
+fn params_value(
+    line: &str,
+    m: &json::Member,
+    service: Option<&str>,
+    operation: Option<&str>,
+    selector: &mut Selector,
+    used: &mut Option<(String, String)>,
+) -> Result<Value> {
+    let is_object = line.as_bytes().get(m.value.start) == Some(&b'{');
+    match (service, operation) {
+        (Some(s), Some(o)) if is_object => match selector.get(s, o) {
+            Some(sel) => {
+                *used = Some((s.to_owned(), o.to_owned()));
+                json::parse_selected(line, m.value.clone(), &sel).map_err(|e| json_error(line, e))
+            }
+            None => full(line, m),
+        },
+        _ => full(line, m),
+    }
+}
+
+/// `true` when the call's service and operation are not those whose selection was applied
+/// (a contrived event that names them twice): the caller reads the line again in full.
+fn mismatched(call: &Call, used: &Option<(String, String)>) -> bool {
+    used.as_ref()
+        .is_some_and(|(s, o)| call.service != *s || call.operation != *o)
+}
+
+/// As [`call_line`], reading of `params` only what the rules for the call read.
+pub(crate) fn call_line_selected(
+    line: &str,
+    source: Source,
+    selector: &mut Selector,
+    members: &mut Vec<json::Member>,
+    scanned: bool,
+) -> Result<Call> {
+    if !scanned {
+        scan(line, members)?;
+    }
+    let mut m = Map::new();
+    let mut params = None;
+    for member in members.iter() {
+        let key = member.key(line);
+        match &*key {
+            "params" => params = Some(member),
+            "service" | "operation" | "region" | "account" | "partition" | "endpoint"
+            | "principal" | "source" | "error_code" | "outcome" => {
+                m.insert(key.into_owned(), full(line, member)?);
+            }
+            _ => {}
+        }
+    }
+    let mut used = None;
+    if let Some(member) = params {
+        let text = |k: &str| match m.get(k) {
+            Some(Value::String(s)) => Some(s.as_str()),
+            _ => None,
+        };
+        let v = params_value(
+            line,
+            member,
+            text("service"),
+            text("operation"),
+            selector,
+            &mut used,
+        )?;
+        m.insert("params".into(), v);
+    }
+    let again = used.is_some().then(|| source.clone());
+    let call = call_from_map(m, source)?;
+    match again {
+        Some(source) if mismatched(&call, &used) => call_line(line, source),
+        _ => Ok(call),
+    }
+}
+
+/// The top-level keys of a μ/log event that [`mulog::call_from_event`] reads (with or without
+/// a leading `:`), besides the principal key.
+const MULOG_KEYS: &[&str] = &[
+    "mulog/event-name",
+    "api",
+    "service",
+    "operation",
+    "op",
+    "mulog/outcome",
+    "region",
+    "aws/region",
+    "account",
+    "aws/account",
+    "partition",
+    "endpoint",
+    "cognitect.anomalies/category",
+    "cognitect.aws.error/code",
+    "ErrorCode",
+    "__type",
+    "Code",
+];
+
+/// As [`mulog_json_line`], reading of the request only what the rules for the call read, and
+/// of a response only whether it is an anomaly (all of it when the call failed, for its error
+/// code).
+pub(crate) fn mulog_json_line_selected(
+    line: &str,
+    event_name: &str,
+    principal_key: Option<&str>,
+    source: Source,
+    selector: &mut Selector,
+    members: &mut Vec<json::Member>,
+    scanned: bool,
+) -> Result<Option<Call>> {
+    if !scanned {
+        scan(line, members)?;
+    }
+    let principal_key = principal_key.map(|k| k.trim_start_matches(':'));
+    let mut ev = mulog::Fields::default();
+    let mut request = None;
+    let mut later: Vec<&json::Member> = Vec::new();
+    for member in members.iter() {
+        let key = member.key(line);
+        let bare = key.strip_prefix(':').unwrap_or(&key);
+        if bare == "request" {
+            // As `call_from_event` finds it: `request`, else `:request`.
+            if request.is_none() || &*key == "request" {
+                request = Some(member);
+            }
+        } else if matches!(bare, "response" | "result" | "exception") {
+            later.push(member);
+        } else if MULOG_KEYS.contains(&bare) || Some(bare) == principal_key {
+            ev.insert(key, full(line, member)?);
+        }
+    }
+    let name = match mulog::get(&ev, "mulog/event-name") {
+        Some(Value::String(s)) => Some(s.trim_start_matches(':')),
+        _ => None,
+    };
+    if name != Some(event_name.trim_start_matches(':')) {
+        // `call_from_event` says the same (skipped) without needing the rest.
+        return mulog::call_from_event(ev, event_name, principal_key, source)
+            .map_err(|e| e.at(1, 1));
+    }
+    let text = |ev: &mulog::Fields<'_>, keys: &[&str]| mulog::text(ev, keys).ok();
+    let mut used = None;
+    if let Some(req) = request {
+        let service = text(&ev, &["api", "service"]);
+        let mut operation = text(&ev, &["operation", "op"]);
+        // The whole aws-api invoke map {:op :GetObject :request {...}}: the parameters are its
+        // `request`, and its `op` names the operation when the event does not.
+        let mut inner = json::Member::default();
+        let mut invoke = false;
+        let mut op_value = None;
+        if line.as_bytes().get(req.value.start) == Some(&b'{') {
+            let mut sub = Vec::new();
+            json::members_of(line, req.value.clone(), &mut sub);
+            let op = sub.iter().find(|m| m.key(line) == "op");
+            let rq = sub.iter().find(|m| m.key(line) == "request");
+            if let (Some(op), Some(rq)) = (op, rq)
+                && line.as_bytes().get(op.value.start) == Some(&b'"')
+                && matches!(line.as_bytes().get(rq.value.start), Some(b'{' | b'n'))
+            {
+                let v = full(line, op)?;
+                if operation.is_none()
+                    && let Value::String(s) = &v
+                {
+                    operation = Some(s.trim_start_matches(':').to_owned());
+                }
+                op_value = Some(v);
+                inner = rq.clone();
+                invoke = true;
+            }
+        }
+        let params = if invoke {
+            let mut m = Map::new();
+            m.insert("op".into(), op_value.unwrap_or(Value::Null));
+            let v = params_value(
+                line,
+                &inner,
+                service.as_deref(),
+                operation.as_deref(),
+                selector,
+                &mut used,
+            )?;
+            m.insert("request".into(), v);
+            Value::Object(m)
+        } else {
+            params_value(
+                line,
+                req,
+                service.as_deref(),
+                operation.as_deref(),
+                selector,
+                &mut used,
+            )?
+        };
+        ev.insert(req.key(line), params);
+    }
+    if !later.is_empty() {
+        let failed = matches!(
+            mulog::get(&ev, "mulog/outcome"),
+            Some(Value::String(s)) if s.trim_start_matches(':') == "error"
+        );
+        let anomaly = |m: &json::Member| {
+            let mut sub = Vec::new();
+            json::members_of(line, m.value.clone(), &mut sub);
+            sub.iter().any(|s| {
+                let k = s.key(line);
+                k.strip_prefix(':').unwrap_or(&k) == "cognitect.anomalies/category"
+            })
+        };
+        let any_anomaly = later.iter().any(|m| {
+            let k = m.key(line);
+            k.strip_prefix(':').unwrap_or(&k) != "exception" && anomaly(m)
+        });
+        for m in later {
+            let key = m.key(line);
+            let v = if failed || any_anomaly {
+                full(line, m)?
+            } else if line.as_bytes().get(m.value.start) == Some(&b'{') {
+                // Read only for whether it is an anomaly (it is not): its shape stays.
+                Value::Object(Map::new())
+            } else {
+                Value::Null
+            };
+            ev.insert(key, v);
+        }
+    }
+    let again = used.is_some().then(|| source.clone());
+    let call =
+        mulog::call_from_event(ev, event_name, principal_key, source).map_err(|e| e.at(1, 1))?;
+    match (again, &call) {
+        (Some(source), Some(c)) if mismatched(c, &used) => {
+            mulog_json_line(line, event_name, principal_key, source)
+        }
+        _ => Ok(call),
+    }
 }

@@ -9,14 +9,17 @@
 //! | `auto` | detected from the first bytes |
 
 mod edn;
+mod fast;
 mod json;
 mod jsonl;
 mod mulog;
 
 use crate::call::{Call, Source};
 use crate::error::{Error, ErrorKind, Result};
-use crate::observed::{Evidence, Observed};
-use crate::spec::Rules;
+use crate::observed::Observed;
+use crate::spec::{Rules, Selection};
+use rustc_hash::FxHashMap;
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader};
 use std::sync::Arc;
@@ -148,6 +151,138 @@ pub fn detect_format(prefix: &[u8]) -> Option<Format> {
     }
 }
 
+/// What the rules read of each operation's request, found once per (service, operation) as
+/// they are spelled in the events.
+#[derive(Debug)]
+pub(crate) struct Selector {
+    rules: Arc<Rules>,
+    /// `service` NUL `operation` → the selection (`None`: everything is read).
+    cache: FxHashMap<Box<str>, Option<Arc<Selection>>>,
+    key: String,
+}
+
+/// How many (service, operation) spellings a [`Selector`] remembers: past this, selections are
+/// found again for each call, so no input can grow the cache without bound.
+const SELECTOR_CACHE: usize = 4096;
+
+impl Selector {
+    pub(crate) fn new(rules: Arc<Rules>) -> Selector {
+        Selector {
+            rules,
+            cache: FxHashMap::default(),
+            key: String::new(),
+        }
+    }
+
+    /// The selection for a call, `None` when the rules may read all of its request.
+    pub(crate) fn get(&mut self, service: &str, operation: &str) -> Option<Arc<Selection>> {
+        self.key.clear();
+        self.key.push_str(service);
+        self.key.push('\0');
+        self.key.push_str(operation);
+        if let Some(s) = self.cache.get(self.key.as_str()) {
+            return s.clone();
+        }
+        let sel = self.rules.selection(service, operation);
+        let sel = (!sel.is_whole()).then(|| Arc::new(sel));
+        if self.cache.len() < SELECTOR_CACHE {
+            self.cache.insert(Box::from(self.key.as_str()), sel.clone());
+        }
+        sel
+    }
+}
+
+/// The fast lane's memory (see [`fast`]): the keys of lines seen, each numbering an entry
+/// (what its call came to, which the pipeline keeps). Keys are kept whole and compared whole: a
+/// hash only finds the candidate, so two keys with one hash never stand for one another (the
+/// second is simply not remembered).
+#[derive(Debug, Default)]
+pub(crate) struct FastCache {
+    /// Key hash → entry.
+    map: FxHashMap<u64, u32>,
+    /// The keys, one after the other; entry `i` is `spans[i]`.
+    arena: Vec<u8>,
+    spans: Vec<(u32, u32)>,
+    /// The key of the line being read.
+    pub(crate) key: Vec<u8>,
+}
+
+/// The fast lane forgets everything past this many entries, or this many bytes of keys.
+const FAST_ENTRIES: usize = 1 << 16;
+const FAST_BYTES: usize = 8 << 20;
+
+impl FastCache {
+    fn hash(key: &[u8]) -> u64 {
+        use std::hash::BuildHasher as _;
+        rustc_hash::FxBuildHasher.hash_one(key)
+    }
+
+    /// The entry of the current key, if it was remembered.
+    pub(crate) fn get(&self) -> Option<u32> {
+        let &e = self.map.get(&FastCache::hash(&self.key))?;
+        let (start, len) = *self.spans.get(e as usize)?;
+        (self.arena.get(start as usize..(start + len) as usize) == Some(self.key.as_slice()))
+            .then_some(e)
+    }
+
+    /// Remembers the current key as the next entry; `false` (and nothing remembered) when
+    /// another key has its hash. When full, it forgets everything first (`cleared` says so, for
+    /// the caller to forget its entries too).
+    pub(crate) fn insert(&mut self, cleared: &mut bool) -> bool {
+        *cleared = false;
+        if self.spans.len() >= FAST_ENTRIES || self.arena.len() + self.key.len() > FAST_BYTES {
+            self.map.clear();
+            self.arena.clear();
+            self.spans.clear();
+            *cleared = true;
+        }
+        let h = FastCache::hash(&self.key);
+        if self.map.contains_key(&h) || self.key.len() > FAST_BYTES / 16 {
+            return false;
+        }
+        self.map.insert(h, self.spans.len() as u32);
+        self.spans
+            .push((self.arena.len() as u32, self.key.len() as u32));
+        self.arena.extend_from_slice(&self.key);
+        true
+    }
+
+    /// Forgets everything.
+    pub(crate) fn clear(&mut self) {
+        self.map.clear();
+        self.arena.clear();
+        self.spans.clear();
+    }
+}
+
+/// What a reader hands the pipeline.
+// Handed over once, by value: boxing the call would cost an allocation per call.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub(crate) enum Item {
+    /// A call; with the fast lane, a call whose key was new (left in [`FastCache::key`]), and
+    /// the service and operation whose selection the key was made with.
+    Call(Call, Option<(String, String)>),
+    /// A line whose key stands for cache entry `entry`: the same permissions, for this
+    /// principal at this line.
+    Known {
+        entry: u32,
+        principal: Option<String>,
+        line: u64,
+    },
+}
+
+/// What the fast lane made of a line, for the reader.
+#[allow(clippy::large_enum_variant)]
+enum Fast {
+    /// Read it the ordinary way.
+    Ordinary,
+    /// An event with another event name.
+    Skipped,
+    /// Done.
+    Item(Result<Item>),
+}
+
 /// A streaming reader of [`Call`]s from one input.
 ///
 /// Yields `Err` for a malformed event and then carries on with the next one, so a caller can
@@ -178,6 +313,11 @@ pub struct CallReader<R> {
     /// EDN: an error spoiled a form; skip its indented continuation lines.
     resync: bool,
     done: bool,
+    /// With rules: requests are read only as far as the rules read them.
+    selector: Option<Selector>,
+    members: Vec<json::Member>,
+    /// The input starts at the start of a file (a byte order mark may open it).
+    at_start: bool,
 }
 
 /// Reads one line (through its `\n`) into `out`, at most `limit` bytes of it: `Ok(None)` at the
@@ -200,7 +340,7 @@ fn read_line_bounded<R: BufRead>(
             return Ok(any.then_some(too_long));
         }
         any = true;
-        let (take, done) = match chunk.iter().position(|b| *b == b'\n') {
+        let (take, done) = match memchr::memchr(b'\n', chunk) {
             Some(i) => (i + 1, true),
             None => (chunk.len(), false),
         };
@@ -345,7 +485,32 @@ impl<R: BufRead> CallReader<R> {
             carry: None,
             resync: false,
             done: false,
+            selector: None,
+            members: Vec::new(),
+            at_start: true,
         }
+    }
+
+    /// A reader of a part of a file that starts at a line boundary inside it (a job's share):
+    /// lines are numbered from 1 within the part, and no byte order mark is expected.
+    pub(crate) fn part(input: R, label: &str, opts: &ReadOptions, format: Format) -> CallReader<R> {
+        let mut r = CallReader::with_head(input, Vec::new(), Vec::new(), label, opts, format);
+        r.at_start = false;
+        r
+    }
+
+    /// Lines read so far.
+    pub(crate) fn lines_read(&self) -> u64 {
+        self.line
+    }
+
+    /// Reads of each request only what `rules` read of it (for JSON formats): payloads and
+    /// members no rule reads are checked but never copied, and the calls carry only the
+    /// parameters that matter to the engine (values only tested for presence become `true`).
+    /// What the engine derives from each call is unchanged.
+    pub fn select_for(mut self, rules: &Arc<Rules>) -> CallReader<R> {
+        self.selector = Some(Selector::new(Arc::clone(rules)));
+        self
     }
 
     /// Lines passed over while detecting the format in lenient mode (they told nothing).
@@ -373,10 +538,7 @@ impl<R: BufRead> CallReader<R> {
         self.buf.clear();
         let read = if self.head_pos < self.head.len() {
             let rest = &self.head[self.head_pos..];
-            let n = rest
-                .iter()
-                .position(|b| *b == b'\n')
-                .map_or(rest.len(), |i| i + 1);
+            let n = memchr::memchr(b'\n', rest).map_or(rest.len(), |i| i + 1);
             self.buf.extend_from_slice(&rest[..n]);
             self.head_pos += n;
             if self.head_pos == self.head.len() {
@@ -403,7 +565,7 @@ impl<R: BufRead> CallReader<R> {
                 while matches!(self.buf.last(), Some(b'\n' | b'\r')) {
                     self.buf.pop();
                 }
-                if self.line == 1 && self.buf.starts_with(b"\xEF\xBB\xBF") {
+                if self.line == 1 && self.at_start && self.buf.starts_with(b"\xEF\xBB\xBF") {
                     // A byte order mark: not part of the first event.
                     self.buf.drain(..3);
                 }
@@ -433,46 +595,132 @@ impl<R: BufRead> CallReader<R> {
         std::str::from_utf8(&self.buf).unwrap_or_default()
     }
 
-    /// Reads the next line as an owned string; `None` at the end.
-    fn next_line(&mut self) -> Option<Result<String>> {
-        match self.fill_line()? {
-            Ok(()) => Some(Ok(self.line_text().to_owned())),
-            Err(e) => Some(Err(e)),
-        }
-    }
-
     fn source(&self, line: u64) -> Source {
         Source::at(Arc::clone(&self.label), line)
     }
 
-    fn next_json(&mut self) -> Option<Result<Call>> {
+    fn next_json(&mut self, mut fast: Option<&mut FastCache>) -> Option<Result<Item>> {
         loop {
             if let Err(e) = self.fill_line()? {
                 return Some(Err(e));
             }
-            let line = self.line_text();
+            let line = std::str::from_utf8(&self.buf).unwrap_or_default();
             if line.trim().is_empty() {
                 continue;
             }
             let n = self.line;
+            let mut scanned = false;
+            let mut selection = None;
+            if let (Some(f), Some(sel)) = (fast.as_deref_mut(), self.selector.as_mut())
+                && json::scan_object(line, &mut self.members).is_ok()
+            {
+                scanned = true;
+                let mut select = |s: &str, o: &str| sel.get(s, o);
+                let lane = match self.format {
+                    Format::MulogJson => fast::mulog_json(
+                        line,
+                        &self.members,
+                        &self.event_name,
+                        self.principal_key.as_deref(),
+                        &mut select,
+                        &mut f.key,
+                    ),
+                    _ => fast::call_json(line, &self.members, &mut select, &mut f.key),
+                };
+                match lane {
+                    fast::Lane::Off => {}
+                    fast::Lane::Skip => {
+                        self.skipped += 1;
+                        continue;
+                    }
+                    fast::Lane::Key {
+                        principal,
+                        selection: s,
+                    } => {
+                        if let Some(entry) = f.get() {
+                            return Some(Ok(Item::Known {
+                                entry,
+                                principal: principal.map(Cow::into_owned),
+                                line: n,
+                            }));
+                        }
+                        selection = Some(s);
+                    }
+                }
+            }
             let source = Source::at(Arc::clone(&self.label), n);
-            let result = match self.format {
-                Format::MulogJson => jsonl::mulog_json_line(
+            let result = match (self.format, &mut self.selector) {
+                (Format::MulogJson, Some(sel)) => jsonl::mulog_json_line_selected(
+                    line,
+                    &self.event_name,
+                    self.principal_key.as_deref(),
+                    source,
+                    sel,
+                    &mut self.members,
+                    scanned,
+                ),
+                (Format::MulogJson, None) => jsonl::mulog_json_line(
                     line,
                     &self.event_name,
                     self.principal_key.as_deref(),
                     source,
                 ),
-                _ => jsonl::call_line(line, source).map(Some),
+                (_, Some(sel)) => {
+                    jsonl::call_line_selected(line, source, sel, &mut self.members, scanned)
+                        .map(Some)
+                }
+                (_, None) => jsonl::call_line(line, source).map(Some),
             };
             match result {
-                Ok(Some(call)) => return Some(Ok(call)),
+                Ok(Some(call)) => return Some(Ok(Item::Call(call, selection))),
                 Ok(None) => self.skipped += 1,
                 Err(e) => {
                     let col = e.column().unwrap_or(1);
                     return Some(Err(e.with_path(&*self.label).set_position(n, col)));
                 }
             }
+        }
+    }
+
+    /// The fast lane for an EDN line in `self.buf` that starts an event with nothing pending.
+    fn fast_edn(&mut self, f: &mut FastCache) -> Fast {
+        let Some(sel) = self.selector.as_mut() else {
+            return Fast::Ordinary;
+        };
+        let line = std::str::from_utf8(&self.buf).unwrap_or_default();
+        let mut select = |s: &str, o: &str| sel.get(s, o);
+        let lane = fast::mulog_edn(
+            line,
+            &self.event_name,
+            self.principal_key.as_deref(),
+            &mut select,
+            &mut f.key,
+        );
+        let (principal, selection) = match lane {
+            fast::Lane::Off => return Fast::Ordinary,
+            fast::Lane::Skip => return Fast::Skipped,
+            fast::Lane::Key {
+                principal,
+                selection,
+            } => (principal.map(Cow::into_owned), selection),
+        };
+        let n = self.line;
+        if let Some(entry) = f.get() {
+            return Fast::Item(Ok(Item::Known {
+                entry,
+                principal,
+                line: n,
+            }));
+        }
+        // A new key: the reader reads the line (one whole form).
+        let form = match edn::parse_one(line, 0) {
+            Ok(Some((form, _))) => form,
+            _ => return Fast::Ordinary,
+        };
+        match self.edn_event(form, n, 1) {
+            Ok(Some(call)) => Fast::Item(Ok(Item::Call(call, Some(selection)))),
+            Ok(None) => Fast::Skipped,
+            Err(e) => Fast::Item(Err(e)),
         }
     }
 
@@ -546,7 +794,7 @@ impl<R: BufRead> CallReader<R> {
         })?;
         match json {
             serde_json::Value::Object(map) => mulog::call_from_event(
-                map,
+                mulog::Fields::of(map),
                 &self.event_name,
                 self.principal_key.as_deref(),
                 self.source(line),
@@ -575,17 +823,17 @@ impl<R: BufRead> CallReader<R> {
         )
     }
 
-    fn next_edn(&mut self) -> Option<Result<Call>> {
+    fn next_edn(&mut self, mut fast: Option<&mut FastCache>) -> Option<Result<Item>> {
         loop {
             if let Some(item) = self.queue.pop_front() {
-                return Some(item);
+                return Some(item.map(|c| Item::Call(c, None)));
             }
             if self.done {
                 return None;
             }
             let (line, n) = match self.carry.take() {
                 Some(c) => c,
-                None => match self.next_line() {
+                None => match self.fill_line() {
                     None => {
                         self.done = true;
                         if !self.pending.trim().is_empty() {
@@ -601,7 +849,28 @@ impl<R: BufRead> CallReader<R> {
                         self.resync = true;
                         return Some(Err(e));
                     }
-                    Some(Ok(l)) => (l, self.line),
+                    Some(Ok(())) => {
+                        // One whole event on a line of its own, nothing pending: the fast
+                        // lane (a line opening a map ends any resynchronisation, as below).
+                        if let Some(f) = fast.as_deref_mut()
+                            && self.pending.is_empty()
+                            && self.buf.first() == Some(&b'{')
+                        {
+                            match self.fast_edn(f) {
+                                Fast::Ordinary => {}
+                                Fast::Skipped => {
+                                    self.resync = false;
+                                    self.skipped += 1;
+                                    continue;
+                                }
+                                Fast::Item(item) => {
+                                    self.resync = false;
+                                    return Some(item);
+                                }
+                            }
+                        }
+                        (self.line_text().to_owned(), self.line)
+                    }
                 },
             };
             if self.resync {
@@ -648,20 +917,33 @@ fn pos_of_form(text: &str, pos: usize) -> usize {
         .unwrap_or(pos)
 }
 
-impl<R: BufRead> Iterator for CallReader<R> {
-    type Item = Result<Call>;
-    fn next(&mut self) -> Option<Result<Call>> {
+impl<R: BufRead> CallReader<R> {
+    /// The next call, or (with the fast lane) the next line known by its key.
+    pub(crate) fn next_item(&mut self, fast: Option<&mut FastCache>) -> Option<Result<Item>> {
         if self.done && self.queue.is_empty() {
             return None;
         }
         match self.format {
-            Format::MulogEdn => self.next_edn(),
+            Format::MulogEdn => self.next_edn(fast),
             _ => {
-                let r = self.next_json();
+                let r = self.next_json(fast);
                 if r.is_none() {
                     self.done = true;
                 }
                 r
+            }
+        }
+    }
+}
+
+impl<R: BufRead> Iterator for CallReader<R> {
+    type Item = Result<Call>;
+    fn next(&mut self) -> Option<Result<Call>> {
+        loop {
+            match self.next_item(None)? {
+                Ok(Item::Call(call, _)) => return Some(Ok(call)),
+                Ok(Item::Known { .. }) => continue,
+                Err(e) => return Some(Err(e)),
             }
         }
     }
@@ -706,117 +988,71 @@ impl Iterator for ReadIter<'_> {
     }
 }
 
-/// Reads one input into `observed`: calls through the engine, or a serialized state merged.
+/// Reads one input into `observed`: calls through the engine, or a serialized state merged
+/// (a shorthand for a [`crate::Pipeline`] over `observed`).
 ///
 /// With `opts.lenient`, malformed events are counted and skipped; otherwise the first one is
 /// returned as the error (what was read before it stays in `observed`).
 pub fn read_into<R: BufRead>(
-    rules: &Rules,
+    rules: &Arc<Rules>,
     observed: &mut Observed,
-    mut input: R,
+    input: R,
     label: &str,
     opts: &ReadOptions,
 ) -> Result<()> {
-    let (format, head, undetected) = match opts.format {
-        Format::Auto => sniff(&mut input, label, opts)?,
-        f => (f, Vec::new(), Vec::new()),
-    };
-    if format == Format::Observed {
-        use std::io::Read as _;
-        let mut bytes = head;
-        (&mut input)
-            .take(opts.max_state_bytes + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| Error::io(&e, label))?;
-        if bytes.len() as u64 > opts.max_state_bytes {
-            return Err(Error::new(
-                ErrorKind::Serialization,
-                format!(
-                    "a serialized state larger than {} bytes (the limit for states)",
-                    opts.max_state_bytes
-                ),
-            )
-            .with_path(label));
-        }
-        return merge_state(rules, observed, &bytes, label);
-    }
-    let mut reader = CallReader::with_head(input, head, undetected, label, opts, format);
-    for &line in reader.undetected_lines() {
-        observed.count_malformed(Evidence {
-            source: label.to_owned(),
-            line,
-        });
-    }
-    let mut result = Ok(());
-    for item in reader.by_ref() {
-        match item {
-            Ok(call) => observed.record(rules, &call),
-            Err(e) if opts.lenient && e.kind() != ErrorKind::Io => {
-                observed.count_malformed(Evidence {
-                    source: label.to_owned(),
-                    line: e.line().unwrap_or(0),
-                })
-            }
-            Err(e) => {
-                result = Err(e);
-                break;
-            }
-        }
-    }
-    for _ in 0..reader.skipped() {
-        observed.count_skipped();
-    }
-    result
-}
-
-/// Merges a serialized state into `observed`, checked as the engine's own output would be.
-fn merge_state(rules: &Rules, observed: &mut Observed, bytes: &[u8], label: &str) -> Result<()> {
-    let other = Observed::from_bytes(bytes).map_err(|e| e.with_path(label))?;
-    // An action no rule emits came from elsewhere (a hand-made state, another version): say
-    // so as `--fail-on unmapped` can see it, unless the state says so itself.
-    let explained: std::collections::BTreeSet<&str> = other
-        .diagnostics()
-        .into_iter()
-        .filter(|(d, _)| {
-            matches!(
-                d.kind,
-                crate::derive::DiagnosticKind::UnmappedOperation
-                    | crate::derive::DiagnosticKind::UnknownService
-            )
-        })
-        .filter_map(|(d, _)| d.action.as_deref())
-        .collect();
-    for (_, p, stats) in other.permissions() {
-        if !explained.contains(p.action.as_str()) && !rules.can_emit(&p.action) {
-            let (svc, op) = p.action.split_once(':').unwrap_or((&p.action, ""));
-            observed.note(
-                crate::derive::Diagnostic {
-                    kind: crate::derive::DiagnosticKind::UnmappedOperation,
-                    service: svc.to_owned(),
-                    operation: op.to_owned(),
-                    message: format!(
-                        "`{}` comes from a serialized state and is not an action the rules emit",
-                        p.action
-                    ),
-                    action: Some(p.action.clone()),
-                    hint: None,
-                },
-                stats,
-            );
-        }
-    }
-    observed.merge(&other);
-    Ok(())
+    let mut p =
+        crate::Pipeline::with_observed(Arc::clone(rules), opts.clone(), std::mem::take(observed));
+    let r = p.read(input, label);
+    *observed = p.into_observed();
+    r
 }
 
 /// Reads a file (or standard input for `-`) into `observed`; see [`read_into`].
 pub fn read_path_into(
-    rules: &Rules,
+    rules: &Arc<Rules>,
     observed: &mut Observed,
     path: &str,
     opts: &ReadOptions,
 ) -> Result<()> {
     read_into(rules, observed, open_input(path)?, path, opts)
+}
+
+/// Reads the format of an input from its start, as [`CallReader`] would detect it (`None` when
+/// it cannot tell).
+pub(crate) fn sniff_format<R: BufRead>(
+    input: &mut R,
+    label: &str,
+    opts: &ReadOptions,
+) -> Option<Format> {
+    match opts.format {
+        Format::Auto => sniff(input, label, opts).ok().map(|(f, _, _)| f),
+        f => Some(f),
+    }
+}
+
+/// Reads the start of an input: its format, the bytes read while finding it, and the lines
+/// passed over (lenient mode).
+pub(crate) fn start<R: BufRead>(
+    input: &mut R,
+    label: &str,
+    opts: &ReadOptions,
+) -> Result<(Format, Vec<u8>, Vec<u64>)> {
+    match opts.format {
+        Format::Auto => sniff(input, label, opts),
+        f => Ok((f, Vec::new(), Vec::new())),
+    }
+}
+
+impl<R: BufRead> CallReader<R> {
+    /// A reader that carries on from [`start`].
+    pub(crate) fn after_start(
+        input: R,
+        (format, head, undetected): (Format, Vec<u8>, Vec<u64>),
+        label: &str,
+        opts: &ReadOptions,
+    ) -> CallReader<R> {
+        CallReader::with_head(input, head, undetected, label, opts, format)
+    }
 }
 
 /// Opens an input for reading: a file, or standard input for `-`. A missing file is

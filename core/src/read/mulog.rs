@@ -3,12 +3,51 @@
 use crate::call::{Call, Outcome, Source, Value};
 use crate::error::{Error, ErrorKind, Result};
 use serde_json::Map;
+use std::borrow::Cow;
 
-/// A μ/log event's keys with or without a leading `:` (EDN keywords convert without it; a JSON
-/// printer may keep it).
-fn get<'a>(ev: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    ev.get(key).or_else(|| {
-        ev.iter()
+/// The top-level members of an event, in order, keys unique: few enough that a look-up is a
+/// walk, and no hashing is done per event.
+#[derive(Debug, Default)]
+pub(crate) struct Fields<'a>(pub(crate) Vec<(Cow<'a, str>, Value)>);
+
+impl<'a> Fields<'a> {
+    /// The members of a map.
+    pub(crate) fn of(map: Map<String, Value>) -> Fields<'a> {
+        Fields(map.into_iter().map(|(k, v)| (Cow::Owned(k), v)).collect())
+    }
+
+    pub(crate) fn insert(&mut self, key: Cow<'a, str>, value: Value) {
+        self.0.push((key, value));
+    }
+
+    fn exact(&self, key: &str) -> Option<usize> {
+        self.0.iter().position(|(k, _)| k == key)
+    }
+
+    /// A member with or without a leading `:` (EDN keywords convert without it; a JSON
+    /// printer may keep it): the exact key first.
+    fn find(&self, key: &str) -> Option<usize> {
+        self.exact(key).or_else(|| {
+            self.0
+                .iter()
+                .position(|(k, _)| k.strip_prefix(':') == Some(key))
+        })
+    }
+
+    fn remove(&mut self, i: usize) -> Value {
+        std::mem::take(&mut self.0[i].1)
+    }
+}
+
+/// A μ/log event's member, with or without a leading `:`.
+pub(crate) fn get<'a>(ev: &'a Fields<'_>, key: &str) -> Option<&'a Value> {
+    ev.find(key).map(|i| &ev.0[i].1)
+}
+
+/// As [`get`], on a map.
+fn map_get<'a>(m: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    m.get(key).or_else(|| {
+        m.iter()
             .find(|(k, _)| k.strip_prefix(':') == Some(key))
             .map(|(_, v)| v)
     })
@@ -30,7 +69,7 @@ fn invalid(field: &str, msg: String) -> Error {
 }
 
 /// A required text field (keyword or string).
-fn text(ev: &Map<String, Value>, keys: &[&str]) -> Result<String> {
+pub(crate) fn text(ev: &Fields<'_>, keys: &[&str]) -> Result<String> {
     for k in keys {
         match get(ev, k) {
             None | Some(Value::Null) => continue,
@@ -52,7 +91,7 @@ fn text(ev: &Map<String, Value>, keys: &[&str]) -> Result<String> {
 }
 
 /// An optional text field.
-fn opt_text(ev: &Map<String, Value>, keys: &[&str]) -> Result<Option<String>> {
+fn opt_text(ev: &Fields<'_>, keys: &[&str]) -> Result<Option<String>> {
     for k in keys {
         match get(ev, k) {
             None | Some(Value::Null) => continue,
@@ -78,11 +117,11 @@ fn has_anomaly(v: &Value) -> bool {
 }
 
 fn map_has_anomaly(m: &Map<String, Value>) -> bool {
-    get(m, ANOMALY).is_some()
+    map_get(m, ANOMALY).is_some()
 }
 
 /// An error code at the top of the event itself (an anomaly logged as the event).
-fn map_error_code(m: &Map<String, Value>) -> Option<String> {
+fn event_error_code(m: &Fields<'_>) -> Option<String> {
     ["cognitect.aws.error/code", "ErrorCode", "__type", "Code"]
         .iter()
         .find_map(|k| match get(m, k) {
@@ -139,7 +178,7 @@ fn error_code(v: &Value, depth: usize) -> Option<String> {
 
 /// Turns one μ/log event into a [`Call`], or `None` when its event name is not the one wanted.
 pub(crate) fn call_from_event(
-    mut ev: Map<String, Value>,
+    mut ev: Fields<'_>,
     event_name: &str,
     principal_key: Option<&str>,
     source: Source,
@@ -161,14 +200,10 @@ pub(crate) fn call_from_event(
             None
         }
     };
-    let request = match ev.swap_remove("request") {
-        Some(v) => Some(v),
-        None => ev
-            .keys()
-            .find(|k| k.as_str() == ":request")
-            .cloned()
-            .and_then(|k| ev.swap_remove(&k)),
-    };
+    let request = ev
+        .exact("request")
+        .or_else(|| ev.exact(":request"))
+        .map(|i| ev.remove(i));
     let mut params = match request {
         None | Some(Value::Null) => Value::Object(Map::new()),
         Some(v @ Value::Object(_)) => v,
@@ -199,12 +234,12 @@ pub(crate) fn call_from_event(
     };
     let failed = matches!(get(&ev, "mulog/outcome"), Some(Value::String(s)) if s.trim_start_matches(':') == "error");
     let response = ["response", "result"].iter().find_map(|k| get(&ev, k));
-    let anomaly = map_has_anomaly(&ev) || response.is_some_and(has_anomaly);
+    let anomaly = get(&ev, ANOMALY).is_some() || response.is_some_and(has_anomaly);
     let outcome = if failed || anomaly {
         let code = get(&ev, "exception")
             .and_then(|e| error_code(e, 0))
             .or_else(|| response.and_then(|r| error_code(r, 0)))
-            .or_else(|| map_error_code(&ev));
+            .or_else(|| event_error_code(&ev));
         Outcome::Error { code }
     } else {
         Outcome::Ok

@@ -81,7 +81,8 @@ fn policy_value(p: &Policy) -> serde_json::Value {
 /// ```
 /// use leastpriv::{build_policies, render_json, Call, Observed, PolicyOptions, Rules};
 /// let mut seen = Observed::new();
-/// seen.record(&Rules::builtin(), &Call::new("sqs", "ListQueues", serde_json::json!({})));
+/// let call = Call::new("sqs", "ListQueues", serde_json::json!({}));
+/// seen.add(&leastpriv::derive(&Rules::builtin(), &call), None, true, &call.source);
 /// let json = render_json(&build_policies(&seen, &PolicyOptions::default()), false);
 /// assert!(json.contains("\"sqs:ListQueues\""));
 /// assert!(json.ends_with("}\n"));

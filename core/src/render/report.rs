@@ -52,8 +52,41 @@ pub fn render_malformed_text(counts: &Counts, malformed_at: &[Evidence]) -> Stri
     out
 }
 
-/// A human-readable report: counts, then each diagnostic with its first evidence. Text from
-/// events goes through [`printable`].
+/// How many notes of one kind about one operation the text report shows before it counts the
+/// rest (the JSON report lists every one).
+const SHOWN: usize = 3;
+
+/// One diagnostic as a line of the text report.
+fn diagnostic_line(d: &crate::derive::Diagnostic, stats: &crate::observed::Stats) -> String {
+    let what = if d.operation.is_empty() {
+        String::new()
+    } else {
+        format!(" {}:{}", printable(&d.service), printable(&d.operation))
+    };
+    format!(
+        "{}{what}: {}{}",
+        d.kind.name(),
+        printable(&d.message),
+        first_at(stats)
+    )
+}
+
+fn first_at(stats: &crate::observed::Stats) -> String {
+    if stats.first.source.is_empty() && stats.first.line == 0 {
+        String::new()
+    } else {
+        format!(
+            " (first at {}, {} call(s))",
+            printable(&stats.first.to_string()),
+            stats.ok + stats.failed
+        )
+    }
+}
+
+/// A human-readable report: counts, then the diagnostics with their first evidence. Notes of
+/// one kind about one operation (a `failed_only` per resource, say) are grouped: past a few,
+/// the group shows its first three and how many more the JSON report (`--report FILE`) lists.
+/// Text from events goes through [`printable`].
 pub fn render_report_text(set: &PolicySet, counts: &Counts, malformed_at: &[Evidence]) -> String {
     let mut out = String::new();
     let statements = set.statements().count();
@@ -64,27 +97,41 @@ pub fn render_report_text(set: &PolicySet, counts: &Counts, malformed_at: &[Evid
         counts.calls, counts.skipped, counts.malformed, statements, documents
     );
     out.push_str(&render_malformed_text(counts, malformed_at));
-    for (d, stats) in &set.diagnostics {
-        let what = if d.operation.is_empty() {
-            String::new()
-        } else {
-            format!(" {}:{}", printable(&d.service), printable(&d.operation))
+    let diags = &set.diagnostics;
+    let mut i = 0;
+    while i < diags.len() {
+        let (d, _) = &diags[i];
+        let same = |(e, _): &(crate::derive::Diagnostic, crate::observed::Stats)| {
+            e.kind == d.kind && e.service == d.service && e.operation == d.operation
         };
-        let first = if stats.first.source.is_empty() && stats.first.line == 0 {
-            String::new()
+        let n = diags[i..].iter().take_while(|x| same(x)).count();
+        let group = &diags[i..i + n];
+        if n <= SHOWN + 1 {
+            for (d, stats) in group {
+                let _ = writeln!(out, "{}", diagnostic_line(d, stats));
+            }
         } else {
-            format!(
-                " (first at {}, {} call(s))",
-                printable(&stats.first.to_string()),
-                stats.ok + stats.failed
-            )
-        };
-        let _ = writeln!(
-            out,
-            "{}{what}: {}{first}",
-            d.kind.name(),
-            printable(&d.message)
-        );
+            let calls: u64 = group.iter().map(|(_, s)| s.ok + s.failed).sum();
+            let what = if d.operation.is_empty() {
+                String::new()
+            } else {
+                format!(" {}:{}", printable(&d.service), printable(&d.operation))
+            };
+            let _ = writeln!(
+                out,
+                "{}{what}: {n} notes over {calls} call(s), the first {SHOWN}:",
+                d.kind.name()
+            );
+            for (d, stats) in &group[..SHOWN] {
+                let _ = writeln!(out, "  {}{}", printable(&d.message), first_at(stats));
+            }
+            let _ = writeln!(
+                out,
+                "  ... and {} more (the JSON report, --report FILE, lists every one)",
+                n - SHOWN
+            );
+        }
+        i += n;
     }
     out
 }

@@ -9,7 +9,7 @@
 //!   it into `${`), so a statement holding one is written as JSON in `source_policy_documents`,
 //!   where the provider does no replacement.
 
-use crate::arn::{Field, Resource, Seg};
+use crate::arn::{Field, Resource, SegRef as Seg};
 use crate::policy::{Document, PolicySet, Statement};
 use std::fmt::Write as _;
 
@@ -78,15 +78,15 @@ fn field_ref(f: Field, opts: &TerraformOptions) -> &'static str {
 
 fn resource_hcl(r: &Resource, opts: &TerraformOptions) -> String {
     let mut out = String::from("\"");
-    for seg in &r.segs {
+    for seg in r.segs() {
         match seg {
             Seg::Text(t) => iam_literal(t, &mut out),
             Seg::Pattern(p) => hcl_literal(p, &mut out),
             Seg::Field(_, Some(v)) => iam_literal(v, &mut out),
-            Seg::Field(f, None) => out.push_str(field_ref(*f, opts)),
+            Seg::Field(f, None) => out.push_str(field_ref(f, opts)),
         }
     }
-    if let Some(t) = &r.tail {
+    if let Some(t) = r.tail() {
         iam_literal(t, &mut out);
     }
     out.push('"');
@@ -95,15 +95,14 @@ fn resource_hcl(r: &Resource, opts: &TerraformOptions) -> String {
 
 fn has_literal_amp_brace(r: &Resource) -> bool {
     let mut texts: Vec<&str> = r
-        .segs
-        .iter()
+        .segs()
         .filter_map(|s| match s {
-            Seg::Text(t) => Some(t.as_str()),
-            Seg::Field(_, Some(v)) => Some(v.as_str()),
+            Seg::Text(t) => Some(t),
+            Seg::Field(_, Some(v)) => Some(v),
             _ => None,
         })
         .collect();
-    if let Some(t) = &r.tail {
+    if let Some(t) = r.tail() {
         texts.push(t);
     }
     texts.iter().any(|t| t.contains("&{"))
@@ -173,18 +172,18 @@ fn resource_json_hcl(r: &Resource, opts: &TerraformOptions, out: &mut String) {
         hcl_literal(&json_inner(lit), out);
         lit.clear();
     };
-    for seg in &r.segs {
+    for seg in r.segs() {
         match seg {
             Seg::Text(t) => crate::arn::escape_iam(t, &mut lit),
             Seg::Pattern(p) => lit.push_str(p),
             Seg::Field(_, Some(v)) => crate::arn::escape_iam(v, &mut lit),
             Seg::Field(f, None) => {
                 flush(&mut lit, out);
-                out.push_str(field_ref(*f, opts));
+                out.push_str(field_ref(f, opts));
             }
         }
     }
-    if let Some(t) = &r.tail {
+    if let Some(t) = r.tail() {
         crate::arn::escape_iam(t, &mut lit);
     }
     flush(&mut lit, out);
@@ -302,7 +301,7 @@ fn document_block(name: &str, doc: &Document, opts: &TerraformOptions, out: &mut
 /// use leastpriv::{build_policies, render_terraform, Call, Observed, PolicyOptions, Rules, TerraformOptions};
 /// let mut seen = Observed::new();
 /// let call = Call::new("s3", "GetObject", serde_json::json!({"Bucket": "b", "Key": "k"}));
-/// seen.record(&Rules::builtin(), &call);
+/// seen.add(&leastpriv::derive(&Rules::builtin(), &call), None, true, &call.source);
 /// let tf = render_terraform(&build_policies(&seen, &PolicyOptions::default()), &TerraformOptions::default());
 /// assert!(tf.contains("data \"aws_iam_policy_document\" \"leastpriv\" {"));
 /// assert!(tf.contains("\"arn:${data.aws_partition.current.partition}:s3:::b/k\","));
@@ -343,11 +342,9 @@ pub fn render_terraform(set: &PolicySet, opts: &TerraformOptions) -> String {
     }
     if opts.data_sources {
         let uses = |f: Field| {
-            set.statements().flat_map(|s| s.resources.iter()).any(|r| {
-                r.segs
-                    .iter()
-                    .any(|s| matches!(s, Seg::Field(g, None) if *g == f))
-            })
+            set.statements()
+                .flat_map(|s| s.resources.iter())
+                .any(|r| r.segs().any(|s| matches!(s, Seg::Field(g, None) if g == f)))
         };
         if uses(Field::Partition) {
             out.push_str("data \"aws_partition\" \"current\" {}\n\n");

@@ -1,0 +1,734 @@
+//! [`Pipeline`]: the one way events flow. Readers yield calls, the engine turns each call into
+//! permissions, [`Observed`] accumulates them; the pipeline owns the rules, the read options
+//! and the result, and is what the CLI and both bindings drive.
+
+use crate::call::Call;
+use crate::call::Value;
+use crate::derive::{Derived, Diagnostic, DiagnosticKind, derive_into};
+use crate::error::{Error, ErrorKind, Result};
+use crate::observed::{Evidence, Interned, Observed};
+use crate::read::{self, CallReader, FastCache, Format, Item, ReadOptions};
+use crate::spec::Rules;
+use indexmap::IndexMap;
+use rustc_hash::{FxBuildHasher, FxHasher};
+use std::hash::{Hash, Hasher};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Reads events into permissions.
+///
+/// ```
+/// use leastpriv::{Pipeline, ReadOptions, Rules};
+/// let events = r#"{"service": "s3", "operation": "GetObject", "params": {"Bucket": "b", "Key": "k"}}"#;
+/// let mut p = Pipeline::new(Rules::builtin(), ReadOptions::default());
+/// p.read(events.as_bytes(), "events.jsonl").unwrap();
+/// let seen = p.into_observed();
+/// assert_eq!(seen.permissions().next().unwrap().action, "s3:GetObject");
+/// ```
+#[derive(Debug)]
+pub struct Pipeline {
+    rules: Arc<Rules>,
+    options: ReadOptions,
+    observed: Observed,
+    scratch: Derived,
+    progress: Option<Arc<Progress>>,
+    /// The smallest part a file is split into for several jobs.
+    min_part: u64,
+    /// What recent calls came to, by what the engine reads of a call.
+    cache: IndexMap<CallKey, Interned, FxBuildHasher>,
+    ids: Interned,
+    /// The fast lane's keys, and what each stands for (the ids, and whether the call
+    /// succeeded).
+    fast: FastCache,
+    /// Per fast-lane entry: where its ids start in `fast_perms` and `fast_diags`, how many, and
+    /// whether the call succeeded.
+    entries: Vec<FastEntry>,
+    fast_perms: Vec<(u32, u32, u32)>,
+    fast_diags: Vec<u32>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct FastEntry {
+    perms: u32,
+    diags: u32,
+    n_perms: u16,
+    n_diags: u16,
+    ok: bool,
+}
+
+/// How many distinct calls the derivation cache remembers (it starts again when full).
+const CACHE_CALLS: usize = 4096;
+
+/// What the engine reads of a call: equal keys derive equal permissions and diagnostics.
+#[derive(Debug, PartialEq)]
+struct CallKey {
+    service: String,
+    operation: String,
+    params: Value,
+    region: Option<String>,
+    account: Option<String>,
+    partition: Option<String>,
+    endpoint: Option<String>,
+}
+
+// Reflexive: a JSON number is never NaN.
+impl Eq for CallKey {}
+
+/// A call, looked up among [`CallKey`]s without copying it.
+struct CallRef<'a>(&'a Call);
+
+fn hash_value<H: Hasher>(v: &Value, h: &mut H) {
+    match v {
+        Value::Null => h.write_u8(0),
+        Value::Bool(b) => {
+            h.write_u8(1);
+            b.hash(h);
+        }
+        Value::Number(n) => {
+            h.write_u8(2);
+            n.hash(h);
+        }
+        Value::String(s) => {
+            h.write_u8(3);
+            s.hash(h);
+        }
+        Value::Array(items) => {
+            h.write_u8(4);
+            h.write_usize(items.len());
+            for i in items {
+                hash_value(i, h);
+            }
+        }
+        Value::Object(m) => {
+            // Maps are equal whatever their order: so is their hash.
+            h.write_u8(5);
+            h.write_usize(m.len());
+            let mut sum = 0u64;
+            for (k, v) in m {
+                let mut e = FxHasher::default();
+                k.hash(&mut e);
+                hash_value(v, &mut e);
+                sum = sum.wrapping_add(e.finish());
+            }
+            h.write_u64(sum);
+        }
+    }
+}
+
+fn hash_call<H: Hasher>(
+    h: &mut H,
+    (service, operation, params): (&str, &str, &Value),
+    context: [Option<&str>; 4],
+) {
+    service.hash(h);
+    operation.hash(h);
+    hash_value(params, h);
+    context.hash(h);
+}
+
+impl Hash for CallKey {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        hash_call(
+            h,
+            (&self.service, &self.operation, &self.params),
+            [
+                self.region.as_deref(),
+                self.account.as_deref(),
+                self.partition.as_deref(),
+                self.endpoint.as_deref(),
+            ],
+        );
+    }
+}
+
+impl Hash for CallRef<'_> {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        let c = self.0;
+        hash_call(
+            h,
+            (&c.service, &c.operation, &c.params),
+            [
+                c.region.as_deref(),
+                c.account.as_deref(),
+                c.partition.as_deref(),
+                c.endpoint.as_deref(),
+            ],
+        );
+    }
+}
+
+impl indexmap::Equivalent<CallKey> for CallRef<'_> {
+    fn equivalent(&self, k: &CallKey) -> bool {
+        let c = self.0;
+        c.service == k.service
+            && c.operation == k.operation
+            && c.region == k.region
+            && c.account == k.account
+            && c.partition == k.partition
+            && c.endpoint == k.endpoint
+            && c.params == k.params
+    }
+}
+
+/// How far reading has come, shared with whoever shows it (a progress bar): bytes read from
+/// files and standard input, and events read, by every job.
+#[derive(Debug, Default)]
+pub struct Progress {
+    bytes: AtomicU64,
+    events: AtomicU64,
+}
+
+impl Progress {
+    /// Bytes read so far.
+    pub fn bytes(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+
+    /// Events read so far.
+    pub fn events(&self) -> u64 {
+        self.events.load(Ordering::Relaxed)
+    }
+}
+
+/// An input that counts the bytes taken from it.
+struct Counted<R> {
+    inner: R,
+    progress: Option<Arc<Progress>>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(p) = &self.progress {
+            p.bytes.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Counted<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+    fn consume(&mut self, n: usize) {
+        if let Some(p) = &self.progress {
+            p.bytes.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        self.inner.consume(n);
+    }
+}
+
+/// Events are added to the shared count in batches of this many.
+const PROGRESS_BATCH: u64 = 4096;
+
+/// What one job made of its share of the input.
+#[derive(Debug, Default)]
+struct Part {
+    observed: Observed,
+    error: Option<Error>,
+    /// Lines read (to number the next part of the same file).
+    lines: u64,
+}
+
+/// A job's share of the input: a whole input, or the bytes `range` of a file read as `format`.
+#[derive(Debug, Clone)]
+struct Unit {
+    path: String,
+    /// The part of a split file, and its format (`None`: the whole input, as given).
+    part: Option<(u64, u64, Format)>,
+}
+
+/// A file is split into parts of at least this many bytes.
+const MIN_PART: u64 = 4 << 20;
+
+impl Pipeline {
+    /// A pipeline with nothing read yet.
+    pub fn new(rules: Arc<Rules>, options: ReadOptions) -> Pipeline {
+        Pipeline::with_observed(rules, options, Observed::new())
+    }
+
+    /// A pipeline that adds to what `observed` holds.
+    pub fn with_observed(rules: Arc<Rules>, options: ReadOptions, observed: Observed) -> Pipeline {
+        Pipeline {
+            rules,
+            options,
+            observed,
+            scratch: Derived::default(),
+            progress: None,
+            min_part: MIN_PART,
+            cache: IndexMap::default(),
+            ids: Interned::default(),
+            fast: FastCache::default(),
+            entries: Vec::new(),
+            fast_perms: Vec::new(),
+            fast_diags: Vec::new(),
+        }
+    }
+
+    /// The smallest part, in bytes, that [`Pipeline::read_paths`] splits a file into (4 MiB
+    /// by default; a file under two parts is read by one job). Smaller parts spread a small
+    /// file over the jobs, as tests and benchmarks want.
+    pub fn set_min_part(&mut self, bytes: u64) {
+        self.min_part = bytes.max(1);
+    }
+
+    /// Reports how far reading has come to `progress` (for a progress bar).
+    pub fn set_progress(&mut self, progress: Arc<Progress>) {
+        self.progress = Some(progress);
+    }
+
+    /// The rules.
+    pub fn rules(&self) -> &Arc<Rules> {
+        &self.rules
+    }
+
+    /// The read options.
+    pub fn options(&self) -> &ReadOptions {
+        &self.options
+    }
+
+    /// What has been seen so far.
+    pub fn observed(&self) -> &Observed {
+        &self.observed
+    }
+
+    /// What has been seen, for a caller that adds notes or merges states.
+    pub fn observed_mut(&mut self) -> &mut Observed {
+        // The caches hold ids into the set, which the caller may replace.
+        self.cache.clear();
+        self.forget_fast();
+        &mut self.observed
+    }
+
+    /// What has been seen.
+    pub fn into_observed(self) -> Observed {
+        self.observed
+    }
+
+    /// Derives what a call needs and counts it, its ids left in `self.ids`.
+    fn derive_and_count(&mut self, call: &Call) {
+        self.scratch.permissions.clear();
+        self.scratch.diagnostics.clear();
+        derive_into(&self.rules, call, &mut self.scratch);
+        self.observed.intern(&self.scratch, &mut self.ids);
+        self.observed.count(
+            &self.ids,
+            call.principal.as_deref(),
+            call.outcome.is_ok(),
+            &call.source,
+        );
+    }
+
+    fn forget_fast(&mut self) {
+        self.fast.clear();
+        self.entries.clear();
+        self.fast_perms.clear();
+        self.fast_diags.clear();
+    }
+
+    /// Derives the permissions one call needs and counts them. A call equal in everything the
+    /// engine reads to a recent one (service, operation, parameters, region, account,
+    /// partition, endpoint) is counted as that one was derived, without deriving again.
+    pub fn record(&mut self, call: &Call) {
+        let (principal, ok) = (call.principal.as_deref(), call.outcome.is_ok());
+        if let Some(ids) = self.cache.get(&CallRef(call)) {
+            self.observed.count(ids, principal, ok, &call.source);
+            self.ids.clone_from(ids);
+            return;
+        }
+        self.derive_and_count(call);
+        if self.cache.len() >= CACHE_CALLS {
+            self.cache.clear();
+        }
+        self.cache.insert(
+            CallKey {
+                service: call.service.clone(),
+                operation: call.operation.clone(),
+                params: call.params.clone(),
+                region: call.region.clone(),
+                account: call.account.clone(),
+                partition: call.partition.clone(),
+                endpoint: call.endpoint.clone(),
+            },
+            self.ids.clone(),
+        );
+    }
+
+    /// Reads one input: calls through the engine, or a serialized state merged. `label` names
+    /// it in errors and evidence.
+    ///
+    /// With lenient options, malformed events are counted and skipped; otherwise the first one
+    /// is the error (what was read before it is kept).
+    pub fn read<R: BufRead>(&mut self, input: R, label: &str) -> Result<()> {
+        let mut input = Counted {
+            inner: input,
+            progress: self.progress.clone(),
+        };
+        let start = read::start(&mut input, label, &self.options)?;
+        if start.0 == Format::Observed {
+            let mut bytes = start.1;
+            (&mut input)
+                .take(self.options.max_state_bytes + 1)
+                .read_to_end(&mut bytes)
+                .map_err(|e| Error::io(&e, label))?;
+            if bytes.len() as u64 > self.options.max_state_bytes {
+                return Err(Error::new(
+                    ErrorKind::Serialization,
+                    format!(
+                        "a serialized state larger than {} bytes (the limit for states)",
+                        self.options.max_state_bytes
+                    ),
+                )
+                .with_path(label));
+            }
+            return self.merge_state(&bytes, label);
+        }
+        let reader = CallReader::after_start(input, start, label, &self.options);
+        for &line in reader.undetected_lines() {
+            self.observed.count_malformed(Evidence::new(label, line));
+        }
+        self.drain(reader, label).map(|_| ())
+    }
+
+    /// Runs the calls of a reader through the engine; the lines read.
+    fn drain<R: BufRead>(&mut self, reader: CallReader<R>, label: &str) -> Result<u64> {
+        let label_arc: Arc<str> = Arc::from(label);
+        let mut reader = reader.select_for(&self.rules);
+        let mut result = Ok(());
+        let lenient = self.options.lenient;
+        let mut batch = 0u64;
+        while let Some(item) = reader.next_item(Some(&mut self.fast)) {
+            batch += 1;
+            if batch == PROGRESS_BATCH {
+                if let Some(p) = &self.progress {
+                    p.events.fetch_add(batch, Ordering::Relaxed);
+                }
+                batch = 0;
+            }
+            match item {
+                Ok(Item::Known {
+                    entry,
+                    principal,
+                    line,
+                }) => {
+                    let source = crate::call::Source::at(Arc::clone(&label_arc), line);
+                    if let Some(e) = self.entries.get(entry as usize) {
+                        let perms = e.perms as usize..e.perms as usize + usize::from(e.n_perms);
+                        let diags = e.diags as usize..e.diags as usize + usize::from(e.n_diags);
+                        self.observed.count_ids(
+                            &self.fast_perms[perms],
+                            &self.fast_diags[diags],
+                            principal.as_deref(),
+                            e.ok,
+                            &source,
+                        );
+                    }
+                }
+                Ok(Item::Call(call, None)) => self.record(&call),
+                Ok(Item::Call(call, Some((s, o)))) => {
+                    // A new key: the call is derived (no cache could know it), and the key
+                    // remembered for what it came to, when the selection it was made with is
+                    // the one for the call the reader made of the line.
+                    self.derive_and_count(&call);
+                    let fits = self.ids.perms.len() <= usize::from(u16::MAX)
+                        && self.ids.diags.len() <= usize::from(u16::MAX);
+                    if s == call.service && o == call.operation && fits {
+                        let mut cleared = false;
+                        let inserted = self.fast.insert(&mut cleared);
+                        if cleared {
+                            self.entries.clear();
+                            self.fast_perms.clear();
+                            self.fast_diags.clear();
+                        }
+                        if inserted {
+                            self.entries.push(FastEntry {
+                                perms: self.fast_perms.len() as u32,
+                                diags: self.fast_diags.len() as u32,
+                                n_perms: self.ids.perms.len() as u16,
+                                n_diags: self.ids.diags.len() as u16,
+                                ok: call.outcome.is_ok(),
+                            });
+                            self.fast_perms.extend_from_slice(&self.ids.perms);
+                            self.fast_diags.extend_from_slice(&self.ids.diags);
+                        }
+                    }
+                }
+                Err(e) if lenient && e.kind() != ErrorKind::Io => self
+                    .observed
+                    .count_malformed(Evidence::new(label, e.line().unwrap_or(0))),
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        if let Some(p) = &self.progress {
+            p.events.fetch_add(batch, Ordering::Relaxed);
+        }
+        self.observed.count_skipped_n(reader.skipped());
+        result.map(|()| reader.lines_read())
+    }
+
+    /// Reads a file, or standard input for `-`.
+    pub fn read_path(&mut self, path: &str) -> Result<()> {
+        self.read(read::open_input(path)?, path)
+    }
+
+    /// Reads inputs in order with `jobs` threads (at least one): several files at once, and a
+    /// large file in parts split at line boundaries (at the start of an event for EDN, whose
+    /// forms may continue onto following lines). Standard input is read by one job.
+    ///
+    /// The result is the same as reading the inputs one after the other: the same
+    /// permissions, counts, first evidence (the smallest source and line of the calls that
+    /// needed a permission) and, on failure, the same first error, with everything before it
+    /// kept.
+    pub fn read_paths<S: AsRef<str>>(&mut self, paths: &[S], jobs: usize) -> Result<()> {
+        let jobs = jobs.max(1);
+        if jobs == 1 {
+            for p in paths {
+                self.read_path(p.as_ref())?;
+            }
+            return Ok(());
+        }
+        let units = self.plan(paths, jobs);
+        let next = AtomicUsize::new(0);
+        // The first unit that failed (later units need not be read).
+        let failed = AtomicUsize::new(usize::MAX);
+        let results: Vec<Mutex<Option<Part>>> = units.iter().map(|_| Mutex::new(None)).collect();
+        std::thread::scope(|scope| {
+            for _ in 0..jobs.min(units.len()) {
+                scope.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= units.len() {
+                            return;
+                        }
+                        if i > failed.load(Ordering::Relaxed) {
+                            continue;
+                        }
+                        let part = self.read_unit(&units[i]);
+                        if part.error.is_some() {
+                            failed.fetch_min(i, Ordering::Relaxed);
+                        }
+                        if let Ok(mut slot) = results[i].lock() {
+                            *slot = Some(part);
+                        }
+                    }
+                });
+            }
+        });
+        // In order: each part's lines numbered after the parts of its file before it.
+        let mut offset = 0u64;
+        let mut last_path: Option<&str> = None;
+        for (unit, slot) in units.iter().zip(results) {
+            let Some(mut part) = slot.into_inner().ok().flatten() else {
+                break;
+            };
+            if last_path != Some(unit.path.as_str()) || unit.part.is_none() {
+                offset = 0;
+            }
+            last_path = Some(&unit.path);
+            if offset > 0 {
+                part.observed.shift_lines(&unit.path, offset);
+            }
+            self.observed.merge(&part.observed);
+            if let Some(e) = part.error {
+                return Err(match e.line() {
+                    Some(l) if offset > 0 && e.path() == Some(unit.path.as_str()) => {
+                        let col = e.column().unwrap_or(1);
+                        e.set_position(l + offset, col)
+                    }
+                    _ => e,
+                });
+            }
+            offset += part.lines;
+        }
+        Ok(())
+    }
+
+    /// The units of work: whole inputs, and regular files large enough split into parts.
+    fn plan<S: AsRef<str>>(&self, paths: &[S], jobs: usize) -> Vec<Unit> {
+        let mut units = Vec::new();
+        for p in paths {
+            let path = p.as_ref();
+            let parts = self.split(path, jobs).unwrap_or_default();
+            if parts.len() < 2 {
+                units.push(Unit {
+                    path: path.to_owned(),
+                    part: None,
+                });
+                continue;
+            }
+            for (i, (start, end, format)) in parts.into_iter().enumerate() {
+                units.push(Unit {
+                    path: path.to_owned(),
+                    part: Some((start, end, if i == 0 { Format::Auto } else { format })),
+                });
+            }
+        }
+        units
+    }
+
+    /// Where to split a regular file: byte ranges that each start a line (an event, for EDN),
+    /// with the file's format; nothing for an input not worth splitting.
+    fn split(&self, path: &str, jobs: usize) -> Option<Vec<(u64, u64, Format)>> {
+        if path == "-" {
+            return None;
+        }
+        let mut file = std::fs::File::open(path).ok()?;
+        let meta = file.metadata().ok()?;
+        if !meta.is_file() || meta.len() < 2 * self.min_part {
+            return None;
+        }
+        let size = meta.len();
+        let format = {
+            let mut head = BufReader::with_capacity(1 << 16, &mut file);
+            read::sniff_format(&mut head, path, &self.options)?
+        };
+        if format == Format::Observed {
+            return None;
+        }
+        let edn = format == Format::MulogEdn;
+        let pieces = (jobs as u64 * 4).min(size / self.min_part).max(1);
+        let mut cuts = vec![0u64];
+        for i in 1..pieces {
+            let target = size * i / pieces;
+            if target <= *cuts.last().unwrap_or(&0) {
+                continue;
+            }
+            match boundary(&mut file, target, edn) {
+                Some(at) if at < size && at > *cuts.last().unwrap_or(&0) => cuts.push(at),
+                _ => {}
+            }
+        }
+        cuts.push(size);
+        cuts.dedup();
+        Some(
+            cuts.windows(2)
+                .map(|w| (w[0], w[1], format))
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    /// Reads one unit into a fresh result.
+    fn read_unit(&self, unit: &Unit) -> Part {
+        let mut p = Pipeline::new(Arc::clone(&self.rules), self.options.clone());
+        p.progress = self.progress.clone();
+        let label = unit.path.as_str();
+        let (error, lines) = match unit.part {
+            None => (p.read_path(label).err(), 0),
+            Some((start, end, format)) => match open_range(label, start, end, &p.progress) {
+                Err(e) => (Some(e), 0),
+                Ok(mut input) if format == Format::Auto => {
+                    // The first part: as the whole file starts (its format found again, a byte
+                    // order mark, lines passed over in lenient mode).
+                    match read::start(&mut input, label, &p.options) {
+                        Err(e) => (Some(e), 0),
+                        Ok(st) => {
+                            let reader = CallReader::after_start(input, st, label, &p.options);
+                            for &line in reader.undetected_lines() {
+                                p.observed.count_malformed(Evidence::new(label, line));
+                            }
+                            match p.drain(reader, label) {
+                                Ok(n) => (None, n),
+                                Err(e) => (Some(e), 0),
+                            }
+                        }
+                    }
+                }
+                Ok(input) => {
+                    let reader = CallReader::part(input, label, &p.options, format);
+                    match p.drain(reader, label) {
+                        Ok(n) => (None, n),
+                        Err(e) => (Some(e), 0),
+                    }
+                }
+            },
+        };
+        Part {
+            observed: p.observed,
+            error,
+            lines,
+        }
+    }
+
+    /// Merges a serialized state, checked as the engine's own output would be.
+    pub fn merge_state(&mut self, bytes: &[u8], label: &str) -> Result<()> {
+        let other = Observed::from_bytes(bytes).map_err(|e| e.with_path(label))?;
+        // An action no rule emits came from elsewhere (a hand-made state, another version):
+        // say so as `--fail-on unmapped` can see it, unless the state says so itself.
+        let explained: std::collections::BTreeSet<String> = other
+            .diagnostics()
+            .into_iter()
+            .filter(|(d, _)| {
+                matches!(
+                    d.kind,
+                    DiagnosticKind::UnmappedOperation | DiagnosticKind::UnknownService
+                )
+            })
+            .filter_map(|(d, _)| d.action.clone())
+            .collect();
+        for seen in other.permissions() {
+            if !explained.contains(seen.action) && !self.rules.can_emit(seen.action) {
+                let (svc, op) = seen.action.split_once(':').unwrap_or((seen.action, ""));
+                self.observed.note(
+                    Diagnostic {
+                        kind: DiagnosticKind::UnmappedOperation,
+                        service: svc.to_owned(),
+                        operation: op.to_owned(),
+                        message: format!(
+                            "`{}` comes from a serialized state and is not an action the rules emit",
+                            seen.action
+                        ),
+                        action: Some(seen.action.to_owned()),
+                        hint: None,
+                    },
+                    &seen.stats,
+                );
+            }
+        }
+        self.observed.merge(&other);
+        Ok(())
+    }
+}
+
+/// The bytes `start..end` of a file, buffered.
+fn open_range(
+    path: &str,
+    start: u64,
+    end: u64,
+    progress: &Option<Arc<Progress>>,
+) -> Result<Counted<BufReader<std::io::Take<std::fs::File>>>> {
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(&e, path))?;
+    f.seek(SeekFrom::Start(start))
+        .map_err(|e| Error::io(&e, path))?;
+    Ok(Counted {
+        inner: BufReader::with_capacity(1 << 16, f.take(end - start)),
+        progress: progress.clone(),
+    })
+}
+
+/// The first offset at or after `target` that starts a line (for EDN: a line that opens a map
+/// at its first column, where a new event starts).
+fn boundary(file: &mut std::fs::File, target: u64, edn: bool) -> Option<u64> {
+    let from = target.checked_sub(1)?;
+    file.seek(SeekFrom::Start(from)).ok()?;
+    let mut buf = vec![0u8; 1 << 16];
+    let mut base = from;
+    // The byte before the window's first one was a line break.
+    let mut after_break = false;
+    loop {
+        let n = file.read(&mut buf).ok()?;
+        if n == 0 {
+            return None;
+        }
+        for (i, &b) in buf[..n].iter().enumerate() {
+            if after_break && (!edn || b == b'{') {
+                return Some(base + i as u64);
+            }
+            after_break = b == b'\n';
+        }
+        base += n as u64;
+    }
+}

@@ -1,0 +1,762 @@
+//! The fast lane: most events of a run repeat one another in everything the engine reads (the
+//! same operation on the same resources, with other timestamps, trace ids and payloads). For a
+//! line of the common shape, a key is built from the raw text of exactly what the engine and
+//! the outcome depend on; a key seen before stands for the same permissions, and the line needs
+//! no values built, no call and no derivation.
+//!
+//! The key holds, with lengths, the raw text of the event's members that name the service, the
+//! operation, the event name, the outcome and the context (region, account, partition,
+//! endpoint), whether a response is an anomaly, and what the rules read of the request, walked
+//! by the operation's [`Selection`] (the raw text of each value read, the shape around them).
+//! Equal raw text reads as equal values, so equal keys mean equal calls for the engine. A line
+//! of any other shape (escaped keys, a whole aws-api invoke map, EDN beyond maps, vectors,
+//! keywords, plain strings, integers and tagged strings) takes the ordinary path, as does every
+//! line whose key is new.
+//!
+//! A line is only ever taken here after it has been checked as strictly as the ordinary path
+//! checks it: JSON by the full checker, EDN by a scanner that accepts only text the EDN reader
+//! reads the same way (and refuses the rest to the reader).
+
+use super::json;
+use crate::spec::Selection;
+use std::borrow::Cow;
+
+/// What the fast lane made of a line.
+#[derive(Debug)]
+pub(crate) enum Lane<'a> {
+    /// Not of the common shape: read it the ordinary way.
+    Off,
+    /// An event with another event name (checked: the ordinary path says the same).
+    Skip,
+    /// The key (in the caller's buffer) and the principal; `selection` is the (service,
+    /// operation) whose selection walked the request, for the caller to check against the call
+    /// the ordinary path makes of a new key.
+    Key {
+        principal: Option<Cow<'a, str>>,
+        selection: (String, String),
+    },
+}
+
+/// Appends `text` with its length, so that keys made of several pieces never run together.
+fn piece(key: &mut Vec<u8>, tag: u8, text: &[u8]) {
+    key.push(tag);
+    key.extend_from_slice(&(text.len() as u32).to_le_bytes());
+    key.extend_from_slice(text);
+}
+
+/// The members of a μ/log event that the ordinary path reads for the call's service,
+/// operation, context and outcome (with or without a leading `:`); `request`, `response`,
+/// `result`, `exception` and the principal are handled apart.
+const MULOG_KEYED: &[&str] = &[
+    "mulog/event-name",
+    "api",
+    "service",
+    "operation",
+    "op",
+    "mulog/outcome",
+    "region",
+    "aws/region",
+    "account",
+    "aws/account",
+    "partition",
+    "endpoint",
+    "cognitect.anomalies/category",
+    "cognitect.aws.error/code",
+    "ErrorCode",
+    "__type",
+    "Code",
+];
+
+/// The members of a plain Call line that decide the call (besides `params` and `principal`).
+const CALL_KEYED: &[&str] = &[
+    "service",
+    "operation",
+    "region",
+    "account",
+    "partition",
+    "endpoint",
+    "error_code",
+    "outcome",
+];
+
+/// The text of a JSON string value without escapes, `None` for anything else.
+fn json_plain_str(raw: &str) -> Option<&str> {
+    let inner = raw.strip_prefix('"')?.strip_suffix('"')?;
+    (!inner.contains('\\')).then_some(inner)
+}
+
+/// The first member named `name` exactly, else `:name` (the ordinary path's order).
+fn find<'m>(line: &str, members: &'m [json::Member], name: &str) -> Option<&'m json::Member> {
+    let by = |want: &str| members.iter().find(|m| m.key_raw(line) == want);
+    by(name).or_else(|| {
+        members
+            .iter()
+            .find(|m| m.key_raw(line).strip_prefix(':') == Some(name))
+    })
+}
+
+/// A μ/log JSON line already checked by [`json::scan_object`] into `members`.
+pub(crate) fn mulog_json<'a>(
+    line: &'a str,
+    members: &[json::Member],
+    event_name: &str,
+    principal_key: Option<&str>,
+    select: &mut dyn FnMut(&str, &str) -> Option<std::sync::Arc<Selection>>,
+    key: &mut Vec<u8>,
+) -> Lane<'a> {
+    key.clear();
+    if members.iter().any(|m| m.escaped_key()) {
+        return Lane::Off;
+    }
+    // The event name: a plain string, compared as the ordinary path compares it.
+    let Some(name) =
+        find(line, members, "mulog/event-name").and_then(|m| json_plain_str(m.raw(line)))
+    else {
+        return Lane::Off;
+    };
+    if name.trim_start_matches(':') != event_name.trim_start_matches(':') {
+        return Lane::Skip;
+    }
+    key.push(b'M');
+    for m in members {
+        let k = m.key_raw(line);
+        let bare = k.strip_prefix(':').unwrap_or(k);
+        if MULOG_KEYED.contains(&bare) {
+            piece(key, b'k', k.as_bytes());
+            piece(key, b'v', m.raw(line).as_bytes());
+        }
+    }
+    // The service and operation as the ordinary path finds them: the first of `api`/`service`
+    // and of `operation`/`op` that is there and not null, a plain string.
+    let text = |names: &[&str]| -> Option<Option<&'a str>> {
+        for n in names {
+            match find(line, members, n) {
+                None => continue,
+                Some(m) if m.raw(line) == "null" => continue,
+                Some(m) => {
+                    return json_plain_str(m.raw(line))
+                        .filter(|s| !s.trim().is_empty())
+                        .map(|s| Some(s.trim_start_matches(':')));
+                }
+            }
+        }
+        Some(None)
+    };
+    let (Some(Some(service)), Some(Some(operation))) =
+        (text(&["api", "service"]), text(&["operation", "op"]))
+    else {
+        return Lane::Off;
+    };
+    // The response's anomaly (the outcome depends on it; the exception only gives a code).
+    for n in ["response", "result"] {
+        if let Some(m) = find(line, members, n) {
+            let mut sub = Vec::new();
+            json::members_of(line, m.value.clone(), &mut sub);
+            if sub.iter().any(|s| s.escaped_key()) {
+                return Lane::Off;
+            }
+            let anomaly = sub.iter().any(|s| {
+                let k = s.key_raw(line);
+                k.strip_prefix(':').unwrap_or(k) == "cognitect.anomalies/category"
+            });
+            piece(key, b'a', if anomaly { b"1" } else { b"0" });
+            break;
+        }
+    }
+    let principal = match principal_key {
+        None => None,
+        Some(p) => match find(line, members, p.trim_start_matches(':')) {
+            None => None,
+            Some(m) => match json_plain_str(m.raw(line)) {
+                Some(s) if s.len() <= 1024 => {
+                    Some(Cow::Borrowed(s.trim_start_matches(':'))).filter(|p| !p.is_empty())
+                }
+                _ => return Lane::Off,
+            },
+        },
+    };
+    let request = match members.iter().find(|m| m.key_raw(line) == "request") {
+        Some(m) => Some(m),
+        None => members.iter().find(|m| m.key_raw(line) == ":request"),
+    };
+    if !json_request(line, request, service, operation, select, key) {
+        return Lane::Off;
+    }
+    Lane::Key {
+        principal,
+        selection: (service.to_owned(), operation.to_owned()),
+    }
+}
+
+/// Adds what the rules read of a JSON request to the key; `false` when the request is not of
+/// the common shape.
+fn json_request(
+    line: &str,
+    request: Option<&json::Member>,
+    service: &str,
+    operation: &str,
+    select: &mut dyn FnMut(&str, &str) -> Option<std::sync::Arc<Selection>>,
+    key: &mut Vec<u8>,
+) -> bool {
+    let Some(m) = request else {
+        key.push(b'-');
+        return true;
+    };
+    let raw = m.raw(line);
+    if raw == "null" {
+        key.push(b'N');
+        return true;
+    }
+    if !raw.starts_with('{') {
+        return false;
+    }
+    let mut sub = Vec::new();
+    json::members_of(line, m.value.clone(), &mut sub);
+    if sub.iter().any(|s| s.escaped_key())
+        || (sub.iter().any(|s| s.key_raw(line) == "op")
+            && sub.iter().any(|s| s.key_raw(line) == "request"))
+    {
+        // Escaped names, or a whole aws-api invoke map: the ordinary path.
+        return false;
+    }
+    key.push(b'R');
+    match select(service, operation) {
+        None => piece(key, b'w', raw.as_bytes()),
+        Some(sel) => json_walk(line, m.value.clone(), &[&sel], key, 0),
+    }
+    true
+}
+
+/// The raw text of what `sels` read of the JSON value at `range`, with its shape: the same
+/// cases, in the same order, as the selection applied to the value.
+fn json_walk(
+    line: &str,
+    range: std::ops::Range<usize>,
+    sels: &[&Selection],
+    key: &mut Vec<u8>,
+    depth: usize,
+) {
+    let raw = &line[range.clone()];
+    let first = raw.as_bytes().first().copied();
+    let mut set: Vec<&Selection> = sels.to_vec();
+    if !matches!(first, Some(b'[' | b'n')) {
+        let mut i = 0;
+        while i < set.len() {
+            if let Some(e) = set[i].elements() {
+                set.push(e);
+            }
+            i += 1;
+        }
+    }
+    if set.iter().any(|s| s.is_whole()) || depth > 64 {
+        piece(key, b'w', raw.as_bytes());
+        return;
+    }
+    match first {
+        Some(b'n') => key.push(b'N'),
+        Some(b'{') => {
+            let mut sub = Vec::new();
+            json::members_of(line, range, &mut sub);
+            key.push(b'{');
+            for s in &sub {
+                let name = s.key(line);
+                let subs: Vec<&Selection> = set
+                    .iter()
+                    .filter_map(|x| x.member(&name))
+                    .chain(set.iter().filter_map(|x| x.values()))
+                    .collect();
+                if !subs.is_empty() {
+                    piece(key, b'k', name.as_bytes());
+                    json_walk(line, s.value.clone(), &subs, key, depth + 1);
+                }
+            }
+            key.push(b'}');
+        }
+        Some(b'[') => {
+            let subs: Vec<&Selection> = set.iter().filter_map(|s| s.elements()).collect();
+            key.push(b'[');
+            if !subs.is_empty() {
+                for item in json::elements_of(line, range) {
+                    json_walk(line, item, &subs, key, depth + 1);
+                }
+            }
+            key.push(b']');
+        }
+        _ => key.push(b'T'),
+    }
+}
+
+/// A plain Call line (the JSON-lines schema) already checked into `members`.
+pub(crate) fn call_json<'a>(
+    line: &'a str,
+    members: &[json::Member],
+    select: &mut dyn FnMut(&str, &str) -> Option<std::sync::Arc<Selection>>,
+    key: &mut Vec<u8>,
+) -> Lane<'a> {
+    key.clear();
+    if members.iter().any(|m| m.escaped_key()) {
+        return Lane::Off;
+    }
+    key.push(b'C');
+    let mut service = None;
+    let mut operation = None;
+    let mut principal = None;
+    let mut params = None;
+    for m in members {
+        let k = m.key_raw(line);
+        match k {
+            // A caller-given source label changes the evidence: the ordinary path.
+            "source" => return Lane::Off,
+            "params" => params = Some(m),
+            "principal" => {
+                principal = match m.raw(line) {
+                    "null" => None,
+                    raw => match json_plain_str(raw) {
+                        Some(s) if s.len() <= 1024 => {
+                            Some(Cow::Borrowed(s)).filter(|p| !p.is_empty())
+                        }
+                        _ => return Lane::Off,
+                    },
+                }
+            }
+            _ if CALL_KEYED.contains(&k) => {
+                if k == "service" {
+                    service = json_plain_str(m.raw(line));
+                } else if k == "operation" {
+                    operation = json_plain_str(m.raw(line));
+                }
+                piece(key, b'k', k.as_bytes());
+                piece(key, b'v', m.raw(line).as_bytes());
+            }
+            _ => {}
+        }
+    }
+    let (Some(service), Some(operation)) = (service, operation) else {
+        return Lane::Off;
+    };
+    if !json_request(line, params, service, operation, select, key) {
+        return Lane::Off;
+    }
+    Lane::Key {
+        principal,
+        selection: (service.to_owned(), operation.to_owned()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// EDN: a scanner for the shape μ/log prints, refusing anything else to the EDN reader.
+
+/// One member of a scanned EDN map: its key's name and where its value is.
+#[derive(Debug, Clone)]
+struct EdnMember {
+    name: std::ops::Range<usize>,
+    value: std::ops::Range<usize>,
+}
+
+/// How deep the scanner goes before it gives the line to the reader.
+const EDN_DEPTH: usize = 64;
+
+struct Scan<'a> {
+    b: &'a [u8],
+    s: &'a str,
+    pos: usize,
+}
+
+fn edn_sym_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b"*+!_?<>=.-".contains(&c)
+}
+
+impl<'a> Scan<'a> {
+    fn ws(&mut self) {
+        while let Some(b' ' | b',' | b'\t') = self.b.get(self.pos) {
+            self.pos += 1;
+        }
+    }
+
+    /// At the end of a token: the end of the text, whitespace or a closing delimiter.
+    fn delimited(&self) -> bool {
+        matches!(
+            self.b.get(self.pos),
+            None | Some(b' ' | b',' | b'\t' | b'}' | b']')
+        )
+    }
+
+    /// A name of letters, digits and `*+!_?<>=.-`, with at most one `/` between two such runs
+    /// (as a keyword's or tag's name); its range.
+    fn name(&mut self) -> Option<std::ops::Range<usize>> {
+        let start = self.pos;
+        let run = |sc: &mut Scan<'_>| {
+            let from = sc.pos;
+            while sc.b.get(sc.pos).copied().is_some_and(edn_sym_char) {
+                sc.pos += 1;
+            }
+            sc.pos > from
+        };
+        if !self
+            .b
+            .get(self.pos)
+            .copied()
+            .is_some_and(|c| c.is_ascii_alphabetic())
+        {
+            return None;
+        }
+        run(self);
+        if self.b.get(self.pos) == Some(&b'/') {
+            self.pos += 1;
+            if !run(self) {
+                return None;
+            }
+        }
+        self.delimited().then_some(start..self.pos)
+    }
+
+    /// A keyword (`:name`), its name's range.
+    fn keyword(&mut self) -> Option<std::ops::Range<usize>> {
+        if self.b.get(self.pos) != Some(&b':') {
+            return None;
+        }
+        self.pos += 1;
+        self.name()
+    }
+
+    /// A string without escapes other than `\"`, `\\`, `\n`, `\t`, `\r` and without control
+    /// characters; its content's range, and whether it holds an escape.
+    fn string(&mut self) -> Option<(std::ops::Range<usize>, bool)> {
+        if self.b.get(self.pos) != Some(&b'"') {
+            return None;
+        }
+        let start = self.pos + 1;
+        let mut i = start;
+        let mut escaped = false;
+        loop {
+            match *self.b.get(i)? {
+                b'"' => break,
+                b'\\' => {
+                    if !matches!(self.b.get(i + 1)?, b'"' | b'\\' | b'n' | b't' | b'r') {
+                        return None;
+                    }
+                    escaped = true;
+                    i += 2;
+                }
+                0..=0x1F | 0x7F => return None,
+                _ => i += 1,
+            }
+        }
+        self.pos = i + 1;
+        self.delimited().then_some((start..i, escaped))
+    }
+
+    /// An integer as the reader reads it the same way everywhere: `0`, or up to 18 digits not
+    /// starting with `0`, maybe after a `-`.
+    fn integer(&mut self) -> Option<()> {
+        let start = self.pos;
+        if self.b.get(self.pos) == Some(&b'-') {
+            self.pos += 1;
+        }
+        let digits = self.pos;
+        while self.b.get(self.pos).is_some_and(u8::is_ascii_digit) {
+            self.pos += 1;
+        }
+        let n = self.pos - digits;
+        let ok = (1..=18).contains(&n) && (self.b[digits] != b'0' || n == 1) && self.pos > start;
+        (ok && self.delimited()).then_some(())
+    }
+
+    /// One value of the accepted shape; `false` for anything else.
+    fn value(&mut self, depth: usize) -> bool {
+        if depth > EDN_DEPTH {
+            return false;
+        }
+        match self.b.get(self.pos) {
+            Some(b'{') => self.map(depth, None),
+            Some(b'[') => {
+                self.pos += 1;
+                loop {
+                    self.ws();
+                    match self.b.get(self.pos) {
+                        Some(b']') => {
+                            self.pos += 1;
+                            return self.delimited();
+                        }
+                        None => return false,
+                        _ => {
+                            if !self.value(depth + 1) {
+                                return false;
+                            }
+                        }
+                    }
+                }
+            }
+            Some(b'"') => self.string().is_some(),
+            Some(b':') => self.keyword().is_some(),
+            Some(b'-' | b'0'..=b'9') => self.integer().is_some(),
+            Some(b'#') => {
+                // A tagged string: `#inst "..."`, `#mulog/flake "..."`, `#uuid "..."`.
+                self.pos += 1;
+                if self.name().is_none() {
+                    return false;
+                }
+                if self.b.get(self.pos) != Some(&b' ') {
+                    return false;
+                }
+                self.ws();
+                self.string().is_some()
+            }
+            Some(b'n' | b't' | b'f') => {
+                let start = self.pos;
+                while self.b.get(self.pos).copied().is_some_and(edn_sym_char) {
+                    self.pos += 1;
+                }
+                matches!(&self.s[start..self.pos], "nil" | "true" | "false") && self.delimited()
+            }
+            _ => false,
+        }
+    }
+
+    /// A map with keyword keys, each name once; its members into `out` when given.
+    fn map(&mut self, depth: usize, mut out: Option<&mut Vec<EdnMember>>) -> bool {
+        self.pos += 1;
+        let mut names: Vec<std::ops::Range<usize>> = Vec::new();
+        loop {
+            self.ws();
+            match self.b.get(self.pos) {
+                Some(b'}') => {
+                    self.pos += 1;
+                    return self.delimited();
+                }
+                Some(b':') => {}
+                _ => return false,
+            }
+            let Some(name) = self.keyword() else {
+                return false;
+            };
+            let text = &self.b[name.clone()];
+            // A name twice is the reader's error to report.
+            if names.len() > 64 || names.iter().any(|n| &self.b[n.clone()] == text) {
+                return false;
+            }
+            names.push(name.clone());
+            self.ws();
+            let start = self.pos;
+            if !self.value(depth + 1) {
+                return false;
+            }
+            if let Some(out) = out.as_deref_mut() {
+                out.push(EdnMember {
+                    name,
+                    value: start..self.pos,
+                });
+            }
+        }
+    }
+}
+
+/// The members of the map at `range` (already scanned).
+fn edn_members(text: &str, range: std::ops::Range<usize>) -> Vec<EdnMember> {
+    let mut out = Vec::new();
+    let mut sc = Scan {
+        b: text.as_bytes(),
+        s: text,
+        pos: range.start,
+    };
+    sc.map(0, Some(&mut out));
+    out
+}
+
+/// The elements of the vector at `range` (already scanned).
+fn edn_elements(text: &str, range: std::ops::Range<usize>) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut sc = Scan {
+        b: text.as_bytes(),
+        s: text,
+        pos: range.start + 1,
+    };
+    loop {
+        sc.ws();
+        if matches!(sc.b.get(sc.pos), Some(b']') | None) {
+            return out;
+        }
+        let start = sc.pos;
+        if !sc.value(0) {
+            return out;
+        }
+        out.push(start..sc.pos);
+    }
+}
+
+/// The text of a keyword, or of a string without escapes, at `range`: as the reader converts
+/// it (keywords without their `:`).
+fn edn_text(text: &str, range: std::ops::Range<usize>) -> Option<&str> {
+    let raw = &text[range];
+    if let Some(k) = raw.strip_prefix(':') {
+        return Some(k);
+    }
+    let inner = raw.strip_prefix('"')?.strip_suffix('"')?;
+    (!inner.contains('\\')).then_some(inner)
+}
+
+/// A μ/log EDN line that is one map of the accepted shape, and nothing else.
+pub(crate) fn mulog_edn<'a>(
+    line: &'a str,
+    event_name: &str,
+    principal_key: Option<&str>,
+    select: &mut dyn FnMut(&str, &str) -> Option<std::sync::Arc<Selection>>,
+    key: &mut Vec<u8>,
+) -> Lane<'a> {
+    key.clear();
+    let mut sc = Scan {
+        b: line.as_bytes(),
+        s: line,
+        pos: 0,
+    };
+    let mut members = Vec::new();
+    if sc.b.first() != Some(&b'{') || !sc.map(0, Some(&mut members)) {
+        return Lane::Off;
+    }
+    sc.ws();
+    if sc.pos != sc.b.len() {
+        return Lane::Off;
+    }
+    let find = |name: &str| members.iter().find(|m| &line[m.name.clone()] == name);
+    let Some(name) = find("mulog/event-name").and_then(|m| edn_text(line, m.value.clone())) else {
+        return Lane::Off;
+    };
+    if name.trim_start_matches(':') != event_name.trim_start_matches(':') {
+        return Lane::Skip;
+    }
+    key.push(b'E');
+    for m in &members {
+        let n = &line[m.name.clone()];
+        if MULOG_KEYED.contains(&n) {
+            piece(key, b'k', n.as_bytes());
+            piece(key, b'v', line[m.value.clone()].as_bytes());
+        }
+    }
+    let text = |names: &[&str]| -> Option<Option<&'a str>> {
+        for n in names {
+            match find(n) {
+                None => continue,
+                Some(m) if &line[m.value.clone()] == "nil" => continue,
+                Some(m) => {
+                    return edn_text(line, m.value.clone())
+                        .filter(|s| !s.trim().is_empty())
+                        .map(|s| Some(s.trim_start_matches(':')));
+                }
+            }
+        }
+        Some(None)
+    };
+    let (Some(Some(service)), Some(Some(operation))) =
+        (text(&["api", "service"]), text(&["operation", "op"]))
+    else {
+        return Lane::Off;
+    };
+    for n in ["response", "result"] {
+        if let Some(m) = find(n) {
+            let raw = &line[m.value.clone()];
+            let anomaly = raw.starts_with('{')
+                && edn_members(line, m.value.clone())
+                    .iter()
+                    .any(|s| &line[s.name.clone()] == "cognitect.anomalies/category");
+            piece(key, b'a', if anomaly { b"1" } else { b"0" });
+            break;
+        }
+    }
+    let principal = match principal_key {
+        None => None,
+        Some(p) => match find(p.trim_start_matches(':')) {
+            None => None,
+            Some(m) => match edn_text(line, m.value.clone()) {
+                Some(s) if s.len() <= 1024 => {
+                    Some(Cow::Borrowed(s.trim_start_matches(':'))).filter(|p| !p.is_empty())
+                }
+                _ => return Lane::Off,
+            },
+        },
+    };
+    match find("request") {
+        None => key.push(b'-'),
+        Some(m) => {
+            let raw = &line[m.value.clone()];
+            if raw == "nil" {
+                key.push(b'N');
+            } else if raw.starts_with('{') {
+                let sub = edn_members(line, m.value.clone());
+                let has = |n: &str| sub.iter().any(|s| &line[s.name.clone()] == n);
+                if has("op") && has("request") {
+                    return Lane::Off;
+                }
+                key.push(b'R');
+                match select(service, operation) {
+                    None => piece(key, b'w', raw.as_bytes()),
+                    Some(sel) => edn_walk(line, m.value.clone(), &[&sel], key, 0),
+                }
+            } else {
+                return Lane::Off;
+            }
+        }
+    }
+    Lane::Key {
+        principal,
+        selection: (service.to_owned(), operation.to_owned()),
+    }
+}
+
+/// As [`json_walk`], on EDN text of the accepted shape.
+fn edn_walk(
+    line: &str,
+    range: std::ops::Range<usize>,
+    sels: &[&Selection],
+    key: &mut Vec<u8>,
+    depth: usize,
+) {
+    let raw = &line[range.clone()];
+    let first = raw.as_bytes().first().copied();
+    let mut set: Vec<&Selection> = sels.to_vec();
+    if !(first == Some(b'[') || raw == "nil") {
+        let mut i = 0;
+        while i < set.len() {
+            if let Some(e) = set[i].elements() {
+                set.push(e);
+            }
+            i += 1;
+        }
+    }
+    if set.iter().any(|s| s.is_whole()) || depth > EDN_DEPTH {
+        piece(key, b'w', raw.as_bytes());
+        return;
+    }
+    if raw == "nil" {
+        key.push(b'N');
+        return;
+    }
+    match first {
+        Some(b'{') => {
+            key.push(b'{');
+            for s in edn_members(line, range) {
+                let name = &line[s.name.clone()];
+                let subs: Vec<&Selection> = set
+                    .iter()
+                    .filter_map(|x| x.member(name))
+                    .chain(set.iter().filter_map(|x| x.values()))
+                    .collect();
+                if !subs.is_empty() {
+                    piece(key, b'k', name.as_bytes());
+                    edn_walk(line, s.value.clone(), &subs, key, depth + 1);
+                }
+            }
+            key.push(b'}');
+        }
+        Some(b'[') => {
+            let subs: Vec<&Selection> = set.iter().filter_map(|s| s.elements()).collect();
+            key.push(b'[');
+            if !subs.is_empty() {
+                for item in edn_elements(line, range) {
+                    edn_walk(line, item, &subs, key, depth + 1);
+                }
+            }
+            key.push(b']');
+        }
+        _ => key.push(b'T'),
+    }
+}

@@ -1,0 +1,413 @@
+//! The pipeline reads as the plain readers and the engine do, whatever shortcut it takes: the
+//! fast lane (lines known by their key), the derivation cache, parsing only what the rules
+//! read, and several jobs over parts of one file.
+
+use leastpriv::{CallReader, Evidence, Format, Observed, Pipeline, ReadOptions, Rules, derive};
+use std::io::Write as _;
+
+/// What the plain reader (every parameter read) and the engine make of `text`, call by call.
+fn reference(text: &str, label: &str, opts: &ReadOptions) -> Observed {
+    let rules = Rules::builtin();
+    let mut seen = Observed::new();
+    let mut reader = CallReader::new(text.as_bytes(), label, opts).expect("reader");
+    for &line in reader.undetected_lines() {
+        seen.count_malformed(Evidence::new(label, line));
+    }
+    for item in reader.by_ref() {
+        match item {
+            Ok(call) => {
+                let d = derive(&rules, &call);
+                seen.add(
+                    &d,
+                    call.principal.as_deref(),
+                    call.outcome.is_ok(),
+                    &call.source,
+                );
+            }
+            Err(e) => {
+                assert!(opts.lenient, "{e}");
+                seen.count_malformed(Evidence::new(label, e.line().unwrap_or(0)));
+            }
+        }
+    }
+    seen.count_skipped_n(reader.skipped());
+    seen
+}
+
+fn piped(text: &str, label: &str, opts: &ReadOptions) -> Observed {
+    let mut p = Pipeline::new(Rules::builtin(), opts.clone());
+    p.read(text.as_bytes(), label).expect("pipeline");
+    p.into_observed()
+}
+
+/// A small deterministic generator (no dependency, the same events on every run).
+struct Gen(u64);
+
+impl Gen {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        self.0 >> 33
+    }
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[(self.next() as usize) % items.len()]
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+}
+
+/// A request for `service`/`operation`: members the rules read, payloads they do not, and
+/// shapes that test the walk (nested lists, maps, nulls, escapes, numbers).
+fn json_request(g: &mut Gen, service: &str) -> String {
+    let name = g.pick(&["a", "b", "orders", "x*y", "caf\\u00e9", "q\\\"t", ""]);
+    let payload = g.pick(&[
+        "\"x\"",
+        "\"y\"",
+        "{\"deep\": [1, 2, {\"k\": null}]}",
+        "12.50",
+        "[]",
+    ]);
+    match service {
+        "s3" => format!(
+            r#"{{"Bucket": "{name}", "Key": "k/{}", "Body": {payload}}}"#,
+            g.next() % 3
+        ),
+        "sqs" => format!(
+            r#"{{"QueueUrl": "https://sqs.eu-west-1.amazonaws.com/123456789012/{name}", "MessageBody": {payload}, "Entries": [{{"Id": "1"}}, {{"Id": 2}}]}}"#
+        ),
+        "dynamodb" => format!(
+            r#"{{"TableName": "{name}", "Key": {{"pk": {{"S": {payload}}}}}, "TransactItems": [{{"Put": {{"TableName": "t{}", "Item": {payload}}}}}, {{"Delete": null}}, 3]}}"#,
+            g.next() % 2
+        ),
+        "iam" => format!(r#"{{"RoleName": "{name}", "PolicyDocument": {payload}}}"#),
+        _ => format!(r#"{{"Name": "{name}", "Extra": {payload}}}"#),
+    }
+}
+
+fn json_event(g: &mut Gen) -> String {
+    let service = g.pick(&["s3", "sqs", "dynamodb", "iam", "nosuchservice", "S3Client"]);
+    let op = match service {
+        "s3" | "S3Client" => g.pick(&[
+            "GetObject",
+            "PutObject",
+            "ListObjectsV2",
+            "GetObjectCommand",
+        ]),
+        "sqs" => g.pick(&["SendMessage", "SendMessageBatch", "ReceiveMessage"]),
+        "dynamodb" => g.pick(&["GetItem", "TransactWriteItems", "Query"]),
+        "iam" => g.pick(&["GetRole", "PutRolePolicy"]),
+        _ => g.pick(&["DoThing", "GetThing"]),
+    };
+    let svc_key = if g.chance(15) { "service" } else { "api" };
+    let mut members = vec![
+        format!(
+            r#""mulog/event-name": "{}""#,
+            if g.chance(8) {
+                "other/event"
+            } else {
+                "aws/request"
+            }
+        ),
+        format!(r#""mulog/timestamp": {}"#, g.next()),
+        format!(r#""mulog/trace-id": "t{}""#, g.next()),
+        format!(r#""{svc_key}": "{service}""#),
+        format!(r#""operation": "{op}""#),
+    ];
+    if g.chance(70) {
+        members.push(format!(r#""request": {}"#, json_request(g, service)));
+    } else if g.chance(30) {
+        members.push(r#""request": null"#.into());
+    } else if g.chance(30) {
+        members.push(format!(
+            r#""request": {{"op": "{op}", "request": {}}}"#,
+            json_request(g, service)
+        ));
+    }
+    if g.chance(20) {
+        members.push(r#""mulog/outcome": "error""#.into());
+        members.push(r#""exception": {"cognitect.aws.error/code": "AccessDenied"}"#.into());
+    } else if g.chance(10) {
+        members.push(
+            r#""response": {"cognitect.anomalies/category": "cognitect.anomalies/forbidden"}"#
+                .into(),
+        );
+    } else if g.chance(10) {
+        members.push(r#""response": {"ETag": "x"}"#.into());
+    }
+    if g.chance(60) {
+        members.push(format!(
+            r#""app-name": "{}""#,
+            g.pick(&["orders", "billing", ":kw", "caf\\u00e9"])
+        ));
+    }
+    if g.chance(30) {
+        members.push(format!(
+            r#""region": "{}""#,
+            g.pick(&["eu-west-1", "us-east-1", ""])
+        ));
+    }
+    if g.chance(10) {
+        members.push(r#"":account": "123456789012""#.into());
+    }
+    if g.chance(3) {
+        // A duplicate key, an error.
+        members.push(r#""mulog/trace-id": "again""#.into());
+    }
+    if g.chance(3) {
+        members.push(r#""\u0061pi": "sqs""#.into());
+    }
+    // Members in any order.
+    let n = members.len();
+    for i in (1..n).rev() {
+        members.swap(i, (g.next() as usize) % (i + 1));
+    }
+    format!("{{{}}}", members.join(", "))
+}
+
+fn edn_event(g: &mut Gen) -> String {
+    let (api, op, req) = match g.next() % 5 {
+        0 => (
+            "s3",
+            "GetObject",
+            format!(
+                r#"{{:Bucket "{}", :Key "k/{}", :Body "payload"}}"#,
+                g.pick(&["a", "b", "c\\\"q"]),
+                g.next() % 3
+            ),
+        ),
+        1 => (
+            "sqs",
+            "SendMessage",
+            format!(
+                r#"{{:QueueUrl "https://sqs.eu-west-1.amazonaws.com/123456789012/{}", :MessageBody "{}"}}"#,
+                g.pick(&["q1", "q2"]),
+                g.next()
+            ),
+        ),
+        2 => (
+            "dynamodb",
+            "TransactWriteItems",
+            format!(
+                r#"{{:TransactItems [{{:Put {{:TableName "t{}", :Item {{:pk {{:S "x"}}}}}}}} {{:Update {{:TableName :kw}}}}]}}"#,
+                g.next() % 3
+            ),
+        ),
+        3 => (
+            "iam",
+            "GetRole",
+            format!(r#"{{:RoleName #my/tag "r{}"}}"#, g.next() % 2),
+        ),
+        _ => (
+            "s3",
+            "ListObjectsV2",
+            r#"{:Bucket "b", :Prefix nil, :MaxKeys 100}"#.to_string(),
+        ),
+    };
+    let outcome = if g.chance(20) { ":error" } else { ":ok" };
+    let app = if g.chance(50) {
+        format!(", :app-name \"{}\"", g.pick(&["orders", "billing"]))
+    } else {
+        String::new()
+    };
+    let name = if g.chance(8) {
+        ":other/event"
+    } else {
+        ":aws/request"
+    };
+    let extra = match g.next() % 10 {
+        0 => ", :mulog/duration 0123".to_string(),
+        1 => ", :weird (1 2)".to_string(),
+        2 => ", :set #{1 2}".to_string(),
+        3 => format!(", :mulog/trace-id #mulog/flake \"{}\"", g.next()),
+        _ => String::new(),
+    };
+    let form = format!(
+        "{{:mulog/event-name {name}, :mulog/timestamp {}, :mulog/outcome {outcome}, :api :{api}, :operation :{op}, :request {req}{app}{extra}}}",
+        g.next()
+    );
+    if g.chance(5) {
+        // Printed across lines, as pr with a long form may.
+        form.replacen(", :request", ",\n  :request", 1)
+    } else {
+        form
+    }
+}
+
+#[test]
+fn the_fast_lane_and_the_caches_count_as_the_engine_does() {
+    let mut g = Gen(7);
+    // Few distinct events, each many times (the lane's hits), then many distinct ones.
+    let mut json = String::new();
+    let pool: Vec<String> = (0..60).map(|_| json_event(&mut g)).collect();
+    for _ in 0..1500 {
+        json.push_str(&pool[(g.next() as usize) % pool.len()]);
+        json.push('\n');
+    }
+    for _ in 0..800 {
+        json.push_str(&json_event(&mut g));
+        json.push('\n');
+    }
+    for group_by in [None, Some("app-name".to_owned())] {
+        let opts = ReadOptions {
+            lenient: true,
+            principal_key: group_by,
+            ..ReadOptions::default()
+        };
+        let want = reference(&json, "events.jsonl", &opts);
+        let got = piped(&json, "events.jsonl", &opts);
+        assert!(want.counts().malformed > 0 && want.counts().skipped > 0);
+        assert_eq!(
+            String::from_utf8(got.to_bytes()).unwrap(),
+            String::from_utf8(want.to_bytes()).unwrap()
+        );
+    }
+
+    let mut edn = String::new();
+    let pool: Vec<String> = (0..40).map(|_| edn_event(&mut g)).collect();
+    for _ in 0..1200 {
+        edn.push_str(&pool[(g.next() as usize) % pool.len()]);
+        edn.push('\n');
+    }
+    let opts = ReadOptions {
+        lenient: true,
+        principal_key: Some("app-name".into()),
+        ..ReadOptions::default()
+    };
+    let want = reference(&edn, "events.edn", &opts);
+    let got = piped(&edn, "events.edn", &opts);
+    assert!(want.counts().calls > 500);
+    assert_eq!(
+        String::from_utf8(got.to_bytes()).unwrap(),
+        String::from_utf8(want.to_bytes()).unwrap()
+    );
+}
+
+#[test]
+fn plain_call_lines_take_the_lane_too() {
+    let mut g = Gen(11);
+    let mut text = String::new();
+    for _ in 0..1500 {
+        let params = json_request(&mut g, "s3");
+        let outcome = g.pick(&[
+            "",
+            r#", "outcome": "error""#,
+            r#", "error_code": "NoSuchKey""#,
+        ]);
+        let principal = g.pick(&["", r#", "principal": "app""#, r#", "principal": null"#]);
+        let source = g.pick(&["", "", "", r#", "source": "test_a""#]);
+        text.push_str(&format!(
+            r#"{{"service": "s3", "operation": "{}", "params": {params}, "region": "eu-west-1"{outcome}{principal}{source}}}"#,
+            g.pick(&["GetObject", "PutObject", "DeleteObject"])
+        ));
+        text.push('\n');
+    }
+    let opts = ReadOptions {
+        format: Format::Jsonl,
+        lenient: true,
+        principal_key: Some("principal".into()),
+        ..ReadOptions::default()
+    };
+    let want = reference(&text, "calls.jsonl", &opts);
+    let got = piped(&text, "calls.jsonl", &opts);
+    assert_eq!(
+        String::from_utf8(got.to_bytes()).unwrap(),
+        String::from_utf8(want.to_bytes()).unwrap()
+    );
+}
+
+/// Writes `text` to a temporary file.
+fn temp(name: &str, text: &str) -> (tempdir::Dir, String) {
+    let dir = tempdir::Dir::new();
+    let path = dir.path.join(name);
+    let mut f = std::fs::File::create(&path).expect("create");
+    f.write_all(text.as_bytes()).expect("write");
+    (dir, path.to_string_lossy().into_owned())
+}
+
+mod tempdir {
+    /// A directory removed when dropped.
+    pub struct Dir {
+        pub path: std::path::PathBuf,
+    }
+    impl Dir {
+        pub fn new() -> Dir {
+            use std::sync::atomic::{AtomicU32, Ordering};
+            static N: AtomicU32 = AtomicU32::new(0);
+            let path = std::env::temp_dir().join(format!(
+                "leastpriv-pipeline-{}-{}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::Relaxed)
+            ));
+            std::fs::create_dir_all(&path).expect("mkdir");
+            Dir { path }
+        }
+    }
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+fn read_with_jobs(paths: &[String], opts: &ReadOptions, jobs: usize) -> (Vec<u8>, Option<String>) {
+    let mut p = Pipeline::new(Rules::builtin(), opts.clone());
+    p.set_min_part(512);
+    let err = p.read_paths(paths, jobs).err().map(|e| e.to_string());
+    (p.into_observed().to_bytes(), err)
+}
+
+#[test]
+fn several_jobs_read_as_one() {
+    let mut g = Gen(3);
+    let mut json = String::from("\u{feff}");
+    let mut edn = String::new();
+    for i in 0..3000 {
+        json.push_str(&json_event(&mut g));
+        json.push('\n');
+        if i % 97 == 0 {
+            json.push_str("\n   \n");
+        }
+        edn.push_str(&edn_event(&mut g));
+        edn.push('\n');
+        if i == 2000 {
+            // Cut off, then a new event: an error at this line.
+            edn.push_str("{:mulog/event-name :aws/request, :api :s3\n");
+        }
+    }
+    let (_d1, json_path) = temp("events.jsonl", &json);
+    let (_d2, edn_path) = temp("events.edn", &edn);
+    let lenient = ReadOptions {
+        lenient: true,
+        principal_key: Some("app-name".into()),
+        ..ReadOptions::default()
+    };
+    for paths in [
+        vec![json_path.clone()],
+        vec![edn_path.clone()],
+        vec![json_path.clone(), edn_path.clone(), json_path.clone()],
+    ] {
+        let (one, e1) = read_with_jobs(&paths, &lenient, 1);
+        assert_eq!(e1, None);
+        for jobs in [2, 3, 8] {
+            let (many, e) = read_with_jobs(&paths, &lenient, jobs);
+            assert_eq!(e, None);
+            assert_eq!(
+                String::from_utf8(many).unwrap(),
+                String::from_utf8(one.clone()).unwrap(),
+                "{paths:?} with {jobs} jobs"
+            );
+        }
+    }
+    // Without --lenient: the same first error (file, line, column), and what came before it.
+    let strict = ReadOptions::default();
+    for paths in [vec![json_path.clone()], vec![edn_path.clone()]] {
+        let (one, e1) = read_with_jobs(&paths, &strict, 1);
+        assert!(e1.is_some());
+        let (many, e) = read_with_jobs(&paths, &strict, 4);
+        assert_eq!(e, e1);
+        assert_eq!(many, one);
+    }
+}
