@@ -24,14 +24,29 @@ fn main() {
         .unwrap_or_default();
     files.sort();
     let mut code = String::from(
-        "/// The embedded rules files: (file name, contents).\npub(crate) static EMBEDDED_RULES: &[(&str, &str)] = &[\n",
+        "/// The embedded rules files, with the head of each (service, prefix, names) read here so\n/// that a file is only parsed when its service is first used.\npub(crate) static EMBEDDED_RULES: &[EmbeddedRules] = &[\n",
     );
     for f in &files {
         println!("cargo:rerun-if-changed={}", f.display());
         let name = f.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        // A file that does not parse is reported by the crate (its tests compile every file):
+        // here it is embedded with an empty head.
+        let head: serde_json::Value = fs::read_to_string(f)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default();
+        let service = head["service"].as_str().unwrap_or_default();
+        let prefix = head["prefix"].as_str();
+        let names: Vec<&str> = head["names"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|n| n.as_str()).collect())
+            .unwrap_or_default();
         code.push_str(&format!(
-            "    ({:?}, include_str!({:?})),\n",
+            "    EmbeddedRules {{ file: {:?}, service: {:?}, prefix: {:?}, names: &{:?}, text: include_str!({:?}) }},\n",
             format!("spec/services/{name}"),
+            service,
+            prefix,
+            names,
             abs(f)
         ));
     }

@@ -508,7 +508,7 @@ impl Recorder {
                 .permissions()
                 .filter_map(|p| {
                     let stats = &p.stats;
-                    let resource = opts.resolve(p.resource).to_iam();
+                    let resource = opts.resolve(&p.resource).to_iam();
                     if !lines.contains(&(p.action.to_owned(), resource.clone())) {
                         return None;
                     }

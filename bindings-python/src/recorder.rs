@@ -329,7 +329,7 @@ impl Recorder {
             let (principal, stats) = (p.principal, &p.stats);
             let d = PyDict::new(py);
             d.set_item("action", p.action)?;
-            d.set_item("resource", opts.resolve(p.resource).to_iam())?;
+            d.set_item("resource", opts.resolve(&p.resource).to_iam())?;
             if let Some(c) = p.condition {
                 let v = serde_json::to_value(c).unwrap_or_default();
                 d.set_item("condition", to_py(py, &v)?)?;

@@ -395,11 +395,101 @@ impl Resource {
     }
 }
 
+impl Resource {
+    /// The packed form (for a store of many resources).
+    pub(crate) fn packed(&self) -> &[u8] {
+        &self.packed
+    }
+
+    /// A resource from its packed form (as [`Resource::packed`] gave it).
+    pub(crate) fn from_packed(packed: &[u8]) -> Resource {
+        Resource {
+            packed: Box::from(packed),
+        }
+    }
+
+    /// Orders packed forms as their resources order: pieces in order (text before pattern
+    /// before field; a field by its kind, a gap before a value), then the tail (none first).
+    /// Text compares as bytes, as `str` does.
+    pub(crate) fn cmp_packed(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+        use std::cmp::Ordering;
+        /// One record as bytes: (order of its kind, field, has a value, text).
+        fn next<'p>(p: &'p [u8], pos: &mut usize) -> Option<(u8, u8, bool, &'p [u8])> {
+            let tag = *p.get(*pos)?;
+            *pos += 1;
+            let mut field = 0;
+            if matches!(tag, T_FIELD | T_GAP) {
+                field = p.get(*pos).copied().unwrap_or(0);
+                *pos += 1;
+            }
+            let text: &[u8] = if tag == T_GAP {
+                &[]
+            } else {
+                let mut n = 0usize;
+                let mut shift = 0;
+                while let Some(&b) = p.get(*pos) {
+                    *pos += 1;
+                    n |= usize::from(b & 0x7F) << shift;
+                    shift += 7;
+                    if b & 0x80 == 0 || shift > 63 {
+                        break;
+                    }
+                }
+                let end = pos.saturating_add(n).min(p.len());
+                let t = &p[*pos..end];
+                *pos = end;
+                t
+            };
+            Some(match tag {
+                T_TEXT => (1, 0, true, text),
+                T_PATTERN => (2, 0, true, text),
+                T_FIELD | T_GAP => (3, field, tag != T_GAP, text),
+                // The end of the pieces, with the tail: before any piece (a shorter list of
+                // pieces comes first), then by tail.
+                _ => (0, 0, true, text),
+            })
+        }
+        /// The next record, then the end of the pieces without a tail (once), then nothing.
+        fn step<'p>(
+            p: &'p [u8],
+            pos: &mut usize,
+            ended: &mut bool,
+        ) -> Option<(u8, u8, bool, &'p [u8])> {
+            if *ended {
+                return None;
+            }
+            match next(p, pos) {
+                Some(r) => {
+                    *ended = r.0 == 0;
+                    Some(r)
+                }
+                None => {
+                    *ended = true;
+                    Some((0, 0, false, &[]))
+                }
+            }
+        }
+        let (mut i, mut j) = (0, 0);
+        let (mut ea, mut eb) = (false, false);
+        loop {
+            match (step(a, &mut i, &mut ea), step(b, &mut j, &mut eb)) {
+                (None, None) => return Ordering::Equal,
+                (None, Some(_)) => return Ordering::Less,
+                (Some(_), None) => return Ordering::Greater,
+                (Some(x), Some(y)) => {
+                    let o = x.cmp(&y);
+                    if o != Ordering::Equal {
+                        return o;
+                    }
+                }
+            }
+        }
+    }
+}
+
 impl Ord for Resource {
     fn cmp(&self, other: &Resource) -> std::cmp::Ordering {
-        self.segs()
-            .cmp(other.segs())
-            .then_with(|| self.tail().cmp(&other.tail()))
+        Resource::cmp_packed(&self.packed, &other.packed)
     }
 }
 
@@ -591,6 +681,32 @@ mod tests {
         let long = "x".repeat(300);
         let f = Resource::new(vec![Seg::Text(long.clone())], Some(long.clone()));
         assert!(a < b && b < c && c < d && d < e);
+        // The order of (pieces, tail), as the resources' parts order.
+        let all = [
+            Resource::new(vec![], None),
+            Resource::new(vec![], Some(String::new())),
+            Resource::new(vec![], Some("a".into())),
+            Resource::new(vec![Seg::Text("a".into())], None),
+            Resource::new(vec![Seg::Text("a".into())], Some("z".into())),
+            Resource::new(vec![Seg::Text("a".into()), Seg::Pattern("*".into())], None),
+            Resource::new(vec![Seg::Text("ab".into())], None),
+            Resource::new(vec![Seg::Text("b".into())], None),
+            Resource::new(vec![Seg::Pattern("a".into())], None),
+            Resource::new(vec![Seg::Field(Field::Partition, None)], None),
+            Resource::new(vec![Seg::Field(Field::Partition, Some("aws".into()))], None),
+            Resource::new(vec![Seg::Field(Field::Region, None)], None),
+            Resource::new(
+                vec![Seg::Field(Field::Region, Some("eu".into()))],
+                Some("t".into()),
+            ),
+            Resource::new(vec![Seg::Field(Field::Account, Some("1".into()))], None),
+        ];
+        for x in &all {
+            for y in &all {
+                let want = (x.to_segs(), x.tail()).cmp(&(y.to_segs(), y.tail()));
+                assert_eq!(x.cmp(y), want, "{x:?} vs {y:?}");
+            }
+        }
         assert_eq!(f.tail(), Some(long.as_str()));
         assert_eq!(f.to_segs(), vec![Seg::Text(long)]);
         let json = serde_json::to_string(&a).unwrap();

@@ -252,9 +252,10 @@ pub fn derive_into(rules: &Rules, call: &Call, out: &mut Derived) {
     };
     let catalog = api.catalog.as_deref().map(|c| c.ops());
     let op = api
+        .ops()
         .exact_operations
         .get(call.operation.as_str())
-        .or_else(|| find_operation(&api.operations, &call.operation).map(|(op, _)| op));
+        .or_else(|| find_operation(&api.ops().operations, &call.operation).map(|(op, _)| op));
     let grants = match op {
         Some(op) => match op.as_ref() {
             Operation::None(why) => {

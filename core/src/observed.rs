@@ -8,10 +8,9 @@ use crate::call::Source;
 use crate::derive::{ConditionBlock, Derived, Diagnostic, Permission};
 use crate::error::{Error, ErrorKind, Result};
 use indexmap::{IndexMap, IndexSet};
-use rustc_hash::{FxBuildHasher, FxHashMap as HashMap};
+use rustc_hash::FxBuildHasher;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
-use std::collections::hash_map::Entry;
 use std::hash::Hash;
 use std::sync::Arc;
 
@@ -119,6 +118,134 @@ impl<T: Hash + Eq> Interner<T> {
     }
 }
 
+/// Resources stored once, packed one after another in large blocks (no allocation of their
+/// own), found by a table of their indices.
+#[derive(Debug, Clone, Default)]
+struct ResourceStore {
+    blocks: Vec<Vec<u8>>,
+    /// (block, start, length) of each resource.
+    spans: Vec<(u32, u32, u32)>,
+    table: hashbrown::HashTable<u32>,
+}
+
+/// The size of a block of packed resources (a longer resource has a block of its own).
+const BLOCK: usize = 1 << 20;
+
+fn bytes_of<'a>(blocks: &'a [Vec<u8>], spans: &[(u32, u32, u32)], id: u32) -> &'a [u8] {
+    let (b, start, len) = spans[id as usize];
+    &blocks[b as usize][start as usize..(start + len) as usize]
+}
+
+fn hash_bytes(b: &[u8]) -> u64 {
+    use std::hash::BuildHasher as _;
+    FxBuildHasher.hash_one(b)
+}
+
+impl ResourceStore {
+    fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    fn bytes(&self, id: u32) -> &[u8] {
+        bytes_of(&self.blocks, &self.spans, id)
+    }
+
+    fn get(&self, id: u32) -> Resource {
+        Resource::from_packed(self.bytes(id))
+    }
+
+    fn id(&mut self, r: &Resource) -> u32 {
+        let b = r.packed();
+        let h = hash_bytes(b);
+        let (blocks, spans) = (&self.blocks, &self.spans);
+        if let Some(&i) = self.table.find(h, |&i| bytes_of(blocks, spans, i) == b) {
+            return i;
+        }
+        let fits = self
+            .blocks
+            .last()
+            .is_some_and(|last| last.capacity() - last.len() >= b.len());
+        if !fits {
+            self.blocks.push(Vec::with_capacity(BLOCK.max(b.len())));
+        }
+        let block = self.blocks.len() - 1;
+        let last = &mut self.blocks[block];
+        let start = last.len();
+        last.extend_from_slice(b);
+        let id = self.spans.len() as u32;
+        self.spans
+            .push((block as u32, start as u32, b.len() as u32));
+        let (blocks, spans) = (&self.blocks, &self.spans);
+        self.table
+            .insert_unique(h, id, |&i| hash_bytes(bytes_of(blocks, spans, i)));
+        id
+    }
+
+    fn ranks(&self) -> Vec<u32> {
+        let mut order: Vec<u32> = (0..self.spans.len() as u32).collect();
+        order.sort_unstable_by(|a, b| Resource::cmp_packed(self.bytes(*a), self.bytes(*b)));
+        let mut rank = vec![0; order.len()];
+        for (r, id) in order.into_iter().enumerate() {
+            rank[id as usize] = r as u32;
+        }
+        rank
+    }
+}
+
+/// The distinct permissions and their tallies, in blocks of fixed size (growing never copies
+/// nor doubles them), found by a table of their indices.
+#[derive(Debug, Clone, Default)]
+struct PermTable {
+    blocks: Vec<Vec<(Key, Tally)>>,
+    len: usize,
+    table: hashbrown::HashTable<u32>,
+}
+
+/// Entries per block of a [`PermTable`].
+const PERM_BLOCK: usize = 1 << 14;
+
+fn hash_key(k: &Key) -> u64 {
+    use std::hash::BuildHasher as _;
+    FxBuildHasher.hash_one(k)
+}
+
+impl PermTable {
+    fn at(blocks: &[Vec<(Key, Tally)>], i: u32) -> &(Key, Tally) {
+        &blocks[i as usize / PERM_BLOCK][i as usize % PERM_BLOCK]
+    }
+
+    /// The tally of `key`, a new one (made by `new`) when the key is new.
+    fn entry(&mut self, key: Key, new: impl FnOnce() -> Tally) -> (&mut Tally, bool) {
+        let h = hash_key(&key);
+        let blocks = &self.blocks;
+        if let Some(&i) = self.table.find(h, |&i| PermTable::at(blocks, i).0 == key) {
+            let e = &mut self.blocks[i as usize / PERM_BLOCK][i as usize % PERM_BLOCK];
+            return (&mut e.1, false);
+        }
+        let i = self.len as u32;
+        if self.len % PERM_BLOCK == 0 {
+            self.blocks.push(Vec::with_capacity(PERM_BLOCK));
+        }
+        let last = self.blocks.len() - 1;
+        self.blocks[last].push((key, new()));
+        self.len += 1;
+        let blocks = &self.blocks;
+        self.table
+            .insert_unique(h, i, |&j| hash_key(&PermTable::at(blocks, j).0));
+        let e = &mut self.blocks[last];
+        let n = e.len() - 1;
+        (&mut e[n].1, true)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &(Key, Tally)> {
+        self.blocks.iter().flatten()
+    }
+
+    fn tallies_mut(&mut self) -> impl Iterator<Item = &mut Tally> {
+        self.blocks.iter_mut().flatten().map(|(_, t)| t)
+    }
+}
+
 /// A distinct permission: ids into the interners.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct Key {
@@ -145,7 +272,7 @@ pub struct Seen<'a> {
     /// The IAM action.
     pub action: &'a str,
     /// The resource.
-    pub resource: &'a Resource,
+    pub resource: Resource,
     /// The condition, if the permission is only needed under one.
     pub condition: Option<&'a ConditionBlock>,
     /// Counts and first evidence.
@@ -184,10 +311,10 @@ impl Seen<'_> {
 pub struct Observed {
     principals: Interner<Arc<str>>,
     actions: Interner<Box<str>>,
-    resources: Interner<Resource>,
+    resources: ResourceStore,
     conditions: Interner<ConditionBlock>,
     sources: Interner<Arc<str>>,
-    permissions: HashMap<Key, Tally>,
+    permissions: PermTable,
     diagnostics: IndexMap<Diagnostic, Tally, FxBuildHasher>,
     counts: Counts,
     malformed_at: BTreeSet<Evidence>,
@@ -238,7 +365,7 @@ impl Observed {
         for p in &derived.permissions {
             out.perms.push((
                 self.actions.id(p.action.as_str(), Box::from),
-                self.resources.id(&p.resource, Resource::clone),
+                self.resources.id(&p.resource),
                 match &p.condition {
                     Some(c) => self.conditions.id(c, ConditionBlock::clone),
                     None => NONE,
@@ -301,7 +428,10 @@ impl Observed {
                 condition,
             };
             let sources = &self.sources;
-            tally(self.permissions.entry(key), ok, src, line, sources);
+            let (t, new) = self.permissions.entry(key, || new_tally(ok, src, line));
+            if !new {
+                count(t, ok, src, line, sources);
+            }
         }
         for &i in diags {
             let sources = &self.sources;
@@ -373,11 +503,8 @@ impl Observed {
             .iter()
             .map(|a| self.actions.id(&**a, Box::from))
             .collect();
-        let resources: Vec<u32> = other
-            .resources
-            .0
-            .iter()
-            .map(|r| self.resources.id(r, Resource::clone))
+        let resources: Vec<u32> = (0..other.resources.len() as u32)
+            .map(|i| self.resources.id(&other.resources.get(i)))
             .collect();
         let conditions: Vec<u32> = other
             .conditions
@@ -386,8 +513,7 @@ impl Observed {
             .map(|c| self.conditions.id(c, ConditionBlock::clone))
             .collect();
         let remap = |id: u32, ids: &[u32]| if id == NONE { NONE } else { ids[id as usize] };
-        self.permissions.reserve(other.permissions.len());
-        for (k, t) in &other.permissions {
+        for (k, t) in other.permissions.iter() {
             let key = Key {
                 principal: remap(k.principal, &principals),
                 action: actions[k.action as usize],
@@ -398,7 +524,10 @@ impl Observed {
                 source: sources[t.source as usize],
                 ..*t
             };
-            merge_into(&mut self.permissions, key, t, &self.sources);
+            let (s, new) = self.permissions.entry(key, || t);
+            if !new {
+                add_tally(s, &t, &self.sources);
+            }
         }
         for (d, t) in &other.diagnostics {
             let t = Tally {
@@ -422,7 +551,7 @@ impl Observed {
         };
         for t in self
             .permissions
-            .values_mut()
+            .tallies_mut()
             .chain(self.diagnostics.values_mut())
         {
             if t.source == src && t.line > 0 {
@@ -449,12 +578,12 @@ impl Observed {
 
     /// Number of distinct (principal, permission) pairs.
     pub fn len(&self) -> usize {
-        self.permissions.len()
+        self.permissions.len
     }
 
     /// `true` if no permission was seen.
     pub fn is_empty(&self) -> bool {
-        self.permissions.is_empty()
+        self.permissions.len == 0
     }
 
     /// Event counts.
@@ -481,7 +610,7 @@ impl Observed {
                 u64::from(ranks[id as usize]) + 1
             }
         };
-        let mut keys: Vec<(&Key, &Tally)> = self.permissions.iter().collect();
+        let mut keys: Vec<(&Key, &Tally)> = self.permissions.iter().map(|(k, t)| (k, t)).collect();
         keys.sort_unstable_by_key(|(k, _)| {
             (
                 rank(k.principal, &pr),
@@ -606,14 +735,17 @@ impl Observed {
                     None => NONE,
                 },
                 action: o.actions.id(p.permission.action.as_str(), Box::from),
-                resource: o.resources.id(&p.permission.resource, Resource::clone),
+                resource: o.resources.id(&p.permission.resource),
                 condition: match &p.permission.condition {
                     Some(c) => o.conditions.id(c, ConditionBlock::clone),
                     None => NONE,
                 },
             };
             let t = o.tally_of(&p.stats);
-            merge_into(&mut o.permissions, key, t, &o.sources);
+            let (s, new) = o.permissions.entry(key, || t);
+            if !new {
+                add_tally(s, &t, &o.sources);
+            }
         }
         for d in doc.diagnostics {
             let t = o.tally_of(&d.stats);
@@ -656,22 +788,7 @@ fn count(t: &mut Tally, ok: bool, source: u32, line: u64, sources: &Interner<Arc
     }
 }
 
-fn tally<K>(
-    entry: Entry<'_, K, Tally>,
-    ok: bool,
-    source: u32,
-    line: u64,
-    sources: &Interner<Arc<str>>,
-) {
-    match entry {
-        Entry::Occupied(mut e) => count(e.get_mut(), ok, source, line, sources),
-        Entry::Vacant(e) => {
-            e.insert(new_tally(ok, source, line));
-        }
-    }
-}
-
-/// As [`merge_into`], for the diagnostics.
+/// Adds a tally to a diagnostic's.
 fn merge_diagnostic(
     map: &mut IndexMap<Diagnostic, Tally, FxBuildHasher>,
     key: Diagnostic,
@@ -692,21 +809,6 @@ fn add_tally(s: &mut Tally, t: &Tally, sources: &Interner<Arc<str>>) {
     if earlier(s, t.source, t.line, sources) {
         s.source = t.source;
         s.line = t.line;
-    }
-}
-
-/// Adds a tally to the entry for `key` (its sources ids of `sources`).
-fn merge_into<K: Eq + Hash>(
-    map: &mut HashMap<K, Tally>,
-    key: K,
-    t: Tally,
-    sources: &Interner<Arc<str>>,
-) {
-    match map.entry(key) {
-        Entry::Occupied(mut e) => add_tally(e.get_mut(), &t, sources),
-        Entry::Vacant(e) => {
-            e.insert(t);
-        }
     }
 }
 
@@ -784,7 +886,7 @@ struct SerPermissionOut<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     principal: Option<&'a str>,
     action: &'a str,
-    resource: &'a Resource,
+    resource: Resource,
     #[serde(skip_serializing_if = "Option::is_none")]
     condition: Option<&'a ConditionBlock>,
     #[serde(flatten)]

@@ -219,7 +219,7 @@ pub fn permission_lines(observed: &Observed, opts: &PolicyOptions) -> Vec<Permis
         }
         lines.push(PermissionLine {
             action: p.action.to_owned(),
-            resource: opts.resolve(p.resource).to_iam(),
+            resource: opts.resolve(&p.resource).to_iam(),
             condition: p.condition.cloned(),
         });
     }
@@ -273,7 +273,7 @@ pub fn write_permission_lines(
             },
         };
         let start = arena.len();
-        opts.resolve(p.resource).write_iam(&mut arena);
+        opts.resolve(&p.resource).write_iam(&mut arena);
         items.push((
             start,
             (arena.len() - start) as u32,
@@ -648,7 +648,7 @@ pub fn build_policies(observed: &Observed, opts: &PolicyOptions) -> PolicySet {
         }
         if stats.ok == 0 {
             let e = failed_only
-                .entry((p.action.to_owned(), opts.resolve(p.resource).to_iam()))
+                .entry((p.action.to_owned(), opts.resolve(&p.resource).to_iam()))
                 .or_insert((0, stats.first.clone()));
             e.0 += stats.failed;
             if stats.first < e.1 {
@@ -659,7 +659,7 @@ pub fn build_policies(observed: &Observed, opts: &PolicyOptions) -> PolicySet {
         per_action
             .entry((principal, p.action, p.condition))
             .or_default()
-            .insert(opts.resolve(p.resource));
+            .insert(opts.resolve(&p.resource));
     }
     for ((action, resource), (count, first)) in failed_only {
         let (svc, name) = action.split_once(':').unwrap_or((&action, ""));

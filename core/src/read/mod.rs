@@ -208,8 +208,8 @@ pub(crate) struct FastCache {
 }
 
 /// The fast lane forgets everything past this many entries, or this many bytes of keys.
-const FAST_ENTRIES: usize = 1 << 16;
-const FAST_BYTES: usize = 8 << 20;
+const FAST_ENTRIES: usize = 1 << 15;
+const FAST_BYTES: usize = 4 << 20;
 
 impl FastCache {
     fn hash(key: &[u8]) -> u64 {

@@ -436,15 +436,81 @@ pub(crate) enum Operation {
 pub(crate) struct Api {
     pub(crate) key: String,
     pub(crate) prefix: String,
+    /// Where the curated operations come from, in order (a later one replaces an earlier
+    /// one's operation of the same name).
+    sources: Vec<RuleSource>,
+    /// The curated operations, compiled from `sources` on first use.
+    ops: OnceLock<ApiOps>,
+    /// The generated catalog's entry for this API (beneath the curated rules), compiled on
+    /// first use.
+    pub(crate) catalog: Option<Arc<CatalogEntry>>,
+}
+
+/// An API's curated operations.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ApiOps {
+    /// By normalised operation name.
     pub(crate) operations: HashMap<String, Arc<Operation>>,
     /// The same, keyed by the name as the rules spell it (the common case needs no
     /// normalisation).
     pub(crate) exact_operations: HashMap<String, Arc<Operation>>,
     /// Every operation name as the rules spell it, for listings.
     pub(crate) operation_names: BTreeMap<String, String>,
-    /// The generated catalog's entry for this API (beneath the curated rules), compiled on
-    /// first use.
-    pub(crate) catalog: Option<Arc<CatalogEntry>>,
+}
+
+impl ApiOps {
+    fn insert(&mut self, name: String, op: Arc<Operation>) {
+        let norm = normalize_operation(&name);
+        self.operation_names.insert(norm.clone(), name.clone());
+        self.exact_operations.insert(name, Arc::clone(&op));
+        self.operations.insert(norm, op);
+    }
+}
+
+/// A rules file's operations for one API.
+#[derive(Debug, Clone)]
+enum RuleSource {
+    /// A built-in file, compiled when the API is first used (the files are checked by the
+    /// crate's tests), with the IAM prefix it is compiled under.
+    Builtin { text: &'static str, prefix: String },
+    /// A file of the user's, compiled (and checked) when the rules were built.
+    Compiled(Vec<(String, Arc<Operation>)>),
+}
+
+/// A built-in rules file and its head, read when the crate was built.
+#[derive(Debug)]
+pub(crate) struct EmbeddedRules {
+    pub(crate) file: &'static str,
+    pub(crate) service: &'static str,
+    pub(crate) prefix: Option<&'static str>,
+    pub(crate) names: &'static [&'static str],
+    pub(crate) text: &'static str,
+}
+
+impl Api {
+    /// The curated operations (compiled on first use).
+    pub(crate) fn ops(&self) -> &ApiOps {
+        self.ops.get_or_init(|| {
+            let mut ops = ApiOps::default();
+            for source in &self.sources {
+                match source {
+                    RuleSource::Builtin { text, prefix } => {
+                        // A broken built-in file in a development build: no operations from
+                        // it, rather than a panic (`Rules::check_builtin` reports it).
+                        for (name, op) in compile_operations("", text, prefix).unwrap_or_default() {
+                            ops.insert(name, op);
+                        }
+                    }
+                    RuleSource::Compiled(list) => {
+                        for (name, op) in list {
+                            ops.insert(name.clone(), Arc::clone(op));
+                        }
+                    }
+                }
+            }
+            ops
+        })
+    }
 }
 
 /// One service of `spec/catalog.json`: its text, compiled when an operation is first looked up.
@@ -561,6 +627,13 @@ impl Rules {
     /// (used by tests and `leastpriv catalog`).
     pub fn check_builtin() -> Result<()> {
         let rules = RulesBuilder::new().build()?;
+        for f in EMBEDDED_RULES {
+            let prefix = rules
+                .api_of(f.service)
+                .map(|a| a.prefix.clone())
+                .unwrap_or_default();
+            compile_operations(f.file, f.text, &prefix)?;
+        }
         for a in &rules.apis {
             if let Some(c) = &a.catalog {
                 compile_catalog_service(c.text).map_err(|m| {
@@ -587,7 +660,7 @@ impl Rules {
     pub fn counts(&self) -> (usize, usize) {
         (
             self.apis.len(),
-            self.apis.iter().map(|a| a.operations.len()).sum(),
+            self.apis.iter().map(|a| a.ops().operations.len()).sum(),
         )
     }
 
@@ -648,7 +721,13 @@ impl Rules {
                 .catalog
                 .iter()
                 .flat_map(|c| c.ops().operations.values().map(|o| &o.operation));
-            for op in a.operations.values().map(|o| o.as_ref()).chain(generated) {
+            for op in a
+                .ops()
+                .operations
+                .values()
+                .map(|o| o.as_ref())
+                .chain(generated)
+            {
                 if let Operation::Grants(g) = op {
                     out.extend(g.iter().map(|g| g.action.clone()));
                 }
@@ -678,7 +757,8 @@ impl Rules {
             .apis
             .iter()
             .flat_map(|a| {
-                a.operation_names
+                a.ops()
+                    .operation_names
                     .values()
                     .map(move |op| (a.key.clone(), op.clone()))
             })
@@ -775,8 +855,14 @@ impl RulesBuilder {
         if self.builtin {
             add_services(&mut rules, "spec/services.json", EMBEDDED_SERVICES)?;
             add_catalog(&mut rules, "spec/catalog.json", EMBEDDED_CATALOG)?;
-            for (name, text) in EMBEDDED_RULES {
-                add_rules(&mut rules, name, text)?;
+            for f in EMBEDDED_RULES {
+                let i = api_index(&mut rules, f.service, f.prefix);
+                add_names(&mut rules, i, f.names.iter().copied());
+                let prefix = rules.apis[i].prefix.clone();
+                rules.apis[i].sources.push(RuleSource::Builtin {
+                    text: f.text,
+                    prefix,
+                });
             }
         }
         for (name, text) in &self.files {
@@ -804,9 +890,8 @@ fn api_index(rules: &mut Rules, key: &str, prefix: Option<&str>) -> usize {
     rules.apis.push(Api {
         key: key.to_owned(),
         prefix: prefix.unwrap_or(key).to_owned(),
-        operations: HashMap::default(),
-        exact_operations: HashMap::default(),
-        operation_names: BTreeMap::new(),
+        sources: Vec::new(),
+        ops: OnceLock::new(),
         catalog: None,
     });
     let i = rules.apis.len() - 1;
@@ -980,17 +1065,41 @@ fn compile_catalog_service(text: &str) -> std::result::Result<CatalogOps, String
     Ok(out)
 }
 
-fn add_rules(rules: &mut Rules, file: &str, text: &str) -> Result<()> {
-    let raw: RawRules = serde_json::from_str(text).map_err(|e| json_error(file, &e))?;
-    let _ = (&raw.doc, &raw.note);
-    let i = api_index(rules, &raw.service, raw.prefix.as_deref());
-    for n in &raw.names {
+/// The names a rules file gives its API (each one claims the name).
+fn add_names<'n>(rules: &mut Rules, i: usize, names: impl Iterator<Item = &'n str>) {
+    for n in names {
         let n = normalize_service_name(n);
         if !n.is_empty() {
             rules.names.insert(n, i);
         }
     }
+}
+
+/// A user's rules file: its head now, its operations compiled (and checked) now.
+fn add_rules(rules: &mut Rules, file: &str, text: &str) -> Result<()> {
+    let raw: RawRules = serde_json::from_str(text).map_err(|e| json_error(file, &e))?;
+    let i = api_index(rules, &raw.service, raw.prefix.as_deref());
+    add_names(rules, i, raw.names.iter().map(String::as_str));
     let prefix = rules.apis[i].prefix.clone();
+    let ops = compile_raw(file, raw, &prefix)?;
+    // Compiled operations already in use stay as they were: a builder makes new rules.
+    rules.apis[i].ops = OnceLock::new();
+    rules.apis[i].sources.push(RuleSource::Compiled(ops));
+    Ok(())
+}
+
+/// The operations of a rules file, compiled under the API's IAM prefix.
+fn compile_operations(
+    file: &str,
+    text: &str,
+    prefix: &str,
+) -> Result<Vec<(String, Arc<Operation>)>> {
+    let raw: RawRules = serde_json::from_str(text).map_err(|e| json_error(file, &e))?;
+    compile_raw(file, raw, prefix)
+}
+
+fn compile_raw(file: &str, raw: RawRules, prefix: &str) -> Result<Vec<(String, Arc<Operation>)>> {
+    let _ = (&raw.doc, &raw.note);
     let mut resources = HashMap::default();
     for (name, r) in &raw.resources {
         let _ = &r.note;
@@ -999,32 +1108,27 @@ fn add_rules(rules: &mut Rules, file: &str, text: &str) -> Result<()> {
             compile_resource(name, r).map_err(|m| rules_error(file, m))?,
         );
     }
+    let mut out = Vec::with_capacity(raw.operations.len());
     for (op_name, op) in raw.operations {
         let _ = (&op.doc, &op.note);
         let ctx = |m: String| rules_error(file, format!("operation `{op_name}`: {m}"));
         let compiled = match (op.grants, op.none) {
             (Some(grants), None) => {
-                let mut out = Vec::with_capacity(grants.len());
+                let mut grants_out = Vec::with_capacity(grants.len());
                 for (gi, g) in grants.into_iter().enumerate() {
-                    out.push(
-                        compile_grant(g, &resources, &prefix)
+                    grants_out.push(
+                        compile_grant(g, &resources, prefix)
                             .map_err(|m| ctx(format!("grant {}: {m}", gi + 1)))?,
                     );
                 }
-                Operation::Grants(out)
+                Operation::Grants(grants_out)
             }
             (None, Some(why)) => Operation::None(why),
             _ => return Err(ctx("needs exactly one of `grants` or `none`".into())),
         };
-        let api = &mut rules.apis[i];
-        let norm = normalize_operation(&op_name);
-        let compiled = Arc::new(compiled);
-        api.operation_names.insert(norm.clone(), op_name.clone());
-        api.exact_operations
-            .insert(op_name.clone(), Arc::clone(&compiled));
-        api.operations.insert(norm, compiled);
+        out.push((op_name, Arc::new(compiled)));
     }
-    Ok(())
+    Ok(out)
 }
 
 fn compile_binding(raw: RawBinding) -> std::result::Result<Binding, String> {
@@ -1265,7 +1369,7 @@ mod tests {
         };
         let r = rules(r#"["Tags", "EventBusName"]"#).unwrap();
         let api = r.api_of("x").unwrap();
-        let Operation::Grants(g) = api.operations["op"].as_ref() else {
+        let Operation::Grants(g) = api.ops().operations["op"].as_ref() else {
             panic!("grants")
         };
         assert_eq!(g[0].if_.len(), 2);

@@ -191,9 +191,10 @@ impl Rules {
         };
         // The curated rules, looked up as `derive_into` does.
         let op = api
+            .ops()
             .exact_operations
             .get(operation)
-            .or_else(|| find_operation(&api.operations, operation).map(|(op, _)| op));
+            .or_else(|| find_operation(&api.ops().operations, operation).map(|(op, _)| op));
         // Without a curated rule, the generated catalog's rule, as `derive_into` falls back.
         let catalog_op = match (op, &api.catalog) {
             (None, Some(catalog)) => {
