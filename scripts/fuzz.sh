@@ -38,11 +38,12 @@ for t in "${targets[@]}"; do
         status=2
         continue
     fi
-    crashes_before=$(find "fuzz/artifacts/$t" -type f 2>/dev/null | wc -l)
+    mkdir -p "fuzz/artifacts/$t"
+    crashes_before=$(find "fuzz/artifacts/$t" -type f | wc -l)
     if (cd fuzz && cargo +nightly fuzz run "$t" "corpus/$t" -- \
             -max_total_time="$per" -max_len=65536 -rss_limit_mb=4096 -timeout=20) >>"$log" 2>&1; then
         result="no finding"
-    elif [ "$(find "fuzz/artifacts/$t" -type f 2>/dev/null | wc -l)" -gt "$crashes_before" ]; then
+    elif [ "$(find "fuzz/artifacts/$t" -type f | wc -l)" -gt "$crashes_before" ]; then
         result="FINDING (see fuzz/artifacts/$t and $log)"
         status=1
     else

@@ -318,6 +318,9 @@ pub struct Observed {
     diagnostics: IndexMap<Diagnostic, Tally, FxBuildHasher>,
     counts: Counts,
     malformed_at: BTreeSet<Evidence>,
+    /// The last evidence source and principal counted, and their ids (calls come in runs).
+    last_source: Option<(Arc<str>, u32)>,
+    last_principal: Option<(u32, u32)>,
 }
 
 /// What the engine derived for one call, in one [`Observed`]'s ids: counting it again for an
@@ -414,10 +417,25 @@ impl Observed {
         ok: bool,
         source: &Source,
     ) {
-        let src = self.source_id(source.label.as_deref().unwrap_or(""));
+        let src = match (&source.label, &self.last_source) {
+            (Some(l), Some((last, id))) if Arc::ptr_eq(l, last) => *id,
+            (Some(l), _) => {
+                let id = self.source_id(l);
+                self.last_source = Some((Arc::clone(l), id));
+                id
+            }
+            (None, _) => self.source_id(""),
+        };
         let line = source.line.unwrap_or(0);
         let principal = match principal {
-            Some(p) => self.principals.id(p, Arc::from),
+            Some(p) => match self.last_principal {
+                Some((id, len)) if len as usize == p.len() && &**self.principals.get(id) == p => id,
+                _ => {
+                    let id = self.principals.id(p, Arc::from);
+                    self.last_principal = Some((id, p.len() as u32));
+                    id
+                }
+            },
             None => NONE,
         };
         for &(action, resource, condition) in perms {
@@ -619,13 +637,39 @@ impl Observed {
                 rank(k.condition, &co),
             )
         });
-        keys.into_iter().map(move |(k, t)| Seen {
+        keys.into_iter().map(move |(k, t)| self.seen(k, t))
+    }
+
+    /// Every permission seen, in no particular order (for a caller that orders them its own
+    /// way: no sorting is done).
+    pub fn permissions_unordered(&self) -> impl ExactSizeIterator<Item = Seen<'_>> + '_ {
+        let iter = self.permissions.iter();
+        struct Exact<I>(I, usize);
+        impl<I: Iterator> Iterator for Exact<I> {
+            type Item = I::Item;
+            fn next(&mut self) -> Option<I::Item> {
+                let x = self.0.next();
+                if x.is_some() {
+                    self.1 -= 1;
+                }
+                x
+            }
+            fn size_hint(&self) -> (usize, Option<usize>) {
+                (self.1, Some(self.1))
+            }
+        }
+        impl<I: Iterator> ExactSizeIterator for Exact<I> {}
+        Exact(iter, self.permissions.len).map(move |(k, t)| self.seen(k, t))
+    }
+
+    fn seen<'a>(&'a self, k: &Key, t: &Tally) -> Seen<'a> {
+        Seen {
             principal: (k.principal != NONE).then(|| &**self.principals.get(k.principal)),
             action: self.actions.get(k.action),
             resource: self.resources.get(k.resource),
             condition: (k.condition != NONE).then(|| self.conditions.get(k.condition)),
             stats: self.stats_of(t),
-        })
+        }
     }
 
     /// Every diagnostic with its stats, sorted.

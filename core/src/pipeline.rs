@@ -393,8 +393,8 @@ impl Pipeline {
 
     /// Runs the calls of a reader through the engine; the lines read.
     fn drain<R: BufRead>(&mut self, reader: CallReader<R>, label: &str) -> Result<u64> {
-        let label_arc: Arc<str> = Arc::from(label);
         let mut reader = reader.select_for(&self.rules);
+        let label_arc: Arc<str> = Arc::clone(reader.label());
         let mut result = Ok(());
         let lenient = self.options.lenient;
         let mut batch = 0u64;

@@ -213,7 +213,7 @@ pub struct PermissionLine {
 /// fields, after the region/account options, mappings and filters.
 pub fn permission_lines(observed: &Observed, opts: &PolicyOptions) -> Vec<PermissionLine> {
     let mut lines = Vec::new();
-    for p in observed.permissions() {
+    for p in observed.permissions_unordered() {
         if !opts.included(p.action, &p.stats) {
             continue;
         }
@@ -250,11 +250,11 @@ pub fn write_permission_lines(
     let mut arena = String::new();
     // (resource text start, its length, action, condition + 1 or 0)
     let mut items: Vec<(usize, u32, u32, u32)> = Vec::with_capacity(observed.len());
-    for p in observed.permissions() {
+    for p in observed.permissions_unordered() {
         if !opts.included(p.action, &p.stats) {
             continue;
         }
-        // Permissions come sorted by action: the last one is the likely match.
+        // Runs of one action are common: the last one is the likely match.
         let action = match actions.iter().rposition(|a| *a == p.action) {
             Some(i) => i,
             None => {
@@ -641,7 +641,7 @@ pub fn build_policies(observed: &Observed, opts: &PolicyOptions) -> PolicySet {
     // (principal, action, condition) → resources
     let mut per_action: BTreeMap<Group, BTreeSet<Resource>> = BTreeMap::new();
     let mut failed_only: BTreeMap<(String, String), (u64, Evidence)> = BTreeMap::new();
-    for p in observed.permissions() {
+    for p in observed.permissions_unordered() {
         let stats = &p.stats;
         if !opts.included(p.action, stats) {
             continue;

@@ -250,7 +250,7 @@ fn the_fast_lane_and_the_caches_count_as_the_engine_does() {
         json.push_str(&json_event(&mut g));
         json.push('\n');
     }
-    for group_by in [None, Some("app-name".to_owned())] {
+    for group_by in [None, Some("app-name".to_owned()), Some("api".to_owned())] {
         let opts = ReadOptions {
             lenient: true,
             principal_key: group_by,

@@ -17,7 +17,7 @@
 //! checks it: JSON by the full checker, EDN by a scanner that accepts only text the EDN reader
 //! reads the same way (and refuses the rest to the reader).
 
-use super::json;
+use super::json::{self, Subs, expand};
 use crate::spec::Selection;
 use std::borrow::Cow;
 
@@ -85,17 +85,18 @@ fn json_plain_str(raw: &str) -> Option<&str> {
     (!inner.contains('\\')).then_some(inner)
 }
 
-/// The first member named `name` exactly, else `:name` (the ordinary path's order).
-fn find<'m>(line: &str, members: &'m [json::Member], name: &str) -> Option<&'m json::Member> {
-    let by = |want: &str| members.iter().find(|m| m.key_raw(line) == want);
-    by(name).or_else(|| {
-        members
-            .iter()
-            .find(|m| m.key_raw(line).strip_prefix(':') == Some(name))
-    })
-}
+/// The members of a μ/log event the lane looks up by name (the principal's is looked up apart).
+const WANTED: [&str; 8] = [
+    "mulog/event-name",
+    "api",
+    "service",
+    "operation",
+    "op",
+    "response",
+    "result",
+    "request",
+];
 
-/// A μ/log JSON line already checked by [`json::scan_object`] into `members`.
 pub(crate) fn mulog_json<'a>(
     line: &'a str,
     members: &[json::Member],
@@ -108,6 +109,44 @@ pub(crate) fn mulog_json<'a>(
     if members.iter().any(|m| m.escaped_key()) {
         return Lane::Off;
     }
+    let principal_name = principal_key.map(|p| p.trim_start_matches(':'));
+    // Where each member the lane looks at is: (exact name, `:`-prefixed name), found in one
+    // pass; a look-up prefers the exact name, as the ordinary path does.
+    let mut at = [(usize::MAX, usize::MAX); WANTED.len() + 1];
+    for (i, m) in members.iter().enumerate() {
+        let k = m.key_raw(line);
+        let (bare, colon) = match k.strip_prefix(':') {
+            Some(b) => (b, true),
+            None => (k, false),
+        };
+        let slot = WANTED
+            .iter()
+            .position(|w| *w == bare)
+            .or_else(|| (principal_name == Some(bare)).then_some(WANTED.len()));
+        if let Some(w) = slot {
+            let e = &mut at[w];
+            let place = if colon { &mut e.1 } else { &mut e.0 };
+            if *place == usize::MAX {
+                *place = i;
+            }
+        }
+    }
+    // The principal's key may be one of the names above.
+    let principal_slot = WANTED
+        .iter()
+        .position(|w| Some(*w) == principal_name)
+        .unwrap_or(WANTED.len());
+    let find = |_: &str, _: &[json::Member], name: &str| -> Option<&json::Member> {
+        let w = match name {
+            "" => principal_slot,
+            _ => WANTED
+                .iter()
+                .position(|w| *w == name)
+                .unwrap_or(WANTED.len()),
+        };
+        let (exact, colon) = at[w];
+        members.get(if exact != usize::MAX { exact } else { colon })
+    };
     // The event name: a plain string, compared as the ordinary path compares it.
     let Some(name) =
         find(line, members, "mulog/event-name").and_then(|m| json_plain_str(m.raw(line)))
@@ -175,10 +214,7 @@ pub(crate) fn mulog_json<'a>(
             },
         },
     };
-    let request = match members.iter().find(|m| m.key_raw(line) == "request") {
-        Some(m) => Some(m),
-        None => members.iter().find(|m| m.key_raw(line) == ":request"),
-    };
+    let request = find(line, members, "request");
     if !json_request(line, request, service, operation, select, key) {
         return Lane::Off;
     }
@@ -210,12 +246,13 @@ fn json_request(
     if !raw.starts_with('{') {
         return false;
     }
-    let mut sub = Vec::new();
-    json::members_of(line, m.value.clone(), &mut sub);
-    if sub.iter().any(|s| s.escaped_key())
-        || (sub.iter().any(|s| s.key_raw(line) == "op")
-            && sub.iter().any(|s| s.key_raw(line) == "request"))
-    {
+    let (mut escaped, mut op, mut request) = (false, false, false);
+    for s in json::members(line, m.value.clone()) {
+        escaped |= s.escaped_key();
+        op |= s.key_raw(line) == "op";
+        request |= s.key_raw(line) == "request";
+    }
+    if escaped || (op && request) {
         // Escaped names, or a whole aws-api invoke map: the ordinary path.
         return false;
     }
@@ -238,16 +275,7 @@ fn json_walk(
 ) {
     let raw = &line[range.clone()];
     let first = raw.as_bytes().first().copied();
-    let mut set: Vec<&Selection> = sels.to_vec();
-    if !matches!(first, Some(b'[' | b'n')) {
-        let mut i = 0;
-        while i < set.len() {
-            if let Some(e) = set[i].elements() {
-                set.push(e);
-            }
-            i += 1;
-        }
-    }
+    let set = expand(sels, !matches!(first, Some(b'[' | b'n')));
     if set.iter().any(|s| s.is_whole()) || depth > 64 {
         piece(key, b'w', raw.as_bytes());
         return;
@@ -255,19 +283,13 @@ fn json_walk(
     match first {
         Some(b'n') => key.push(b'N'),
         Some(b'{') => {
-            let mut sub = Vec::new();
-            json::members_of(line, range, &mut sub);
             key.push(b'{');
-            for s in &sub {
+            for s in json::members(line, range) {
                 let name = s.key(line);
-                let subs: Vec<&Selection> = set
-                    .iter()
-                    .filter_map(|x| x.member(&name))
-                    .chain(set.iter().filter_map(|x| x.values()))
-                    .collect();
-                if !subs.is_empty() {
+                let subs = Subs::member(&set, &name);
+                if !subs.as_slice().is_empty() {
                     piece(key, b'k', name.as_bytes());
-                    json_walk(line, s.value.clone(), &subs, key, depth + 1);
+                    json_walk(line, s.value.clone(), subs.as_slice(), key, depth + 1);
                 }
             }
             key.push(b'}');
@@ -362,8 +384,24 @@ struct Scan<'a> {
     pos: usize,
 }
 
+/// The bytes of a keyword's or tag's name: letters, digits and `*+!_?<>=.-`.
+const SYM: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'*' | b'+' | b'!' | b'_' | b'?' | b'<' | b'>' | b'=' | b'.' | b'-'
+            );
+        c += 1;
+    }
+    t
+};
+
 fn edn_sym_char(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || b"*+!_?<>=.-".contains(&c)
+    SYM[usize::from(c)]
 }
 
 impl<'a> Scan<'a> {
@@ -516,7 +554,10 @@ impl<'a> Scan<'a> {
     /// A map with keyword keys, each name once; its members into `out` when given.
     fn map(&mut self, depth: usize, mut out: Option<&mut Vec<EdnMember>>) -> bool {
         self.pos += 1;
-        let mut names: Vec<std::ops::Range<usize>> = Vec::new();
+        /// More names than this in one map: the reader's to read.
+        const MAX: usize = 48;
+        let mut names = [(0u32, 0u32); MAX];
+        let mut count = 0;
         loop {
             self.ws();
             match self.b.get(self.pos) {
@@ -532,10 +573,15 @@ impl<'a> Scan<'a> {
             };
             let text = &self.b[name.clone()];
             // A name twice is the reader's error to report.
-            if names.len() > 64 || names.iter().any(|n| &self.b[n.clone()] == text) {
+            if count == MAX
+                || names[..count]
+                    .iter()
+                    .any(|&(a, b)| &self.b[a as usize..b as usize] == text)
+            {
                 return false;
             }
-            names.push(name.clone());
+            names[count] = (name.start as u32, name.end as u32);
+            count += 1;
             self.ws();
             let start = self.pos;
             if !self.value(depth + 1) {
@@ -712,16 +758,7 @@ fn edn_walk(
 ) {
     let raw = &line[range.clone()];
     let first = raw.as_bytes().first().copied();
-    let mut set: Vec<&Selection> = sels.to_vec();
-    if !(first == Some(b'[') || raw == "nil") {
-        let mut i = 0;
-        while i < set.len() {
-            if let Some(e) = set[i].elements() {
-                set.push(e);
-            }
-            i += 1;
-        }
-    }
+    let set = expand(sels, !(first == Some(b'[') || raw == "nil"));
     if set.iter().any(|s| s.is_whole()) || depth > EDN_DEPTH {
         piece(key, b'w', raw.as_bytes());
         return;
@@ -735,14 +772,10 @@ fn edn_walk(
             key.push(b'{');
             for s in edn_members(line, range) {
                 let name = &line[s.name.clone()];
-                let subs: Vec<&Selection> = set
-                    .iter()
-                    .filter_map(|x| x.member(name))
-                    .chain(set.iter().filter_map(|x| x.values()))
-                    .collect();
-                if !subs.is_empty() {
+                let subs = Subs::member(&set, name);
+                if !subs.as_slice().is_empty() {
                     piece(key, b'k', name.as_bytes());
-                    edn_walk(line, s.value.clone(), &subs, key, depth + 1);
+                    edn_walk(line, s.value.clone(), subs.as_slice(), key, depth + 1);
                 }
             }
             key.push(b'}');

@@ -160,16 +160,36 @@ pub(crate) fn scan_object(text: &str, out: &mut Vec<Member>) -> Result<(), JsonE
 /// object's value), without checking it again; empty when the value there is not an object.
 pub(crate) fn members_of(text: &str, range: Range<usize>, out: &mut Vec<Member>) {
     out.clear();
+    out.extend(members(text, range));
+}
+
+/// The members of the object at `range` of checked text, one by one (none when the value there
+/// is not an object).
+pub(crate) fn members(text: &str, range: Range<usize>) -> Members<'_> {
     let mut p = Parser::new(text);
     p.pos = range.start;
-    if p.peek() != Some(b'{') {
-        return;
-    }
+    let done = p.peek() != Some(b'{');
     p.pos += 1;
-    loop {
+    Members { p, done }
+}
+
+/// See [`members`].
+pub(crate) struct Members<'a> {
+    p: Parser<'a>,
+    done: bool,
+}
+
+impl Iterator for Members<'_> {
+    type Item = Member;
+    fn next(&mut self) -> Option<Member> {
+        if self.done {
+            return None;
+        }
+        let p = &mut self.p;
         p.ws();
         if p.peek() != Some(b'"') {
-            return;
+            self.done = true;
+            return None;
         }
         let (key, escaped) = p.skip_string_fast();
         p.ws();
@@ -177,16 +197,54 @@ pub(crate) fn members_of(text: &str, range: Range<usize>, out: &mut Vec<Member>)
         p.ws();
         let start = p.pos;
         p.skip_fast();
-        out.push(Member {
+        let m = Member {
             key,
             escaped,
             value: start..p.pos,
-        });
+        };
         p.ws();
         if p.peek() == Some(b',') {
             p.pos += 1;
         } else {
-            return;
+            self.done = true;
+        }
+        Some(m)
+    }
+}
+
+/// The selections that apply below a value: none, one (the common case, borrowed), or several.
+pub(crate) enum Subs<'s> {
+    None,
+    One(&'s Selection),
+    Many(Vec<&'s Selection>),
+}
+
+impl<'s> Subs<'s> {
+    /// What `set` reads of a map's member `name` (its member selections and value selections).
+    pub(crate) fn member(set: &[&'s Selection], name: &str) -> Subs<'s> {
+        let mut out = Subs::None;
+        let found = set
+            .iter()
+            .filter_map(|s| s.member(name))
+            .chain(set.iter().filter_map(|s| s.values()));
+        for s in found {
+            out = match out {
+                Subs::None => Subs::One(s),
+                Subs::One(a) => Subs::Many(vec![a, s]),
+                Subs::Many(mut v) => {
+                    v.push(s);
+                    Subs::Many(v)
+                }
+            };
+        }
+        out
+    }
+
+    pub(crate) fn as_slice(&self) -> &[&'s Selection] {
+        match self {
+            Subs::None => &[],
+            Subs::One(s) => std::slice::from_ref(s),
+            Subs::Many(v) => v,
         }
     }
 }
@@ -236,6 +294,27 @@ pub(crate) fn parse_selected(
     let mut p = Parser::new(&text[..range.end]);
     p.pos = range.start;
     p.selected(&[selection])
+}
+
+/// The selections that hold for a value: `sels`, and when the value is not a list (nor null)
+/// what their `[]` select too, since `[]` on a value that is not a list walks the value itself.
+/// Borrowed when there is nothing to add (the common case).
+pub(crate) fn expand<'a, 's>(
+    sels: &'a [&'s Selection],
+    walk_elements: bool,
+) -> Cow<'a, [&'s Selection]> {
+    if !walk_elements || sels.iter().all(|s| s.elements().is_none()) {
+        return Cow::Borrowed(sels);
+    }
+    let mut set = sels.to_vec();
+    let mut i = 0;
+    while i < set.len() {
+        if let Some(e) = set[i].elements() {
+            set.push(e);
+        }
+        i += 1;
+    }
+    Cow::Owned(set)
 }
 
 /// The first offset at or after `from` that may end a run of plain string text: a `"`, a `\\`
@@ -477,17 +556,8 @@ impl<'a> Parser<'a> {
     /// `Selection::apply`, on the text.
     fn selected(&mut self, sels: &[&Selection]) -> Result<Value, JsonError> {
         let c = self.peek();
-        let mut set: Vec<&Selection> = sels.to_vec();
-        if !matches!(c, Some(b'[' | b'n')) {
-            // `[]` on a value that is not a list walks the value itself.
-            let mut i = 0;
-            while i < set.len() {
-                if let Some(e) = set[i].elements() {
-                    set.push(e);
-                }
-                i += 1;
-            }
-        }
+        // `[]` on a value that is not a list walks the value itself.
+        let set = expand(sels, !matches!(c, Some(b'[' | b'n')));
         if set.iter().any(|s| s.is_whole()) {
             return self.value();
         }
@@ -505,15 +575,11 @@ impl<'a> Parser<'a> {
                     self.ws();
                     self.pos += 1; // `:`
                     self.ws();
-                    let subs: Vec<&Selection> = set
-                        .iter()
-                        .filter_map(|s| s.member(&key))
-                        .chain(set.iter().filter_map(|s| s.values()))
-                        .collect();
-                    if subs.is_empty() {
+                    let subs = Subs::member(&set, &key);
+                    if subs.as_slice().is_empty() {
                         self.skip_fast();
                     } else {
-                        let v = self.selected(&subs)?;
+                        let v = self.selected(subs.as_slice())?;
                         out.insert(key.into_owned(), v);
                     }
                     self.ws();

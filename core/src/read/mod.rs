@@ -499,6 +499,11 @@ impl<R: BufRead> CallReader<R> {
         r
     }
 
+    /// The label, shared with the calls' sources.
+    pub(crate) fn label(&self) -> &Arc<str> {
+        &self.label
+    }
+
     /// Lines read so far.
     pub(crate) fn lines_read(&self) -> u64 {
         self.line

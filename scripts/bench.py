@@ -1,0 +1,262 @@
+#!/usr/bin/env python3
+"""Side-by-side throughput and memory of leastpriv, for `scripts/bench.sh` (which builds what it
+needs first). Every figure of a comparison is measured in the same run, alternating the commands
+(the best of LEASTPRIV_BENCH_REPS runs each), because the machines are shared and noisy.
+
+Inputs come from ../shared/bench/gen_events.py: N events with ~270 distinct permissions per 1,000
+events (the default), and N events with KEYS=1 (~16k distinct permissions per 1M). The plain
+JSON-lines file is the μ/log JSON file in the Call format.
+
+Environment: LEASTPRIV_BENCH_EVENTS (default 1000000), LEASTPRIV_BENCH_REPS (3),
+LEASTPRIV_BENCH_BINDINGS (1: also the Python and Node bindings, whose release builds bench.sh
+makes), LEASTPRIV_BENCH_BASELINE (a git ref: its Python binding's record() measured beside this
+build's), LEASTPRIV_CLI, LEASTPRIV_FLOOR (the binaries), LEASTPRIV_BENCH_DIR (scratch directory).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "bench"
+EVENTS = int(os.environ.get("LEASTPRIV_BENCH_EVENTS", "1000000"))
+REPS = int(os.environ.get("LEASTPRIV_BENCH_REPS", "3"))
+BINDINGS = os.environ.get("LEASTPRIV_BENCH_BINDINGS", "1") == "1"
+CLI = os.environ["LEASTPRIV_CLI"]
+FLOOR = os.environ["LEASTPRIV_FLOOR"]
+TMP = Path(os.environ["LEASTPRIV_BENCH_DIR"])
+CTX = ["--region", "eu-west-1", "--account", "123456789012"]
+
+
+def run(cmd: list[str], stdin_feed=None) -> tuple[float, int, bytes]:
+    """Wall seconds, peak resident KB (of this process alone) and standard output."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd,
+        stdin=subprocess.PIPE if stdin_feed else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    if stdin_feed:
+        import threading
+
+        def feed():
+            try:
+                for chunk in stdin_feed():
+                    proc.stdin.write(chunk)
+                proc.stdin.close()
+            except BrokenPipeError:
+                pass
+
+        t = threading.Thread(target=feed)
+        t.start()
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    if stdin_feed:
+        t.join()
+    if status != 0:
+        sys.exit(f"bench: {' '.join(cmd)} failed ({status})")
+    return elapsed, usage.ru_maxrss, out
+
+
+def best(cmds: dict[str, list[str]]) -> dict[str, tuple[float, int, bytes]]:
+    """The best time of each command (and its peak memory), the commands taken in turn."""
+    results: dict[str, tuple[float, int, bytes]] = {}
+    for _ in range(REPS):
+        for name, cmd in cmds.items():
+            r = run(cmd)
+            if name not in results or r[0] < results[name][0]:
+                results[name] = r
+    return results
+
+
+def gen(n: int, prefix: Path, keys: int | None = None) -> None:
+    if not prefix.with_suffix(".jsonl").exists():
+        args = [sys.executable, str(SHARED / "gen_events.py"), str(n), str(prefix)]
+        if keys is not None:
+            args.append(str(keys))
+        subprocess.run(args, check=True)
+
+
+def to_calls(src: Path, dst: Path) -> None:
+    """μ/log JSON events as plain Call lines (other events left out)."""
+    if dst.exists():
+        return
+    with open(src) as fi, open(dst, "w") as fo:
+        for line in fi:
+            e = json.loads(line)
+            if e.get("mulog/event-name") != "aws/request":
+                continue
+            call = {"service": e["api"], "operation": e["operation"], "params": e["request"]}
+            if e.get("mulog/outcome") == "error":
+                call["outcome"] = "error"
+            fo.write(json.dumps(call) + "\n")
+
+
+def lines(out: bytes) -> int:
+    return out.count(b"\n")
+
+
+def row(what: str, value: str, target: str = "", ok: bool | None = None) -> None:
+    mark = "" if ok is None else ("  ok" if ok else "  MISSED")
+    print(f"  {what:<58} {value:>24}  {target}{mark}")
+
+
+def throughput(n: int, mix: str, d: str, edn: str, calls: str) -> None:
+    size = os.path.getsize(d) / 1e6
+    print(f"\nthroughput, {n:,} events, {mix} ({size:.0f} MB of μ/log JSON), best of {REPS}, side by side:")
+    r = best(
+        {
+            "floor": [FLOOR, d, "value"],
+            "ignored": [FLOOR, d, "ignored"],
+            "mulog": [CLI, "permissions", "-q", "-j1", d, *CTX],
+            "calls": [CLI, "permissions", "-q", "-j1", calls, *CTX],
+            "floor_calls": [FLOOR, calls, "value"],
+            "edn": [CLI, "permissions", "-q", "-j1", edn, *CTX],
+            "j2": [CLI, "permissions", "-q", "-j2", d, *CTX],
+            "policy": [CLI, "policy", "-q", "-j1", d, *CTX],
+        }
+    )
+    rate = lambda name: n / r[name][0]  # noqa: E731
+    row("serde_json::Value per line (the floor)", f"{rate('floor'):,.0f} ev/s")
+    row("serde::de::IgnoredAny per line", f"{rate('ignored'):,.0f} ev/s")
+    m = r["floor"][0] / r["mulog"][0]
+    row("permissions -j1, μ/log JSON", f"{rate('mulog'):,.0f} ev/s  {m:.2f}x", "≥ 0.8x floor", m >= 0.8)
+    c = r["floor_calls"][0] / r["calls"][0]
+    row("permissions -j1, plain JSON lines (vs its own floor)", f"{n / r['calls'][0]:,.0f} ev/s  {c:.2f}x", "≥ 0.8x floor", c >= 0.8)
+    e = r["floor"][0] / r["edn"][0]
+    row("permissions -j1, μ/log EDN (vs the JSON floor)", f"{rate('edn'):,.0f} ev/s  {e:.2f}x", "≥ 0.5x floor", e >= 0.5)
+    j = r["mulog"][0] / r["j2"][0]
+    row("permissions -j2 / -j1, μ/log JSON", f"{j:.2f}x", "≥ 1.7x", j >= 1.7)
+    row("policy -j1, μ/log JSON", f"{rate('policy'):,.0f} ev/s, peak {r['policy'][1] // 1024} MB")
+
+
+def main() -> None:
+    TMP.mkdir(parents=True, exist_ok=True)
+    n = EVENTS
+    print(f"generating {n:,} events (two mixes) with {SHARED / 'gen_events.py'} ...", flush=True)
+    gen(n, TMP / "d")
+    gen(n, TMP / "k", keys=1)
+    gen(n // 4, TMP / "s")
+    to_calls(TMP / "d.jsonl", TMP / "calls.jsonl")
+    d, k, s = (str(TMP / f"{x}.jsonl") for x in "dks")
+    edn = str(TMP / "d.edn")
+    calls = str(TMP / "calls.jsonl")
+    to_calls(TMP / "k.jsonl", TMP / "kcalls.jsonl")
+    for mix, f, e, c in (
+        ("KEYS=1: ~16k distinct permissions per 1M events", k, str(TMP / "k.edn"), str(TMP / "kcalls.jsonl")),
+        ("the default mix: ~270k distinct permissions per 1M events", d, edn, calls),
+    ):
+        throughput(n, mix, f, e, c)
+
+    print("\nagainst ../shared/bench/seed_pipeline.py on its own input, side by side:")
+    for name, f in (("270 permissions per 1,000 events", d), ("KEYS=1", k)):
+        r2 = best(
+            {
+                "seed": [sys.executable, str(SHARED / "seed_pipeline.py"), f],
+                "default": [CLI, "policy", "-q", f, *CTX],
+            }
+        )
+        x = r2["seed"][0] / r2["default"][0]
+        row(f"policy, default jobs ({name})", f"{x:.1f}x the seed  ", "≥ 5x", x >= 5)
+        row(f"  seed peak / leastpriv peak ({name})", f"{r2['seed'][1] // 1024} MB / {r2['default'][1] // 1024} MB")
+
+    print("\npeak memory, -j1, by distinct permissions (two sizes of the same mix):")
+    r3 = best(
+        {
+            "small": [CLI, "permissions", "-q", "-j1", s, *CTX],
+            "large": [CLI, "permissions", "-q", "-j1", d, *CTX],
+            "psmall": [CLI, "policy", "-q", "-j1", s, *CTX],
+            "plarge": [CLI, "policy", "-q", "-j1", d, *CTX],
+        }
+    )
+    ps, pl = lines(r3["small"][2]), lines(r3["large"][2])
+    for cmd, a, b in (("permissions", "small", "large"), ("policy", "psmall", "plarge")):
+        ks, kl = r3[a][1], r3[b][1]
+        per = (kl - ks) * 1024 / max(pl - ps, 1)
+        const = (kl * 1024 - per * pl) / 2**20
+        row(f"{cmd}: {ps:,} and {pl:,} distinct permissions", f"{ks // 1024} MB and {kl // 1024} MB")
+        row(f"  {cmd}: bytes per distinct permission", f"{per:,.0f} B", "≤ 300 B", per <= 300)
+        row(f"  {cmd}: constant", f"{const:.1f} MB", "≤ 16 MB", const <= 16)
+
+    # 10M events, ~1,000 distinct permissions: a small file many times over standard input.
+    few = TMP / "few.jsonl"
+    if not few.exists():
+        with open(k) as fi, open(few, "w") as fo:
+            for i, line in enumerate(fi):
+                if i >= 2500:
+                    break
+                fo.write(line)
+    block = few.read_bytes()
+    per_block = block.count(b"\n")
+    times = max(1, 10 * n // per_block)
+    _, kb, out = run(
+        [CLI, "permissions", "-q", "-j1", "-", *CTX],
+        stdin_feed=lambda: (block for _ in range(times)),
+    )
+    total = per_block * times
+    row(f"{total:,} events, {lines(out):,} distinct permissions", f"{kb / 1024:.1f} MB", "< 32 MB", kb < 32 * 1024)
+
+    if BINDINGS:
+        bindings(d)
+
+
+def bindings(d: str) -> None:
+    py = os.environ.get("LEASTPRIV_BENCH_PYTHON")
+    node = os.environ.get("LEASTPRIV_BENCH_NODE_DIR")
+    print("\nbindings (release builds), side by side with the CLI on the same file:")
+    cmds = {"cli": [CLI, "permissions", "-q", "-j1", d, *CTX]}
+    if py:
+        cmds["python"] = [py, "-c", f"import leastpriv; leastpriv.Recorder().read({d!r})"]
+    if node:
+        cmds["node"] = [
+            "node",
+            "-e",
+            f"const {{Recorder}} = require({node!r}); new Recorder().readSync({d!r});",
+        ]
+    r = best(cmds)
+    for name in ("python", "node"):
+        if name in r:
+            x = r[name][0] / r["cli"][0]
+            label = "Recorder.read" if name == "python" else "readSync"
+            row(f"{name} {label} / CLI -j1", f"{x:.2f}x the time", "≤ 1.10x", x <= 1.10)
+    record_py = (
+        "import leastpriv, time\n"
+        "r = leastpriv.Recorder(region='eu-west-1', account='123456789012')\n"
+        "t = time.perf_counter()\n"
+        "for i in range(200000):\n"
+        "    r.record('s3', 'GetObject', {'Bucket': f'b{i % 37}', 'Key': f'k/{i % 211}', 'Body': 'x' * 64})\n"
+        "print(200000 / (time.perf_counter() - t))\n"
+    )
+    record_node = (
+        f"const {{Recorder}} = require({node!r}); const r = new Recorder({{region: 'eu-west-1'}});"
+        "const t = process.hrtime.bigint();"
+        "for (let i = 0; i < 200000; i++) r.record({service: 's3', operation: 'GetObject',"
+        " params: {Bucket: 'b' + (i % 37), Key: 'k/' + (i % 211), Body: 'x'.repeat(64)}});"
+        "console.log(200000 / (Number(process.hrtime.bigint() - t) / 1e9));"
+    )
+    base = os.environ.get("LEASTPRIV_BENCH_BASELINE_PYTHON")
+    for _ in range(1):
+        figures = {}
+        for _ in range(REPS):
+            if py:
+                figures.setdefault("python", []).append(float(run([py, "-c", record_py])[2]))
+            if base:
+                figures.setdefault("baseline", []).append(float(run([base, "-c", record_py])[2]))
+            if node:
+                figures.setdefault("node", []).append(float(run(["node", "-e", record_node])[2]))
+        for name, v in figures.items():
+            row(f"{name} record(): calls per second", f"{max(v):,.0f}")
+        if "python" in figures and "baseline" in figures:
+            x = max(figures["python"]) / max(figures["baseline"])
+            row("python record() / the baseline build's", f"{x:.2f}x", "≥ 1.0x (noise: ±5%)", x >= 0.95)
+
+
+if __name__ == "__main__":
+    main()
