@@ -381,24 +381,38 @@ fn longest_common_prefix<'a>(items: &[&'a str]) -> &'a str {
     &first[..end]
 }
 
-fn generalise(resources: BTreeSet<Resource>, mode: S3Objects) -> BTreeSet<Resource> {
-    if mode == S3Objects::Exact && resources.iter().all(|r| r.tail().is_none()) {
-        return resources;
+/// Sorts and deduplicates resources.
+fn sorted(mut v: Vec<Resource>) -> Vec<Resource> {
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// Applies the S3 object mode to resources (sorted and unique in, sorted and unique out).
+fn generalise(resources: Vec<Resource>, mode: S3Objects) -> Vec<Resource> {
+    if resources.iter().all(|r| r.tail().is_none()) {
+        // Exact keeps a set as it is; the other modes let `*` stand for the rest.
+        return if mode != S3Objects::Exact && resources.iter().any(Resource::is_star) {
+            vec![Resource::star()]
+        } else {
+            resources
+        };
     }
-    let mut out = BTreeSet::new();
+    let mut out = Vec::with_capacity(resources.len());
     let mut by_head: BTreeMap<Resource, Vec<String>> = BTreeMap::new();
+    let mut b = ResourceBuilder::new();
     for r in resources {
         match r.tail() {
             Some(t) => {
-                let head = Resource::new(r.to_segs(), None);
+                for seg in r.segs() {
+                    b.push(seg);
+                }
+                let head = b.finish(None);
                 by_head.entry(head).or_default().push(t.to_owned());
             }
-            None => {
-                out.insert(r);
-            }
+            None => out.push(r),
         }
     }
-    let mut b = ResourceBuilder::new();
     for (head, tails) in by_head {
         let mut make = |prefix: &str, star: bool| {
             for seg in head.segs() {
@@ -413,30 +427,30 @@ fn generalise(resources: BTreeSet<Resource>, mode: S3Objects) -> BTreeSet<Resour
         match mode {
             S3Objects::Exact => {
                 for t in &tails {
-                    out.insert(make(t, false));
+                    out.push(make(t, false));
                 }
             }
             S3Objects::Bucket => {
-                out.insert(make("", true));
+                out.push(make("", true));
             }
             S3Objects::Prefix => {
                 let mut uniq: Vec<&str> = tails.iter().map(String::as_str).collect();
                 uniq.sort_unstable();
                 uniq.dedup();
                 if uniq.len() == 1 {
-                    out.insert(make(uniq[0], false));
+                    out.push(make(uniq[0], false));
                 } else {
                     let lcp = longest_common_prefix(&uniq);
                     let cut = lcp.rfind('/').map(|i| &lcp[..=i]).unwrap_or("");
-                    out.insert(make(cut, true));
+                    out.push(make(cut, true));
                 }
             }
         }
     }
     if out.iter().any(Resource::is_star) {
-        out.retain(Resource::is_star);
+        return vec![Resource::star()];
     }
-    out
+    sorted(out)
 }
 
 /// FNV-1a, 64 bits: a stable hash for Sids (independent of Rust's hasher and platform).
@@ -639,7 +653,7 @@ pub fn build_policies(observed: &Observed, opts: &PolicyOptions) -> PolicySet {
         .map(|(d, s)| (d.clone(), s.clone()))
         .collect();
     // (principal, action, condition) → resources
-    let mut per_action: BTreeMap<Group, BTreeSet<Resource>> = BTreeMap::new();
+    let mut per_action: BTreeMap<Group, Vec<Resource>> = BTreeMap::new();
     let mut failed_only: BTreeMap<(String, String), (u64, Evidence)> = BTreeMap::new();
     for p in observed.permissions_unordered() {
         let stats = &p.stats;
@@ -659,7 +673,7 @@ pub fn build_policies(observed: &Observed, opts: &PolicyOptions) -> PolicySet {
         per_action
             .entry((principal, p.action, p.condition))
             .or_default()
-            .insert(opts.resolve(&p.resource));
+            .push(opts.resolve(&p.resource));
     }
     for ((action, resource), (count, first)) in failed_only {
         let (svc, name) = action.split_once(':').unwrap_or((&action, ""));
@@ -684,7 +698,7 @@ pub fn build_policies(observed: &Observed, opts: &PolicyOptions) -> PolicySet {
     let mut grouped: BTreeMap<Option<String>, BTreeMap<StKey, BTreeSet<String>>> = BTreeMap::new();
     let mut gaps: BTreeMap<Field, usize> = BTreeMap::new();
     for ((principal, action, condition), resources) in per_action {
-        let resources: Vec<Resource> = generalise(resources, opts.s3_objects).into_iter().collect();
+        let resources = generalise(sorted(resources), opts.s3_objects);
         for r in &resources {
             for seg in r.segs() {
                 if let SegRef::Field(f, None) = seg {
