@@ -3,8 +3,7 @@
 //! `cargo test -p leastpriv-tests --test vectors -- NAME` runs one.
 
 use leastpriv::{
-    Format, Observed, OutcomeFilter, PolicyOptions, ReadOptions, Rules, S3Objects, build_policies,
-    parse_mapping, permission_lines, read_into, render_json,
+    Format, Observed, Rules, RunOptions, build_policies, permission_lines, read_into, render_json,
 };
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde_json::{Value, json};
@@ -21,40 +20,16 @@ fn spec_dir() -> PathBuf {
         .join("spec")
 }
 
-fn opt_str(o: &Value, k: &str) -> Option<String> {
-    o.get(k).and_then(Value::as_str).map(str::to_owned)
-}
-
-fn mappings(o: &Value, k: &str) -> Result<Vec<(String, String)>, String> {
-    match o.get(k) {
-        None => Ok(Vec::new()),
-        Some(Value::Object(m)) => Ok(m
-            .iter()
-            .map(|(a, b)| (a.clone(), b.as_str().unwrap_or_default().to_owned()))
-            .collect()),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|i| parse_mapping(i.as_str().unwrap_or_default()).map_err(|e| e.to_string()))
-            .collect(),
-        Some(_) => Err(format!("option {k}: expected an object")),
-    }
-}
-
 fn run(v: &Value) -> Result<(), Failed> {
+    // The options, read by the core as every language's runner reads them.
     let o = v.get("options").cloned().unwrap_or(json!({}));
-    let mut read = ReadOptions {
-        lenient: o.get("lenient").and_then(Value::as_bool).unwrap_or(false),
-        ..ReadOptions::default()
+    let RunOptions {
+        mut read,
+        policy: policy_opts,
+    } = match RunOptions::from_json(&o) {
+        Ok(r) => r,
+        Err(e) => return check_error(v, Err(e)),
     };
-    if let Some(e) = opt_str(&o, "event_name") {
-        read.event_name = e;
-    }
-    let group_by = opt_str(&o, "group_by");
-    if let Some(g) = &group_by
-        && g != "principal"
-    {
-        read.principal_key = Some(g.clone());
-    }
     let input = v.get("input").ok_or("vector without input")?;
     let (text, format) = if let Some(calls) = input.get("calls").and_then(Value::as_array) {
         let mut t = String::new();
@@ -86,34 +61,6 @@ fn run(v: &Value) -> Result<(), Failed> {
         return check_error(v, result.map(|_| ()));
     }
     result.map_err(|e| format!("reading failed: {e}"))?;
-    let policy_opts = PolicyOptions {
-        region: opt_str(&o, "region"),
-        account: opt_str(&o, "account"),
-        partition: opt_str(&o, "partition"),
-        map_account: mappings(&o, "map_account")?,
-        map_region: mappings(&o, "map_region")?,
-        outcome: opt_str(&o, "outcome")
-            .map(|s| s.parse::<OutcomeFilter>())
-            .transpose()
-            .map_err(|e| e.to_string())?
-            .unwrap_or_default(),
-        exclude: o
-            .get("exclude")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        s3_objects: opt_str(&o, "s3_objects")
-            .map(|s| s.parse::<S3Objects>())
-            .transpose()
-            .map_err(|e| e.to_string())?
-            .unwrap_or_default(),
-        group_by: group_by.is_some(),
-        ..PolicyOptions::default()
-    };
     let expect = v.get("expect").ok_or("vector without expect or error")?;
     let mut checked = 0;
     if let Some(want) = expect.get("permissions") {

@@ -28,6 +28,31 @@ impl Outcome {
     pub fn is_ok(&self) -> bool {
         matches!(self, Outcome::Ok)
     }
+
+    /// The outcome a recorder reports: `outcome` is `ok`, `error` or absent, and an error code
+    /// makes the call failed whatever `outcome` says (the code is the evidence; a call that
+    /// failed still needed its permission). An empty code counts as none. Any other `outcome`
+    /// is an [`ErrorKind::InvalidEvent`] naming the field.
+    ///
+    /// ```
+    /// use leastpriv::Outcome;
+    /// assert_eq!(Outcome::from_parts(None, None).unwrap(), Outcome::Ok);
+    /// assert_eq!(Outcome::from_parts(Some("ok"), Some("AccessDenied")).unwrap(),
+    ///            Outcome::Error { code: Some("AccessDenied".into()) });
+    /// assert_eq!(Outcome::from_parts(Some("error"), None).unwrap(), Outcome::Error { code: None });
+    /// assert!(Outcome::from_parts(Some("failed"), None).is_err());
+    /// ```
+    pub fn from_parts(outcome: Option<&str>, error_code: Option<&str>) -> Result<Outcome> {
+        let code = error_code.map(str::trim).filter(|c| !c.is_empty());
+        match (outcome, code) {
+            (None | Some("ok" | "error"), Some(c)) => Ok(Outcome::Error {
+                code: Some(c.to_owned()),
+            }),
+            (None | Some("ok"), None) => Ok(Outcome::Ok),
+            (Some("error"), None) => Ok(Outcome::Error { code: None }),
+            (Some(_), _) => Err(bad("outcome", "must be \"ok\" or \"error\"")),
+        }
+    }
 }
 
 /// Where a call came from: a file and line, or a label the caller gave (such as a test id).
@@ -99,6 +124,32 @@ impl Call {
             ..Call::default()
         }
     }
+}
+
+/// What a recorder says about a call besides its parameters (see [`Call::from_parts`]); the
+/// same shape gives a recorder's defaults.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CallParts<'a> {
+    /// The service, in any dialect.
+    pub service: &'a str,
+    /// The operation.
+    pub operation: &'a str,
+    /// The region the client called.
+    pub region: Option<&'a str>,
+    /// The account.
+    pub account: Option<&'a str>,
+    /// The partition.
+    pub partition: Option<&'a str>,
+    /// The endpoint URL.
+    pub endpoint: Option<&'a str>,
+    /// `ok` or `error`.
+    pub outcome: Option<&'a str>,
+    /// The service's error code, if the call failed.
+    pub error_code: Option<&'a str>,
+    /// Which application, service or role the call belongs to.
+    pub principal: Option<&'a str>,
+    /// A label for the evidence (a test id).
+    pub source: Option<&'a str>,
 }
 
 /// The longest service, operation or principal name accepted.
@@ -239,6 +290,50 @@ impl Call {
             return Err(bad("principal", "is longer than 1024 characters"));
         }
         Ok(())
+    }
+
+    /// A call as a recorder reports it (a binding's `record`): its parts, the parameters as
+    /// already converted, and `defaults` (the recorder's region, account, partition) for what
+    /// the call does not say. Checked as [`Call::validate_arguments`] checks (a usage error
+    /// naming the field); an empty principal counts as none.
+    ///
+    /// ```
+    /// use leastpriv::{Call, CallParts};
+    /// let parts = CallParts { service: "s3", operation: "GetObject", error_code: Some("NoSuchKey"), ..CallParts::default() };
+    /// let defaults = CallParts { region: Some("eu-west-1"), ..CallParts::default() };
+    /// let call = Call::from_parts(&parts, serde_json::json!({"Bucket": "b"}), &defaults).unwrap();
+    /// assert!(!call.outcome.is_ok());
+    /// assert_eq!(call.region.as_deref(), Some("eu-west-1"));
+    /// ```
+    pub fn from_parts(
+        parts: &CallParts<'_>,
+        params: Value,
+        defaults: &CallParts<'_>,
+    ) -> Result<Call> {
+        let pick = |a: Option<&str>, b: Option<&str>| a.or(b).map(str::to_owned);
+        let outcome = Outcome::from_parts(parts.outcome, parts.error_code).map_err(|e| {
+            Error::new(ErrorKind::Usage, e.message()).with_field(e.field().unwrap_or("outcome"))
+        })?;
+        let call = Call {
+            service: parts.service.to_owned(),
+            operation: parts.operation.to_owned(),
+            params: match params {
+                Value::Null => Value::Object(serde_json::Map::new()),
+                v => v,
+            },
+            region: pick(parts.region, defaults.region),
+            account: pick(parts.account, defaults.account),
+            partition: pick(parts.partition, defaults.partition),
+            endpoint: pick(parts.endpoint, defaults.endpoint),
+            outcome,
+            principal: pick(parts.principal, defaults.principal).filter(|p| !p.is_empty()),
+            source: match pick(parts.source, defaults.source) {
+                Some(label) => Source::label(label),
+                None => Source::default(),
+            },
+        };
+        call.validate_arguments()?;
+        Ok(call)
     }
 
     /// As [`Call::validate`], for a call a program built (a binding's `record`): the same

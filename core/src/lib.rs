@@ -41,23 +41,28 @@ mod derive;
 mod error;
 pub mod glob;
 mod observed;
+mod options;
 mod output;
 mod pipeline;
 mod policy;
 mod read;
 mod render;
+mod result;
 mod spec;
 
 pub use arn::{
     Arn, Field, Resource, ResourceBuilder, Seg, SegRef, escape_iam, partition_of_region,
 };
-pub use call::{Call, Outcome, Source, Value, check_account, check_partition, check_region};
+pub use call::{
+    Call, CallParts, Outcome, Source, Value, check_account, check_partition, check_region,
+};
 pub use derive::{
     ConditionBlock, Derived, Diagnostic, DiagnosticKind, Permission, check_action, derive,
     derive_into,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use observed::{Counts, Evidence, Observed, Seen, Stats};
+pub use options::{MAX_EVENT_SIZE_BOUNDS, MAX_SIZE_BOUNDS, RunOptions, check_policy_name};
 pub use output::write_files;
 pub use pipeline::{Pipeline, Progress};
 pub use policy::{
@@ -73,7 +78,11 @@ pub use render::{
     TerraformOptions, printable, render_document_json, render_json, render_malformed_text,
     render_permission_lines, render_report_json, render_report_text, render_terraform,
 };
-pub use spec::{CatalogInfo, Rules, RulesBuilder, Selection, normalize_service_name};
+pub use result::{EvidenceLine, PolicyResult, diagnostic_value, evidence_lines};
+pub use spec::{
+    CatalogInfo, NATIVE_DEPTH, NativeKind, NativeValue, Rules, RulesBuilder, Selection,
+    native_to_value, normalize_service_name,
+};
 
 /// The README's code blocks, compiled as doctests so they stay true.
 #[doc = include_str!("../../README.md")]

@@ -189,7 +189,7 @@ impl PolicyOptions {
         )
     }
 
-    fn included(&self, action: &str, stats: &Stats) -> bool {
+    pub(crate) fn included(&self, action: &str, stats: &Stats) -> bool {
         if self.outcome == OutcomeFilter::Ok && stats.ok == 0 {
             return false;
         }

@@ -358,34 +358,8 @@ fn policy_options(target: &TargetArgs, group_by: bool) -> Result<PolicyOptions, 
     for m in &target.map_region {
         map_region.push(parse_mapping(m)?);
     }
-    if let Some(a) = &target.account {
-        leastpriv::check_account(a)
-            .map_err(|_| usage("--account: expected a 12-digit account id"))?;
-    }
-    if let Some(r) = &target.region {
-        leastpriv::check_region(r).map_err(|_| {
-            usage("--region: expected a region (lower-case letters, digits and hyphens, such as eu-west-1)")
-        })?;
-    }
-    if let Some(p) = &target.partition {
-        leastpriv::check_partition(p).map_err(|_| {
-            usage("--partition: expected a partition (aws, aws-cn, aws-us-gov, ...)")
-        })?;
-    }
-    for (from, to) in &map_account {
-        if leastpriv::check_account(from).is_err() || leastpriv::check_account(to).is_err() {
-            return Err(usage(
-                "--map-account: expected FROM=TO with 12-digit account ids",
-            ));
-        }
-    }
-    for (from, to) in &map_region {
-        if leastpriv::check_region(from).is_err() || leastpriv::check_region(to).is_err() {
-            return Err(usage("--map-region: expected FROM=TO with regions"));
-        }
-    }
     let outcome: OutcomeFilter = target.outcome.parse()?;
-    Ok(PolicyOptions {
+    let opts = PolicyOptions {
         region: target.region.clone(),
         account: target.account.clone(),
         partition: target.partition.clone(),
@@ -395,7 +369,17 @@ fn policy_options(target: &TargetArgs, group_by: bool) -> Result<PolicyOptions, 
         exclude: target.exclude.clone(),
         group_by,
         ..PolicyOptions::default()
-    })
+    };
+    opts.validate().map_err(flag_error)?;
+    Ok(opts)
+}
+
+/// A usage error about an option, with the flag that gave it.
+fn flag_error(e: Error) -> Failure {
+    match e.field() {
+        Some(f) => usage(format!("--{}: {}", f.replace('_', "-"), e.message())),
+        None => Failure::from(e),
+    }
 }
 
 /// Writes files all or nothing, never replacing what is not a regular file (devices, FIFOs
@@ -456,17 +440,7 @@ fn principal_file_stem(principal: &str) -> String {
 }
 
 fn cmd_policy(a: PolicyArgs) -> Result<u8, Failure> {
-    if a.name.is_empty()
-        || !a
-            .name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        || a.name.starts_with("of-")
-    {
-        return Err(usage(
-            "--name: use letters, digits, `-` and `_` (not starting with `of-`, which names the files of principals)",
-        ));
-    }
+    leastpriv::check_policy_name(&a.name).map_err(flag_error)?;
     let rules = load_rules(&a.input)?;
     let mut opts = policy_options(&a.target, a.input.group_by.is_some())?;
     opts.name = a.name.clone();

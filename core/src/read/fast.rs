@@ -17,8 +17,9 @@
 //! checks it: JSON by the full checker, EDN by a scanner that accepts only text the EDN reader
 //! reads the same way (and refuses the rest to the reader).
 
-use super::json::{self, Subs, expand};
+use super::json;
 use crate::spec::Selection;
+use crate::spec::select::{Subs, expand};
 use std::borrow::Cow;
 
 /// What the fast lane made of a line.

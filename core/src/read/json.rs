@@ -11,6 +11,7 @@
 //! Errors carry a byte offset and a message that names no payload text.
 
 use crate::spec::Selection;
+use crate::spec::select::{Subs, expand};
 use rustc_hash::FxHashSet;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
@@ -212,43 +213,6 @@ impl Iterator for Members<'_> {
     }
 }
 
-/// The selections that apply below a value: none, one (the common case, borrowed), or several.
-pub(crate) enum Subs<'s> {
-    None,
-    One(&'s Selection),
-    Many(Vec<&'s Selection>),
-}
-
-impl<'s> Subs<'s> {
-    /// What `set` reads of a map's member `name` (its member selections and value selections).
-    pub(crate) fn member(set: &[&'s Selection], name: &str) -> Subs<'s> {
-        let mut out = Subs::None;
-        let found = set
-            .iter()
-            .filter_map(|s| s.member(name))
-            .chain(set.iter().filter_map(|s| s.values()));
-        for s in found {
-            out = match out {
-                Subs::None => Subs::One(s),
-                Subs::One(a) => Subs::Many(vec![a, s]),
-                Subs::Many(mut v) => {
-                    v.push(s);
-                    Subs::Many(v)
-                }
-            };
-        }
-        out
-    }
-
-    pub(crate) fn as_slice(&self) -> &[&'s Selection] {
-        match self {
-            Subs::None => &[],
-            Subs::One(s) => std::slice::from_ref(s),
-            Subs::Many(v) => v,
-        }
-    }
-}
-
 /// The elements of the array at `range` of checked text (empty when the value there is not an
 /// array).
 pub(crate) fn elements_of(text: &str, range: Range<usize>) -> Vec<Range<usize>> {
@@ -294,27 +258,6 @@ pub(crate) fn parse_selected(
     let mut p = Parser::new(&text[..range.end]);
     p.pos = range.start;
     p.selected(&[selection])
-}
-
-/// The selections that hold for a value: `sels`, and when the value is not a list (nor null)
-/// what their `[]` select too, since `[]` on a value that is not a list walks the value itself.
-/// Borrowed when there is nothing to add (the common case).
-pub(crate) fn expand<'a, 's>(
-    sels: &'a [&'s Selection],
-    walk_elements: bool,
-) -> Cow<'a, [&'s Selection]> {
-    if !walk_elements || sels.iter().all(|s| s.elements().is_none()) {
-        return Cow::Borrowed(sels);
-    }
-    let mut set = sels.to_vec();
-    let mut i = 0;
-    while i < set.len() {
-        if let Some(e) = set[i].elements() {
-            set.push(e);
-        }
-        i += 1;
-    }
-    Cow::Owned(set)
 }
 
 /// The first offset at or after `from` that may end a run of plain string text: a `"`, a `\\`

@@ -93,18 +93,10 @@ fn call_from_map(mut m: Map<String, Value>, source: Source) -> Result<Call> {
     let principal = field_str(&mut m, "principal", false)?.filter(|p| !p.is_empty());
     let label = field_str(&mut m, "source", false)?;
     let error_code = field_str(&mut m, "error_code", false)?;
-    let outcome = match field_str(&mut m, "outcome", false)?.as_deref() {
-        None if error_code.is_some() => Outcome::Error { code: error_code },
-        None | Some("ok") => Outcome::Ok,
-        Some("error") => Outcome::Error { code: error_code },
-        Some(_) => {
-            return Err(Error::new(
-                ErrorKind::InvalidEvent,
-                "`outcome` must be \"ok\" or \"error\"",
-            )
-            .with_field("outcome"));
-        }
-    };
+    let outcome = Outcome::from_parts(
+        field_str(&mut m, "outcome", false)?.as_deref(),
+        error_code.as_deref(),
+    )?;
     let source = match label {
         Some(l) => Source::label(Arc::<str>::from(l)),
         None => source,

@@ -61,12 +61,13 @@ pub fn render_document_json(doc: &Document) -> String {
     pretty(&to_json_doc(doc))
 }
 
+/// A document as IAM JSON, as a value.
+pub(crate) fn document_value(doc: &Document) -> serde_json::Value {
+    serde_json::to_value(to_json_doc(doc)).unwrap_or_default()
+}
+
 fn policy_value(p: &Policy) -> serde_json::Value {
-    let docs: Vec<serde_json::Value> = p
-        .documents
-        .iter()
-        .map(|d| serde_json::to_value(to_json_doc(d)).unwrap_or_default())
-        .collect();
+    let docs: Vec<serde_json::Value> = p.documents.iter().map(document_value).collect();
     if docs.len() == 1 {
         docs.into_iter().next().unwrap_or_default()
     } else {

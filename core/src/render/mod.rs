@@ -4,6 +4,7 @@ mod json;
 mod report;
 mod terraform;
 
+pub(crate) use json::document_value;
 pub use json::{render_document_json, render_json, render_permission_lines};
 pub use report::{printable, render_malformed_text, render_report_json, render_report_text};
 pub use terraform::{TerraformOptions, render_terraform};

@@ -141,20 +141,7 @@ pub fn render_report_json(set: &PolicySet, counts: &Counts, malformed_at: &[Evid
     let diagnostics: Vec<serde_json::Value> = set
         .diagnostics
         .iter()
-        .map(|(d, s)| {
-            let mut v = serde_json::json!({
-                "kind": d.kind.name(),
-                "service": d.service,
-                "operation": d.operation,
-                "message": d.message,
-                "count": s.ok + s.failed,
-                "first": {"source": s.first.source, "line": s.first.line},
-            });
-            if let Some(h) = &d.hint {
-                v["hint"] = serde_json::json!(h);
-            }
-            v
-        })
+        .map(|(d, s)| crate::result::diagnostic_value(d, s))
         .collect();
     let v = serde_json::json!({
         "calls": counts.calls,

@@ -2,11 +2,11 @@
 //! resolution, and the compiled form the engine runs.
 
 mod path;
-mod select;
+pub(crate) mod select;
 mod transform;
 
 pub(crate) use path::{Elem, Path};
-pub use select::Selection;
+pub use select::{NATIVE_DEPTH, NativeKind, NativeValue, Selection, native_to_value};
 pub(crate) use transform::{Piece, Transform};
 
 use crate::error::{Error, ErrorKind, Result};
@@ -621,6 +621,26 @@ impl Rules {
                 emittable: OnceLock::new(),
             }),
         }
+    }
+
+    /// The built-in rules with your own rules files (or directories of them, every `*.json`
+    /// in name order) over them, operation by operation; the built-in rules alone, shared,
+    /// when `paths` is empty.
+    ///
+    /// ```
+    /// let rules = leastpriv::Rules::from_paths(&[] as &[&str]).unwrap();
+    /// assert_eq!(rules.prefix_of("s3"), Some("s3"));
+    /// assert!(leastpriv::Rules::from_paths(&["no/such/rules.json"]).is_err());
+    /// ```
+    pub fn from_paths<P: AsRef<std::path::Path>>(paths: &[P]) -> Result<Arc<Rules>> {
+        if paths.is_empty() {
+            return Ok(Rules::builtin());
+        }
+        let mut b = RulesBuilder::new();
+        for p in paths {
+            b.add_path(p)?;
+        }
+        Ok(Arc::new(b.build()?))
     }
 
     /// Checks that the embedded rules load, the generated catalog's operations included

@@ -153,6 +153,197 @@ fn apply_all(sels: &[&Selection], v: &Value) -> Value {
     }
 }
 
+/// The selections that hold for a value: `sels`, and when the value is not a list (nor null)
+/// what their `[]` select too, since `[]` on a value that is not a list walks the value itself.
+/// Borrowed when there is nothing to add (the common case).
+pub(crate) fn expand<'a, 's>(
+    sels: &'a [&'s Selection],
+    walk_elements: bool,
+) -> std::borrow::Cow<'a, [&'s Selection]> {
+    if !walk_elements || sels.iter().all(|s| s.elements().is_none()) {
+        return std::borrow::Cow::Borrowed(sels);
+    }
+    let mut set = sels.to_vec();
+    let mut i = 0;
+    while i < set.len() {
+        if let Some(e) = set[i].elements() {
+            set.push(e);
+        }
+        i += 1;
+    }
+    std::borrow::Cow::Owned(set)
+}
+
+/// The selections that apply below a value: none, one (the common case, borrowed), or several.
+pub(crate) enum Subs<'s> {
+    None,
+    One(&'s Selection),
+    Many(Vec<&'s Selection>),
+}
+
+impl<'s> Subs<'s> {
+    /// What `set` reads of a map's member `name` (its member selections and value selections).
+    pub(crate) fn member(set: &[&'s Selection], name: &str) -> Subs<'s> {
+        let mut out = Subs::None;
+        let found = set
+            .iter()
+            .filter_map(|s| s.member(name))
+            .chain(set.iter().filter_map(|s| s.values()));
+        for s in found {
+            out = match out {
+                Subs::None => Subs::One(s),
+                Subs::One(a) => Subs::Many(vec![a, s]),
+                Subs::Many(mut v) => {
+                    v.push(s);
+                    Subs::Many(v)
+                }
+            };
+        }
+        out
+    }
+
+    pub(crate) fn as_slice(&self) -> &[&'s Selection] {
+        match self {
+            Subs::None => &[],
+            Subs::One(s) => std::slice::from_ref(s),
+            Subs::Many(v) => v,
+        }
+    }
+}
+
+/// What a value of another language is (see [`NativeValue`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NativeKind {
+    /// `None`, `null`, `undefined`.
+    Null,
+    /// Text, a number or a boolean: converted by [`NativeValue::scalar`].
+    Scalar,
+    /// A list (a Python list or tuple, a JavaScript array).
+    List,
+    /// A map with text keys (a Python dict, a plain JavaScript object).
+    Map,
+    /// Anything else (bytes, streams, dates, functions): never read.
+    Opaque,
+}
+
+/// A value of another language (a Python dict, a JavaScript object) as the core reads it: the
+/// bindings say what each value is, and the core walks it ([`Selection::select`],
+/// [`native_to_value`]), so that every language converts request parameters the same way.
+pub trait NativeValue: Sized {
+    /// What the value is.
+    fn kind(&self) -> NativeKind;
+    /// A scalar's value (text, a number kept exactly where JSON can, a boolean).
+    fn scalar(&self) -> Value;
+    /// A list's elements.
+    fn elements(&self) -> Vec<Self>;
+    /// A map's member of that name, if there is one.
+    fn member(&self, name: &str) -> Option<Self>;
+    /// A map's members with text keys, in order (members with other keys are left out).
+    fn members(&self) -> Vec<(String, Self)>;
+}
+
+/// How deep native containers are followed (and so no cycle can loop): request parameters that
+/// name resources are shallow.
+pub const NATIVE_DEPTH: u32 = 32;
+
+/// A native value converted whole: maps and lists followed down to [`NATIVE_DEPTH`], opaque
+/// values left out (a map's member) or `null` (a list's element); `None` when the value itself
+/// is opaque or too deep.
+pub fn native_to_value<N: NativeValue>(n: &N) -> Option<Value> {
+    native_at(n, 0)
+}
+
+fn native_at<N: NativeValue>(n: &N, depth: u32) -> Option<Value> {
+    match n.kind() {
+        NativeKind::Null => Some(Value::Null),
+        NativeKind::Scalar => Some(n.scalar()),
+        NativeKind::Opaque => None,
+        _ if depth >= NATIVE_DEPTH => None,
+        NativeKind::List => Some(Value::Array(
+            n.elements()
+                .iter()
+                .map(|x| native_at(x, depth + 1).unwrap_or(Value::Null))
+                .collect(),
+        )),
+        NativeKind::Map => Some(Value::Object(
+            n.members()
+                .into_iter()
+                .filter_map(|(k, v)| native_at(&v, depth + 1).map(|v| (k, v)))
+                .collect(),
+        )),
+    }
+}
+
+impl Selection {
+    /// What the rules can read of a native value (a binding's request parameters), converted,
+    /// as [`Selection::apply`] reduces a converted one: unread members are never looked at,
+    /// values only tested for presence become `true`. `None` when nothing convertible is read.
+    pub fn select<N: NativeValue>(&self, n: &N) -> Option<Value> {
+        select_native(&[self], n, 0)
+    }
+}
+
+fn select_native<N: NativeValue>(sels: &[&Selection], n: &N, depth: u32) -> Option<Value> {
+    if depth >= NATIVE_DEPTH {
+        return None;
+    }
+    let kind = n.kind();
+    let set = expand(sels, !matches!(kind, NativeKind::List | NativeKind::Null));
+    if set.iter().any(|s| s.is_whole()) {
+        return native_at(n, depth);
+    }
+    match kind {
+        NativeKind::Null => Some(Value::Null),
+        NativeKind::Map => {
+            let mut out = Map::new();
+            let mut take = |name: String, v: &N| {
+                let subs = Subs::member(&set, &name);
+                if !subs.as_slice().is_empty()
+                    && let Some(x) = select_native(subs.as_slice(), v, depth + 1)
+                {
+                    out.insert(name, x);
+                }
+            };
+            if set.iter().any(|s| s.values().is_some()) {
+                for (name, v) in n.members() {
+                    take(name, &v);
+                }
+            } else {
+                // Only the members read are looked up: payloads are never touched.
+                let mut names: Vec<&str> = set
+                    .iter()
+                    .flat_map(|s| s.members.keys())
+                    .map(String::as_str)
+                    .collect();
+                names.sort_unstable();
+                names.dedup();
+                for name in names {
+                    if let Some(v) = n.member(name) {
+                        take(name.to_owned(), &v);
+                    }
+                }
+            }
+            Some(Value::Object(out))
+        }
+        NativeKind::List => {
+            let subs: Vec<&Selection> = set.iter().filter_map(|s| s.elements()).collect();
+            if subs.is_empty() {
+                // Nothing reads into it: an empty list is just as present and just as unreadable.
+                return Some(Value::Array(Vec::new()));
+            }
+            Some(Value::Array(
+                n.elements()
+                    .iter()
+                    .map(|x| select_native(&subs, x, depth + 1).unwrap_or(Value::Null))
+                    .collect(),
+            ))
+        }
+        // A scalar where a map was expected, or a value (even a payload object) only tested for
+        // presence: present, and never read.
+        NativeKind::Scalar | NativeKind::Opaque => Some(Value::Bool(true)),
+    }
+}
+
 fn add_path(sel: &mut Selection, base: &[Step], path: &super::Path, use_: Use) {
     let Some((from_root, steps)) = path.request_steps() else {
         return; // `@key`, `@endpoint`, `@region`, `@account`: no request member
@@ -324,6 +515,94 @@ mod tests {
             "CreateDBInstance",
             json!({"DBInstanceIdentifier": "db", "KmsKeyId": "alias/k", "MasterUserPassword": "pw",
                    "Tags": [{"Key": "a", "Value": "b"}]}),
+        );
+    }
+
+    /// A JSON value read as a native one, to hold the native walk to `apply`.
+    #[derive(Clone)]
+    struct J(Value);
+
+    impl NativeValue for J {
+        fn kind(&self) -> NativeKind {
+            match &self.0 {
+                Value::Null => NativeKind::Null,
+                Value::Array(_) => NativeKind::List,
+                Value::Object(_) => NativeKind::Map,
+                _ => NativeKind::Scalar,
+            }
+        }
+        fn scalar(&self) -> Value {
+            self.0.clone()
+        }
+        fn elements(&self) -> Vec<J> {
+            self.0
+                .as_array()
+                .into_iter()
+                .flatten()
+                .cloned()
+                .map(J)
+                .collect()
+        }
+        fn member(&self, name: &str) -> Option<J> {
+            self.0.get(name).cloned().map(J)
+        }
+        fn members(&self) -> Vec<(String, J)> {
+            self.0
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), J(v.clone())))
+                .collect()
+        }
+    }
+
+    #[test]
+    fn the_native_walk_reads_what_apply_keeps() {
+        let rules = Rules::builtin();
+        let cases = [
+            (
+                "s3",
+                "CopyObject",
+                json!({"Bucket": "b", "Key": "k", "CopySource": {"Bucket": "s", "Key": "x"}, "Body": "p"}),
+            ),
+            (
+                "dynamodb",
+                "BatchWriteItem",
+                json!({"RequestItems": {"a": [{"PutRequest": {"Item": {"s": {"S": "x"}}}}], "b": []}}),
+            ),
+            (
+                "dynamodb",
+                "TransactWriteItems",
+                json!({"TransactItems": [{"Put": {"TableName": "a", "Item": {}}}, {"ConditionCheck": "odd"}, 3, null]}),
+            ),
+            (
+                "sqs",
+                "SendMessageBatch",
+                json!({"QueueUrl": "https://sqs.eu-west-1.amazonaws.com/1/q", "Entries": [{}, {"MessageBody": "x"}]}),
+            ),
+            (
+                "ec2",
+                "RunInstances",
+                json!({"ImageId": "ami-1", "IamInstanceProfile": {"Name": "p"}, "TagSpecifications": [{"ResourceType": "instance"}], "UserData": "x"}),
+            ),
+            (
+                "s3",
+                "NoSuchOperation",
+                json!({"Anything": [1, {"a": null}]}),
+            ),
+            ("sqs", "SendMessage", json!("not a map")),
+        ];
+        for (svc, op, params) in cases {
+            let sel = rules.selection(svc, op);
+            assert_eq!(
+                sel.select(&J(params.clone())),
+                Some(sel.apply(&params)),
+                "{svc} {op}"
+            );
+        }
+        assert_eq!(
+            native_to_value(&J(json!({"a": [1, null]}))),
+            Some(json!({"a": [1, null]}))
         );
     }
 
