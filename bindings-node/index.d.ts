@@ -9,29 +9,34 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
-/** The least-privilege policy built by `Recorder.policy()`. */
+/** The policy built from a recorder: one or more IAM documents, plus diagnostics. */
 export declare class Policy {
   /**
-   * The policy as IAM JSON text: one document; a JSON array of documents when it was
-   * split; with `groupBy`, an object from principal to document (or array).
+   * The IAM JSON, as the CLI writes it: one document; a JSON array when it was split; with
+   * `groupBy`, an object from principal to document (or array).
    */
   toJson(): string
   /**
-   * The policy as Terraform: `data "aws_iam_policy_document"` blocks named after `name`
-   * (default: the policy's name; `NAME_2`, ... for further documents), with data-source
-   * references where the partition, region or account is unknown.
+   * The policy as Terraform `aws_iam_policy_document` data sources. `name` renames the
+   * document blocks (not with `groupBy`). Options: `provider` (the AWS provider's major
+   * version, 4 or later; default 6), `dataSources` (default true).
    */
-  toTerraform(name?: string | undefined | null, options?: TerraformRenderOptions | undefined | null): string
-  /** Every document of every policy, in order, as `toJson()` writes them. */
-  get documents(): Array<PolicyDocument>
-  /** The policies: one, or one per principal with `groupBy`. */
-  get policies(): Array<NamedPolicy>
+  toTerraform(name?: string | null, options?: import('./types').TerraformRenderOptions | null): string
   /**
-   * Everything worth telling: operations without a rule, resources that fell back to `*`,
-   * permissions seen only on failed calls, unknown regions or accounts.
+   * The whole result, the same in every language: `policies` (`name`, `principal`, IAM
+   * `documents`), `diagnostics`, `counts`, `malformed_at`, `statements`, `documents`.
    */
-  get diagnostics(): Array<PolicyDiagnostic>
-  /** The diagnostics as the CLI's text report. */
+  get result(): import('./types').PolicyResult
+  /** Every document (a policy larger than IAM's limit is split). */
+  get documents(): Array<import('./types').PolicyDocument>
+  /**
+   * The policies: one, or one per principal with `groupBy` (`name`, `principal`,
+   * `documents`).
+   */
+  get policies(): Array<import('./types').NamedPolicy>
+  /** The diagnostics, in the core's shape. */
+  get diagnostics(): Array<import('./types').Diagnostic>
+  /** The human-readable report (counts, then the diagnostics). */
   report(): string
 }
 
@@ -48,54 +53,54 @@ export declare class Policy {
 export declare class Recorder {
   /**
    * A new, empty recorder. `region`, `account` and `partition` fill in calls recorded
-   * without them, and are the defaults of `policy()` and `permissions()`. Throws an error
-   * with `code` `rules`, `not_found` or `io` when a `rules` file cannot be loaded.
+   * without them, and are the defaults of `policy()` and `permissions()`; `rules` adds your
+   * own rules files. Throws an error with `code` `usage`, `rules`, `not_found` or `io`.
    */
-  constructor(options?: RecorderOptions | undefined | null)
+  constructor(options?: import('./types').RecorderOptions | undefined | null)
   /**
    * Records one call: derives the permissions it needs and adds them. Returns `false`
-   * (and records nothing) while the recorder is paused. Throws an error with `code`
-   * `usage` when the call is malformed (empty `service` or `operation`, a bad `outcome`).
+   * (and records nothing) while the recorder is paused. Only the members of `params` that
+   * the rules read are looked at. An `errorCode` makes the call failed whatever `outcome`
+   * says. Throws an error with `code` `usage` for a malformed call.
    */
-  record(call: RecordCall): boolean
+  record(call?: import('./types').RecordCall): boolean
   /**
    * The fast form of `record()`, for instrumentation code: positional arguments and the
-   * parameters as JSON text (`JSON.stringify` of plain data). Same result and errors as
-   * `record({service, operation, paramsJson, region, account, partition, endpoint, outcome,
-   * errorCode, principal, source})`.
+   * parameters as JSON text. Same result and errors as `record({service, operation,
+   * paramsJson, region, account, partition, endpoint, outcome, errorCode, principal,
+   * source})`.
    */
   recordJson(service: string, operation: string, paramsJson?: string | undefined | null, region?: string | undefined | null, account?: string | undefined | null, partition?: string | undefined | null, endpoint?: string | undefined | null, outcome?: 'ok' | 'error' | undefined | null, errorCode?: string | undefined | null, principal?: string | undefined | null, source?: string | undefined | null): boolean
   /**
    * Reads an event file (μ/log EDN, μ/log JSON, JSON lines, or a serialized recorder) into
    * this recorder, off the main thread. A file that fails to read changes nothing: the
-   * promise rejects with an error whose `code` is `not_found`, `io`, `encoding`, `syntax`,
-   * `invalid_event`, `unknown_format` or `serialization`, with `path`, `line` and `column`.
+   * promise rejects with an error whose `code` is the core's error kind, with `path`,
+   * `line`, `column` and `field` where known.
    */
-  read(path: string, options?: ReadOptions | undefined | null): Promise<void>
-  /** `read()`, blocking: reads an event file into this recorder. Throws as `read()` rejects. */
-  readSync(path: string, options?: ReadOptions | undefined | null): void
+  read(path: string, options?: import('./types').ReadOptions | undefined | null): Promise<void>
+  /** `read()`, blocking. Throws as `read()` rejects. */
+  readSync(path: string, options?: import('./types').ReadOptions | undefined | null): void
   /**
-   * Reads events from memory (the content of a file) into this recorder; `options.label`
-   * names the input in errors and evidence (default `input`). Throws as `read()` rejects.
+   * Reads events from memory (the content of a file); `options.label` names the input in
+   * errors and evidence (default `input`). Throws as `read()` rejects.
    */
-  readBuffer(data: string | Uint8Array, options?: ReadOptions | undefined | null): void
+  readBuffer(data: string | Uint8Array, options?: import('./types').ReadOptions | undefined | null): void
   /**
    * The raw, ungeneralised (action, resource) pairs, sorted and unique, as
    * `leastpriv permissions` prints them (`*` in fields still unknown).
    */
-  permissions(options?: PolicyOptions | undefined | null): Array<PermissionLine>
+  permissions(options?: import('./types').PolicyOptions | undefined | null): Array<import('./types').PermissionLine>
   /**
-   * Every permission with its counts and first evidence (the smallest source and line
-   * that needed it: with the jest helpers, the test's name), sorted; resources after the
-   * options, ungeneralised. `outcome` and `exclude` filter as in `permissions()`.
+   * Every permission with its counts and `first` evidence (the smallest source and line
+   * that needed it: with the jest helpers, the test's name), sorted.
    */
-  evidence(options?: PolicyOptions | undefined | null): Array<PermissionEvidence>
+  evidence(options?: import('./types').PolicyOptions | undefined | null): Array<import('./types').EvidenceLine>
   /**
    * Builds the policy: statements grouped by resources, stable Sids, S3 keys generalised,
    * split into documents that fit IAM's size limit. Throws an error with `code` `usage` for
-   * a bad option value.
+   * a bad option.
    */
-  policy(options?: PolicyOptions | undefined | null): Policy
+  policy(options?: import('./types').PolicyOptions | undefined | null): Policy
   /** Adds everything `other` has seen (merging is commutative and associative). */
   merge(other: Recorder): void
   /**
@@ -107,11 +112,11 @@ export declare class Recorder {
    * A recorder from `serialize()`'s output (from any binding or `leastpriv merge`). Throws
    * an error with `code` `serialization` when the data is not such a state.
    */
-  static deserialize(data: Uint8Array | string, options?: RecorderOptions | undefined | null): Recorder
-  /** What has been seen: calls, skipped events, malformed events. */
-  get counts(): Counts
+  static deserialize(data: Uint8Array | string, options?: import('./types').RecorderOptions | undefined | null): Recorder
+  /** What has been seen: `calls`, `skipped` events, `malformed` events. */
+  get counts(): import('./types').Counts
   /** Where malformed events were skipped by `lenient` reading (the first 100). */
-  get malformedAt(): Array<Location>
+  get malformedAt(): Array<import('./types').Evidence>
   /** Number of distinct (principal, permission) pairs seen. */
   get size(): number
   /**
@@ -126,252 +131,16 @@ export declare class Recorder {
   get isPaused(): boolean
   /**
    * Runs `fn` paused and returns its result; when `fn` returns a promise, recording
-   * resumes when it settles. The pause is process-wide, not per async context: calls made
-   * meanwhile by other code are left out too.
+   * resumes when it settles. The pause is process-wide, not per async context.
    */
   paused<T>(fn: () => T): T
 }
 
-/** Counts of what a recorder has seen. */
-export interface Counts {
-  /** Calls recorded or read. */
-  calls: number
-  /** μ/log events skipped because their event name did not match. */
-  skipped: number
-  /** Malformed events skipped by `lenient` reading. */
-  malformed: number
-}
-
-/** A place in the input: a file (or label) and a 1-based line (0 when none). */
-export interface Location {
-  /** The file name or label (empty when unknown). */
-  source: string
-  /** The 1-based line, or 0. */
-  line: number
-}
-
-/** One named policy (with `groupBy`, one per principal). */
-export interface NamedPolicy {
-  /** The policy name (the principal with `groupBy`). */
-  name: string
-  /** The principal, with `groupBy`. */
-  principal?: string
-  /** Its documents: more than one when it does not fit in one. */
-  documents: Array<PolicyDocument>
-}
-
-/** One permission with how often it was needed and where first. */
-export interface PermissionEvidence {
-  /** The IAM action. */
-  action: string
-  /** The resource ARN, after the options (`*` in fields still unknown). */
-  resource: string
-  /** The condition block, if any. */
-  condition?: Record<string, Record<string, string[]>>
-  /** The principal of the calls, if any. */
-  principal?: string
-  /** Calls that needed it and succeeded. */
-  ok: number
-  /** Calls that needed it and failed. */
-  failed: number
-  /** The first evidence: the smallest source (file or test name) and line that needed it. */
-  first: Location
-}
-
-/** One raw permission, as `leastpriv permissions` prints it. */
-export interface PermissionLine {
-  /** The IAM action, `s3:GetObject`. */
-  action: string
-  /** The resource ARN (`*` in fields still unknown). */
-  resource: string
-  /** The IAM condition block, when the permission is needed only under one. */
-  condition?: Record<string, Record<string, string[]>>
-}
-
-/** A note about how calls were mapped, with how often and where first. */
-export interface PolicyDiagnostic {
-  /**
-   * `unmapped_operation`, `unknown_service`, `wildcard`, `broadened`, `permissionless`,
-   * `failed_only`, `gap`, `generated`, `dependent`, `oversize` or `quota`.
-   */
-  kind: 'unmapped_operation' | 'unknown_service' | 'wildcard' | 'broadened' | 'permissionless' | 'failed_only' | 'gap' | 'generated' | 'dependent' | 'oversize' | 'quota'
-  /** The service (IAM prefix), empty for notes about the whole policy. */
-  service: string
-  /** The operation, empty for notes about the whole policy. */
-  operation: string
-  /** What happened and why. */
-  message: string
-  /** How many calls it concerned. */
-  count: number
-  /** The first evidence: the smallest source (file or test name). */
-  source: string
-  /** The first evidence's line, or 0. */
-  line: number
-  /** What would narrow a `broadened` resource (`member`, `resource_type`, `narrow_to`). */
-  hint?: Record<string, string>
-}
-
-/** An IAM policy document, as `toJson()` writes it. */
-export interface PolicyDocument {
-  /** `2012-10-17`. */
-  Version: string
-  /** The statements. */
-  Statement: Array<PolicyStatement>
-}
-
-/** Options of `policy()`, `permissions()` and `evidence()`. */
-export interface PolicyOptions {
-  /** The policy name (Terraform block names). Default `leastpriv`. */
-  name?: string
-  /** Region for resources whose region is unknown (default: the recorder's). */
-  region?: string
-  /** Account for resources whose account is unknown (default: the recorder's). */
-  account?: string
-  /**
-   * Partition for resources whose partition is unknown (default: the recorder's, else
-   * derived from the region).
-   */
-  partition?: string
-  /**
-   * Accounts to rewrite, `{"123456789012": "210987654321"}` (what the tests ran against →
-   * the target environment), or `"FROM=TO"` strings (one, or a list) as the CLI takes them.
-   */
-  mapAccount?: Record<string, string> | Array<string> | string
-  /** Regions to rewrite, `{"us-east-1": "eu-west-1"}`, or `"FROM=TO"` strings. */
-  mapRegion?: Record<string, string> | Array<string> | string
-  /**
-   * `all` (the default): a call that failed still needed its permission; `ok`: only calls
-   * that succeeded count.
-   */
-  outcome?: 'ok' | 'all'
-  /** Action globs to leave out (`sts:*`), case-insensitive. */
-  exclude?: Array<string>
-  /**
-   * S3 object keys: `exact` as used; `prefix` (the default) their common prefix per bucket
-   * and action; `bucket` for `bucket/*`.
-   */
-  s3Objects?: 'exact' | 'prefix' | 'bucket'
-  /** One policy per principal (the `principal` of each call). */
-  groupBy?: boolean
-  /**
-   * Size limit of one document, in non-whitespace characters (default 6144, IAM's limit
-   * for a managed policy).
-   */
-  maxSize?: number
-}
-
-/** One statement of an IAM policy document. */
-export interface PolicyStatement {
-  /** Alphanumeric, stable: the service prefix and a hash of the resources. */
-  Sid: string
-  /** Always `Allow`. */
-  Effect: 'Allow'
-  /** The actions, sorted. */
-  Action: Array<string>
-  /** The resources, sorted (`*` in fields still unknown). */
-  Resource: Array<string>
-  /** The condition block, if any. */
-  Condition?: Record<string, Record<string, string[]>>
-}
-
-/** Options of `read()`, `readSync()` and `readBuffer()`. */
-export interface ReadOptions {
-  /**
-   * The input format: `auto` (the default: detected from the content), `mulog-edn`,
-   * `mulog-json`, `jsonl` or `observed` (a serialized recorder).
-   */
-  format?: 'auto' | 'mulog-edn' | 'mulog-json' | 'jsonl' | 'observed'
-  /**
-   * Skip malformed events (they are counted in `counts.malformed` and listed in
-   * `malformedAt`) instead of failing at the first one.
-   */
-  lenient?: boolean
-  /** The μ/log event name to use (default `aws/request`); other events are skipped and counted. */
-  eventName?: string
-  /** The μ/log event key holding the principal (`app-name`), for `groupBy`. */
-  principalKey?: string
-  /** `readBuffer()` only: the name used for the input in errors and evidence (default `input`). */
-  label?: string
-}
-
-/** One AWS call, as `record()` takes it. */
-export interface RecordCall {
-  /**
-   * The service in any dialect: the SDK v3 `serviceId` (`S3`, `DynamoDB`, `SFN`), a client
-   * class or package name (`S3Client`, `@aws-sdk/client-s3`), an IAM prefix (`s3`).
-   */
-  service: string
-  /** The operation: `GetObject` (a trailing `Command` is accepted: `GetObjectCommand`). */
-  operation: string
-  /**
-   * The request parameters as passed to the SDK (`{Bucket, Key}`). Only plain data is read:
-   * `Uint8Array`s, `Buffer`s, streams, `Blob`s and other class instances are left out
-   * without being read.
-   */
-  params?: Record<string, unknown>
-  /**
-   * The parameters as JSON text: used when `params` is absent (handy when you already have
-   * the JSON).
-   */
-  paramsJson?: string
-  /** The region the client called (default: the recorder's). */
-  region?: string
-  /** The account the client called as (default: the recorder's). */
-  account?: string
-  /** The partition (default: the recorder's, else derived from the region). */
-  partition?: string
-  /** The endpoint URL the client called (`http://127.0.0.1:5000`). */
-  endpoint?: string
-  /** `ok` (the default) or `error`. */
-  outcome?: 'ok' | 'error'
-  /**
-   * The error code or name when the call failed (`AccessDenied`, `NoSuchKey`); implies
-   * `outcome: 'error'` when `outcome` is not given.
-   */
-  errorCode?: string
-  /** Which application, service or role made the call (for `groupBy`). */
-  principal?: string
-  /** Where the call came from (a test name): the evidence of the permissions it needed. */
-  source?: string
-}
-
-/** Options of `new Recorder(...)`. */
-export interface RecorderOptions {
-  /**
-   * Region of calls recorded without one, and of resources whose region is still unknown
-   * when a policy is built (`eu-west-1`).
-   */
-  region?: string
-  /**
-   * Account of calls recorded without one, and the default `account` of `policy()` and
-   * `permissions()` (`123456789012`).
-   */
-  account?: string
-  /**
-   * Partition (`aws`, `aws-cn`, ...) of calls recorded without one, and the default
-   * `partition` of `policy()` and `permissions()`. By default derived from the region.
-   */
-  partition?: string
-  /**
-   * Your own rules files, or directories of them (`*.json`, as in `spec/services/`): their
-   * operations replace the built-in rules of the same API and operation. One path or a list.
-   */
-  rules?: string | Array<string>
-}
-
-/** Options of `toTerraform()`. */
-export interface TerraformRenderOptions {
-  /**
-   * The AWS provider's major version (default 6): 5 references
-   * `data.aws_region.current.name` instead of `.region`.
-   */
-  providerMajor?: number
-  /**
-   * Declare the `aws_partition`, `aws_region` and `aws_caller_identity` data sources the
-   * documents reference (default `true`).
-   */
-  dataSources?: boolean
-}
+/**
+ * A run's options (flat, as a configuration file or a test vector writes them), split and
+ * checked by the core into the options of `read()` and of `policy()`.
+ */
+export declare function splitOptions(options: Record<string, unknown>): { read: import('./types').ReadOptions, policy: import('./types').PolicyOptions }
 
 /**
  * Writes `data` to `path` as the CLI writes its outputs: a regular file through an exclusively

@@ -837,4 +837,5 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.Policy = nativeBinding.Policy
 module.exports.Recorder = nativeBinding.Recorder
+module.exports.splitOptions = nativeBinding.splitOptions
 module.exports.writeFile = nativeBinding.writeFile

@@ -1,5 +1,5 @@
 /* Types of `leastpriv/jest`: the jest helpers. */
-import type { PolicyOptions, Recorder } from '../index'
+import type { PolicyOptions, Recorder } from '../leastpriv'
 
 /** Hooks whose calls are left out by default. */
 export type Hook = 'beforeAll' | 'beforeEach' | 'afterEach' | 'afterAll'

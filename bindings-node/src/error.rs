@@ -32,11 +32,6 @@ pub(crate) fn to_js(env: &Env, err: &leastpriv::Error) -> napi::Error {
     napi::Error::from(obj.to_unknown())
 }
 
-/// An error of kind `usage` for a bad option value found in the binding itself.
-pub(crate) fn usage(message: impl Into<String>) -> leastpriv::Error {
-    leastpriv::Error::new(leastpriv::ErrorKind::Usage, message)
-}
-
 /// A panic caught at the boundary, as an error rather than an abort.
 pub(crate) fn panicked(what: &str) -> napi::Error {
     napi::Error::new(

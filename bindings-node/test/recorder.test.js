@@ -50,12 +50,12 @@ test('record(): paramsJson, outcome, errorCode, region/account override, princip
   assert.deepEqual(
     ev.map((e) => [e.action, e.ok, e.failed, e.first.source, e.principal]),
     [
-      ['s3:GetObject', 0, 1, 'test A', undefined],
+      ['s3:GetObject', 0, 1, 'test A', null],
       ['sqs:ListQueues', 1, 0, '', 'svc'],
     ],
   );
   const p = r.policy();
-  assert.ok(p.diagnostics.some((d) => d.kind === 'failed_only' && d.source === 'test A'));
+  assert.ok(p.diagnostics.some((d) => d.kind === 'failed_only' && d.first.source === 'test A'));
   const grouped = r.policy({ groupBy: true });
   assert.deepEqual(grouped.policies.map((x) => x.name).sort(), ['leastpriv', 'svc']);
   // JSON keys are the principals themselves; calls without one go under "".

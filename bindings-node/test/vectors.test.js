@@ -1,13 +1,14 @@
 'use strict';
-// Runs every vector of spec/vectors/*.json (see spec/README.md), interpreting the options exactly
-// as the Rust runner (tests/vectors.rs) does: one test per vector, reading the input through
-// `readBuffer()`. Vectors whose input is a list of calls run a second time through `record()`.
+// Runs every vector of spec/vectors/*.json (see spec/README.md) as the Rust runner
+// (tests/vectors.rs) does: one test per vector, the options split and checked by the core
+// (`splitOptions`) and passed as they come, the input read through `readBuffer()`. Vectors whose
+// input is a list of calls run a second time through `record()`.
 
 const { test, describe } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { Recorder } = require('..');
+const { Recorder, splitOptions } = require('..');
 
 /** Vectors known to fail, with the reason. A listed vector that passes fails the run. */
 const EXPECTED_FAILURES = new Map([]);
@@ -25,36 +26,6 @@ function canonical(value) {
   return JSON.stringify(value);
 }
 
-function mappings(o, key) {
-  const v = o[key];
-  if (v === undefined) return undefined;
-  if (Array.isArray(v)) {
-    const out = {};
-    for (const item of v) {
-      const i = String(item).indexOf('=');
-      if (i <= 0) throw new Error(`option ${key}: mapping ${item}: expected FROM=TO`);
-      out[String(item).slice(0, i).trim()] = String(item).slice(i + 1).trim();
-    }
-    return out;
-  }
-  if (v && typeof v === 'object') return v;
-  throw new Error(`option ${key}: expected an object`);
-}
-
-function policyOptions(o) {
-  return {
-    region: o.region,
-    account: o.account,
-    partition: o.partition,
-    mapAccount: mappings(o, 'map_account'),
-    mapRegion: mappings(o, 'map_region'),
-    outcome: o.outcome,
-    exclude: Array.isArray(o.exclude) ? o.exclude.filter((x) => typeof x === 'string') : undefined,
-    s3Objects: o.s3_objects,
-    groupBy: o.group_by !== undefined && o.group_by !== null,
-  };
-}
-
 function checkError(v, err) {
   const want = v.error;
   if (!want) throw new Error(`unexpected error: ${err && err.message}`);
@@ -67,12 +38,16 @@ function checkError(v, err) {
   if (typeof want.field === 'string') assert.equal(err.field, want.field, `error field (${err.message})`);
 }
 
-/** Feeds the vector's input to a new recorder; returns [recorder, error]. */
+/** Feeds the vector's input to a new recorder; returns [recorder, error, policy options]. */
 function feed(v, via) {
-  const o = v.options || {};
-  const read = { lenient: o.lenient === true };
-  if (typeof o.event_name === 'string') read.eventName = o.event_name;
-  if (typeof o.group_by === 'string' && o.group_by !== 'principal') read.principalKey = o.group_by;
+  let read;
+  let policy;
+  try {
+    // The options as the core reads them, in every language: no mapping here.
+    ({ read, policy } = splitOptions(v.options || {}));
+  } catch (err) {
+    return [undefined, err, undefined];
+  }
   const rec = new Recorder();
   const input = v.input;
   if (!input) throw new Error('vector without input');
@@ -103,16 +78,15 @@ function feed(v, via) {
       rec.readBuffer(input.text, { ...read, format: input.format || 'auto', label: 'input' });
     }
   } catch (err) {
-    return [rec, err];
+    return [rec, err, policy];
   }
-  return [rec, undefined];
+  return [rec, undefined, policy];
 }
 
 function run(v, via) {
-  const [rec, err] = feed(v, via);
+  const [rec, err, opts] = feed(v, via);
   if (v.error) return checkError(v, err);
   if (err) throw new Error(`reading failed: ${err.message}`);
-  const opts = policyOptions(v.options || {});
   const expect = v.expect;
   if (!expect) throw new Error('vector without expect or error');
   let checked = 0;

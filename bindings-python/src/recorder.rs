@@ -1,22 +1,16 @@
-//! `Recorder`: a thin wrapper around [`Observed`] plus the rules and the default context.
+//! `Recorder`: the core's [`Pipeline`] behind a mutex, with a recorder's default context.
 
-use crate::convert::{select, text, to_py};
-use crate::error::{Error, guard, usage};
-use crate::options::{Target, s3_objects};
+use crate::error::{Error, guard};
+use crate::native::{Obj, options, text, to_py};
 use crate::policy::Policy;
 use leastpriv::{
-    Call, Format, MANAGED_POLICY_LIMIT, Observed, Outcome, ReadOptions, Rules, RulesBuilder,
-    Selection, Source, build_policies, permission_lines, read_path_into,
+    Call, CallParts, Observed, Pipeline, PolicyOptions, PolicyResult, ReadOptions, Rules,
+    evidence_lines, permission_lines,
 };
-use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyString, PyTuple, PyType};
-use std::collections::HashMap;
+use pyo3::types::{PyBytes, PyDict, PyString, PyTuple, PyType};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
-
-// The signature of `policy` spells the default out (so Python sees it); keep it in step.
-const _: () = assert!(MANAGED_POLICY_LIMIT == 6144);
 
 /// Records AWS calls and reads event files; derives the permissions they need.
 ///
@@ -24,82 +18,64 @@ const _: () = assert!(MANAGED_POLICY_LIMIT == 6144);
 /// and partition fill what a call does not tell (when recording and when building a policy);
 /// ``rules`` adds your own rules files (a path or a list of paths) over the built-in ones.
 /// Safe to use from several threads.
-// Frozen (no Python-level borrow flags): the state sits behind a mutex, so calls recorded from
-// several threads, and a file read with the GIL released, never collide.
 #[pyclass(module = "leastpriv._leastpriv", name = "Recorder", frozen)]
 #[derive(Debug)]
 pub(crate) struct Recorder {
-    observed: Mutex<Observed>,
+    pipeline: Mutex<Pipeline>,
     rules: Arc<Rules>,
-    /// The rules' selection per service and operation name as given (computed once).
-    selections: Mutex<HashMap<String, HashMap<String, Arc<Selection>>>>,
     rule_paths: Vec<PathBuf>,
+    #[pyo3(get)]
     region: Option<String>,
+    #[pyo3(get)]
     account: Option<String>,
+    #[pyo3(get)]
     partition: Option<String>,
 }
 
+type Opt<'a, 'py> = Option<&'a Bound<'py, PyAny>>;
+type Kwargs<'a, 'py> = Option<&'a Bound<'py, PyDict>>;
+
 impl Recorder {
-    fn lock(&self) -> MutexGuard<'_, Observed> {
-        // A panic while the lock was held is turned into an exception by `guard`; the state
-        // itself stays consistent (every mutation is a whole `record` or `merge`).
-        self.observed.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> MutexGuard<'_, Pipeline> {
+        // Every mutation is a whole record, read or merge: a poisoned lock's state is whole.
+        self.pipeline.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// What the rules read of the parameters of `operation` of `service`.
-    fn selection(&self, service: &str, operation: &str) -> Arc<Selection> {
-        let mut cache = self.selections.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(s) = cache.get(service).and_then(|ops| ops.get(operation)) {
-            return Arc::clone(s);
-        }
-        let s = Arc::new(self.rules.selection(service, operation));
-        cache
-            .entry(service.to_owned())
-            .or_default()
-            .insert(operation.to_owned(), Arc::clone(&s));
-        s
-    }
-
-    /// A snapshot of the state (so long work runs without holding the lock).
     fn snapshot(&self) -> Observed {
-        self.lock().clone()
+        self.lock().observed().clone()
     }
 
-    fn with_state(
+    fn make(
         py: Python<'_>,
         observed: Observed,
         region: Option<String>,
         account: Option<String>,
         partition: Option<String>,
-        rules: Option<&Bound<'_, PyAny>>,
-    ) -> Result<Recorder, Error> {
+        rules: Opt<'_, '_>,
+    ) -> PyResult<Recorder> {
         let rule_paths: Vec<PathBuf> = match rules.filter(|r| !r.is_none()) {
             None => Vec::new(),
-            Some(r) => match r.extract::<PathBuf>() {
-                Ok(p) => vec![p],
-                Err(_) => r
-                    .extract::<Vec<PathBuf>>()
-                    .map_err(|_| usage("rules: expected a path or a list of paths"))?,
-            },
+            Some(r) => r
+                .extract::<PathBuf>()
+                .map(|p| vec![p])
+                .or_else(|_| r.extract::<Vec<PathBuf>>())
+                .map_err(|_| {
+                    Error(
+                        leastpriv::Error::new(
+                            leastpriv::ErrorKind::Usage,
+                            "`rules` must be a path or a list of paths",
+                        )
+                        .with_field("rules"),
+                    )
+                })?,
         };
-        let rules = if rule_paths.is_empty() {
-            Rules::builtin()
-        } else {
-            let paths = rule_paths.clone();
-            py.detach(|| {
-                guard(|| {
-                    let mut b = RulesBuilder::new();
-                    for p in &paths {
-                        b.add_path(p)?;
-                    }
-                    Ok(Arc::new(b.build()?))
-                })
-            })?
-        };
+        let paths = rule_paths.clone();
+        let rules = py.detach(|| guard(|| Ok(Rules::from_paths(&paths)?)))?;
+        let pipeline =
+            Pipeline::with_observed(Arc::clone(&rules), ReadOptions::default(), observed);
         Ok(Recorder {
-            observed: Mutex::new(observed),
+            pipeline: Mutex::new(pipeline),
             rules,
-            selections: Mutex::new(HashMap::new()),
             rule_paths,
             region,
             account,
@@ -107,25 +83,27 @@ impl Recorder {
         })
     }
 
-    /// Fills what the caller did not give from the recorder's defaults.
-    fn target<'a, 'py>(&self, t: Target<'a, 'py>) -> Target<'a, 'py> {
-        Target {
-            region: t.region.or_else(|| self.region.clone()),
-            account: t.account.or_else(|| self.account.clone()),
-            partition: t.partition.or_else(|| self.partition.clone()),
-            ..t
+    /// Policy options from keywords, the recorder's context filling what they leave out.
+    fn policy_options(&self, py: Python<'_>, kwargs: Kwargs<'_, '_>) -> PyResult<PolicyOptions> {
+        let mut v = options(py, kwargs)?;
+        for (k, d) in [
+            ("region", &self.region),
+            ("account", &self.account),
+            ("partition", &self.partition),
+        ] {
+            if v.get(k).is_none_or(leastpriv::Value::is_null)
+                && let Some(d) = d
+            {
+                v[k] = leastpriv::Value::from(d.as_str());
+            }
         }
+        Ok(PolicyOptions::from_json(&v).map_err(Error)?)
     }
 }
 
 fn bytes_of(data: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
-    if let Ok(b) = data.cast::<PyBytes>() {
-        return Ok(b.as_bytes().to_vec());
-    }
-    if let Ok(b) = data.cast::<PyByteArray>() {
-        return Ok(b.to_vec());
-    }
-    Err(PyTypeError::new_err("expected bytes or bytearray"))
+    data.extract::<Vec<u8>>()
+        .map_err(|_| pyo3::exceptions::PyTypeError::new_err("expected bytes or bytearray"))
 }
 
 #[pymethods]
@@ -137,276 +115,156 @@ impl Recorder {
         region: Option<String>,
         account: Option<String>,
         partition: Option<String>,
-        rules: Option<&Bound<'_, PyAny>>,
-    ) -> Result<Recorder, Error> {
-        Recorder::with_state(py, Observed::new(), region, account, partition, rules)
+        rules: Opt<'_, '_>,
+    ) -> PyResult<Recorder> {
+        Recorder::make(py, Observed::new(), region, account, partition, rules)
     }
 
     /// Records one call: derives the permissions it needs and adds them.
     ///
     /// ``params`` is the request as passed to the SDK (a dict); only the members the rules read
-    /// are converted. ``error_code`` implies ``outcome="error"``. ``source`` is the evidence label
-    /// (a test id); ``principal`` groups permissions with ``policy(group_by=True)``.
+    /// are looked at. An ``error_code`` makes the call failed whatever ``outcome`` says.
+    /// ``source`` is the evidence label (a test id); ``principal`` groups permissions with
+    /// ``policy(group_by=True)``.
     #[pyo3(signature = (
         service, operation, params=None, *, region=None, account=None, partition=None,
-        outcome="ok", error_code=None, principal=None, endpoint=None, source=None
+        outcome=None, error_code=None, principal=None, endpoint=None, source=None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn record(
         &self,
-        service: String,
-        operation: String,
-        params: Option<&Bound<'_, PyAny>>,
-        region: Option<String>,
-        account: Option<String>,
-        partition: Option<String>,
-        outcome: &str,
-        error_code: Option<String>,
-        principal: Option<String>,
-        endpoint: Option<String>,
+        service: &str,
+        operation: &str,
+        params: Opt<'_, '_>,
+        region: Option<&str>,
+        account: Option<&str>,
+        partition: Option<&str>,
+        outcome: Option<&str>,
+        error_code: Option<&str>,
+        principal: Option<&str>,
+        endpoint: Option<&str>,
         source: Option<&Bound<'_, PyString>>,
     ) -> PyResult<()> {
-        let params = match params {
-            None => leastpriv::Value::Object(serde_json::Map::new()),
-            Some(p) if p.is_none() => leastpriv::Value::Object(serde_json::Map::new()),
-            Some(p) => match p.cast::<PyDict>() {
-                Ok(_) => {
-                    let sel = self.selection(&service, &operation);
-                    select(&[&sel], p, 0)
-                        .unwrap_or_else(|| leastpriv::Value::Object(serde_json::Map::new()))
-                }
-                Err(_) => {
-                    return Err(PyTypeError::new_err(format!(
-                        "params must be a dict or None, not {}",
-                        p.get_type().name()?
-                    )));
-                }
-            },
-        };
-        let outcome = match (outcome, error_code) {
-            ("ok", None) => Outcome::Ok,
-            ("ok" | "error", code @ Some(_)) | ("error", code @ None) => Outcome::Error { code },
-            (other, _) => {
-                return Err(
-                    usage(format!("outcome `{other}`: expected \"ok\" or \"error\"")).into(),
-                );
+        let params = match params.filter(|p| !p.is_none()) {
+            None => leastpriv::Value::Null,
+            Some(p) if p.is_instance_of::<pyo3::types::PyDict>() => self
+                .rules
+                .selection(service, operation)
+                .select(&Obj(p.clone()))
+                .map_err(Error)?
+                .unwrap_or(leastpriv::Value::Null),
+            Some(p) => {
+                return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                    "params must be a dict or None, not {}",
+                    p.get_type().name()?
+                )));
             }
         };
-        let call = Call {
+        let source = source.map(text);
+        let parts = CallParts {
             service,
             operation,
-            params,
-            region: region.or_else(|| self.region.clone()),
-            account: account.or_else(|| self.account.clone()),
-            partition: partition.or_else(|| self.partition.clone()),
+            region,
+            account,
+            partition,
             endpoint,
             outcome,
-            principal: principal.filter(|p| !p.is_empty()),
-            source: match source {
-                Some(s) => Source::label(text(s)),
-                None => Source::default(),
-            },
+            error_code,
+            principal,
+            source: source.as_deref(),
         };
-        call.validate_arguments().map_err(Error::from)?;
-        let rules = &self.rules;
+        let defaults = CallParts {
+            region: self.region.as_deref(),
+            account: self.account.as_deref(),
+            partition: self.partition.as_deref(),
+            ..CallParts::default()
+        };
+        let call = Call::from_parts(&parts, params, &defaults).map_err(Error)?;
         guard(|| {
-            let derived = leastpriv::derive(rules, &call);
-            self.lock().add(
-                &derived,
-                call.principal.as_deref(),
-                call.outcome.is_ok(),
-                &call.source,
-            );
+            self.lock().record(&call);
             Ok(())
-        })?;
-        Ok(())
+        })
     }
 
     /// Reads an event file (μ/log EDN, μ/log JSON, JSON lines, or a serialized state) with the
-    /// GIL released. On an error nothing from this file is kept.
-    #[pyo3(signature = (path, format="auto", lenient=false, *, event_name="aws/request", principal_key=None))]
+    /// GIL released; the read options (``format``, ``lenient``, ``event_name``,
+    /// ``principal_key``, ``max_event_size``) as keywords. On an error nothing from this file
+    /// is kept.
+    #[pyo3(signature = (path, **options))]
     fn read(
         &self,
         py: Python<'_>,
         path: PathBuf,
-        format: &str,
-        lenient: bool,
-        event_name: &str,
-        principal_key: Option<String>,
-    ) -> Result<(), Error> {
-        let opts = ReadOptions {
-            format: format.parse::<Format>()?,
-            event_name: event_name.to_owned(),
-            principal_key,
-            lenient,
-            ..ReadOptions::default()
-        };
+        options: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        let opts = ReadOptions::from_json(&self::options(py, options)?).map_err(Error)?;
         let rules = Arc::clone(&self.rules);
         let path = path.to_string_lossy().into_owned();
         let seen = py.detach(|| {
             guard(|| {
-                let mut seen = Observed::new();
-                read_path_into(&rules, &mut seen, &path, &opts)?;
-                Ok(seen)
+                let mut p = Pipeline::new(rules, opts);
+                p.read_path(&path)?;
+                Ok(p.into_observed())
             })
         })?;
-        self.lock().merge(&seen);
-        Ok(())
+        guard(|| {
+            self.lock().observed_mut().merge(&seen);
+            Ok(())
+        })
     }
 
-    /// The raw (action, resource) pairs, as `leastpriv permissions` prints them.
-    #[pyo3(signature = (
-        *, region=None, account=None, partition=None, map_account=None, map_region=None,
-        outcome="all", exclude=None
-    ))]
-    #[allow(clippy::too_many_arguments)]
+    /// The raw (action, resource) pairs, as `leastpriv permissions` prints them; the policy
+    /// options as keywords.
+    #[pyo3(signature = (**options))]
     fn permissions<'py>(
         &self,
         py: Python<'py>,
-        region: Option<String>,
-        account: Option<String>,
-        partition: Option<String>,
-        map_account: Option<&Bound<'py, PyAny>>,
-        map_region: Option<&Bound<'py, PyAny>>,
-        outcome: &str,
-        exclude: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyList>> {
-        let opts = self
-            .target(Target {
-                region,
-                account,
-                partition,
-                map_account,
-                map_region,
-                outcome,
-                exclude,
-            })
-            .to_options()?;
+        options: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let opts = self.policy_options(py, options)?;
         let seen = self.snapshot();
         let lines = py.detach(|| guard(|| Ok(permission_lines(&seen, &opts))))?;
-        let out = PyList::empty(py);
-        for l in lines {
-            let d = PyDict::new(py);
-            d.set_item("action", l.action)?;
-            d.set_item("resource", l.resource)?;
-            if let Some(c) = &l.condition {
-                let v = serde_json::to_value(c).unwrap_or_default();
-                d.set_item("condition", to_py(py, &v)?)?;
-            }
-            out.append(d)?;
-        }
-        Ok(out)
+        to_py(py, &lines)
     }
 
     /// Every permission with its counts and first evidence (the smallest source label and line
-    /// that needed it: the pytest node id, the event file and line).
-    #[pyo3(signature = (
-        *, region=None, account=None, partition=None, map_account=None, map_region=None
-    ))]
+    /// that needed it: the pytest node id, the event file and line), in the core's shape; the
+    /// policy options as keywords.
+    #[pyo3(signature = (**options))]
     fn evidence<'py>(
         &self,
         py: Python<'py>,
-        region: Option<String>,
-        account: Option<String>,
-        partition: Option<String>,
-        map_account: Option<&Bound<'py, PyAny>>,
-        map_region: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyList>> {
-        let opts = self
-            .target(Target {
-                region,
-                account,
-                partition,
-                map_account,
-                map_region,
-                outcome: "all",
-                exclude: None,
-            })
-            .to_options()?;
+        options: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let opts = self.policy_options(py, options)?;
         let seen = self.snapshot();
-        let out = PyList::empty(py);
-        for p in seen.permissions() {
-            let (principal, stats) = (p.principal, &p.stats);
-            let d = PyDict::new(py);
-            d.set_item("action", p.action)?;
-            d.set_item("resource", opts.resolve(&p.resource).to_iam())?;
-            if let Some(c) = p.condition {
-                let v = serde_json::to_value(c).unwrap_or_default();
-                d.set_item("condition", to_py(py, &v)?)?;
-            }
-            d.set_item("principal", principal)?;
-            d.set_item("ok", stats.ok)?;
-            d.set_item("failed", stats.failed)?;
-            d.set_item("source", &*stats.first.source)?;
-            d.set_item("line", stats.first.line)?;
-            out.append(d)?;
-        }
-        Ok(out)
+        let lines = py.detach(|| guard(|| Ok(evidence_lines(&seen, &opts))))?;
+        to_py(py, &lines)
     }
 
-    /// Builds the policy (with the GIL released).
-    #[pyo3(signature = (
-        *, name="leastpriv", region=None, account=None, partition=None, map_account=None,
-        map_region=None, outcome="all", exclude=None, s3_objects="prefix", group_by=false,
-        max_size=6144
-    ))]
-    #[allow(clippy::too_many_arguments)]
-    fn policy<'py>(
-        &self,
-        py: Python<'py>,
-        name: &str,
-        region: Option<String>,
-        account: Option<String>,
-        partition: Option<String>,
-        map_account: Option<&Bound<'py, PyAny>>,
-        map_region: Option<&Bound<'py, PyAny>>,
-        outcome: &str,
-        exclude: Option<&Bound<'py, PyAny>>,
-        s3_objects: &str,
-        group_by: bool,
-        max_size: usize,
-    ) -> Result<Policy, Error> {
-        if name.is_empty() {
-            return Err(usage("name: must not be empty"));
-        }
-        let mut opts = self
-            .target(Target {
-                region,
-                account,
-                partition,
-                map_account,
-                map_region,
-                outcome,
-                exclude,
-            })
-            .to_options()?;
-        opts.name = name.to_owned();
-        opts.s3_objects = self::s3_objects(s3_objects)?;
-        opts.group_by = group_by;
-        opts.max_size = max_size;
+    /// Builds the policy (with the GIL released); the policy options (``name``, ``region``,
+    /// ``account``, ``partition``, ``map_account``, ``map_region``, ``outcome``, ``exclude``,
+    /// ``s3_objects``, ``group_by``, ``max_size``) as keywords.
+    #[pyo3(signature = (**options))]
+    fn policy(&self, py: Python<'_>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Policy> {
+        let opts = self.policy_options(py, options)?;
         let seen = self.snapshot();
-        let set = py.detach(|| guard(|| Ok(build_policies(&seen, &opts))))?;
-        Ok(Policy::new(
-            set,
-            group_by,
-            seen.counts(),
-            seen.malformed_at().cloned().collect(),
-        ))
+        let result = py.detach(|| guard(|| Ok(PolicyResult::build(&seen, &opts))))?;
+        Ok(Policy(result))
     }
 
     /// Adds everything `other` recorded (commutative and associative).
-    fn merge(&self, other: &Bound<'_, Recorder>) -> Result<(), Error> {
+    fn merge(&self, other: &Bound<'_, Recorder>) -> PyResult<()> {
         let theirs = other.get().snapshot();
         guard(|| {
-            self.lock().merge(&theirs);
+            self.lock().observed_mut().merge(&theirs);
             Ok(())
         })
     }
 
     /// The core's versioned serialized state (readable by the CLI and the Node package).
     fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        let bytes = self.lock().to_bytes();
-        PyBytes::new(py, &bytes)
+        PyBytes::new(py, &self.lock().observed().to_bytes())
     }
 
     /// A recorder holding a serialized state.
@@ -419,61 +277,38 @@ impl Recorder {
         region: Option<String>,
         account: Option<String>,
         partition: Option<String>,
-        rules: Option<&Bound<'_, PyAny>>,
+        rules: Opt<'_, '_>,
     ) -> PyResult<Recorder> {
         let bytes = bytes_of(data)?;
         let observed = py.detach(|| guard(|| Ok(Observed::from_bytes(&bytes)?)))?;
-        Ok(Recorder::with_state(
-            py, observed, region, account, partition, rules,
-        )?)
+        Recorder::make(py, observed, region, account, partition, rules)
     }
 
-    /// Event counts: calls recorded, events skipped (other event names), malformed events
-    /// skipped in lenient mode.
+    /// Event counts: ``calls`` recorded, events ``skipped`` (other event names), ``malformed``
+    /// events skipped in lenient mode.
     #[getter]
-    fn counts<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let c = self.lock().counts();
-        let d = PyDict::new(py);
-        d.set_item("calls", c.calls)?;
-        d.set_item("skipped", c.skipped)?;
-        d.set_item("malformed", c.malformed)?;
-        Ok(d)
+    fn counts<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let c = self.lock().observed().counts();
+        to_py(py, &c)
     }
 
-    /// Where malformed events were skipped: `(source, line)` pairs.
+    /// Where malformed events were skipped: ``{"source", "line"}`` each (the first 100).
     #[getter]
-    fn malformed_at(&self) -> Vec<(String, u64)> {
-        self.lock()
-            .malformed_at()
-            .map(|e| (e.source.to_string(), e.line))
-            .collect()
-    }
-
-    #[getter]
-    fn region(&self) -> Option<String> {
-        self.region.clone()
-    }
-
-    #[getter]
-    fn account(&self) -> Option<String> {
-        self.account.clone()
-    }
-
-    #[getter]
-    fn partition(&self) -> Option<String> {
-        self.partition.clone()
+    fn malformed_at<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let at: Vec<_> = self.lock().observed().malformed_at().cloned().collect();
+        to_py(py, &at)
     }
 
     fn __len__(&self) -> usize {
-        self.lock().len()
+        self.lock().observed().len()
     }
 
     fn __repr__(&self) -> String {
-        let seen = self.lock();
+        let p = self.lock();
         format!(
             "<leastpriv.Recorder: {} permission(s) from {} call(s)>",
-            seen.len(),
-            seen.counts().calls
+            p.observed().len(),
+            p.observed().counts().calls
         )
     }
 
@@ -481,17 +316,12 @@ impl Recorder {
         let py = slf.py();
         let me = slf.get();
         let restore = py.import("leastpriv._leastpriv")?.getattr("_restore")?;
-        let paths: Vec<String> = me
-            .rule_paths
-            .iter()
-            .map(|p| p.to_string_lossy().into_owned())
-            .collect();
         let args = (
             me.to_bytes(py),
             me.region.clone(),
             me.account.clone(),
             me.partition.clone(),
-            paths,
+            me.rule_paths.clone(),
         );
         PyTuple::new(py, [restore, args.into_pyobject(py)?.into_any()])
     }
@@ -507,19 +337,7 @@ pub(crate) fn _restore(
     partition: Option<String>,
     rules: Vec<PathBuf>,
 ) -> PyResult<Recorder> {
-    let bytes = bytes_of(data)?;
-    let observed = py.detach(|| guard(|| Ok(Observed::from_bytes(&bytes)?)))?;
-    let rules = if rules.is_empty() {
-        None
-    } else {
-        Some(rules.into_pyobject(py)?.into_any())
-    };
-    Ok(Recorder::with_state(
-        py,
-        observed,
-        region,
-        account,
-        partition,
-        rules.as_ref(),
-    )?)
+    let rules = rules.into_pyobject(py)?.into_any();
+    let cls = py.get_type::<Recorder>();
+    Recorder::from_bytes(&cls, py, data, region, account, partition, Some(&rules))
 }

@@ -163,7 +163,7 @@ def test_terraform_output(runs: dict[str, Run]) -> None:
 
 def test_evidence_names_the_test_that_first_needed_each_permission(runs: dict[str, Run]) -> None:
     rec = Recorder.from_bytes(runs["serial"].state.read_bytes())
-    first = {e["action"]: e["source"] for e in rec.evidence(**POLICY_OPTIONS)}
+    first = {e["action"]: e["first"]["source"] for e in rec.evidence(**POLICY_OPTIONS)}
     assert first["sns:Publish"] == "suite/test_orders.py::test_place_and_read_an_order"
     assert first["dynamodb:Query"] == "suite/test_orders.py::test_orders_of_a_customer"
     assert first["secretsmanager:PutSecretValue"] == (

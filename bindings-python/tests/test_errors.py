@@ -45,7 +45,7 @@ def test_one_class_per_core_kind() -> None:
     for kind, (cls, mixin) in CLASSES.items():
         assert cls.kind == kind
         assert issubclass(cls, LeastprivError) and issubclass(cls, mixin)
-        assert cls.__module__ == "leastpriv._leastpriv"
+        assert cls.__module__ == "leastpriv.errors"
         assert getattr(leastpriv, cls.__name__) is cls
     assert len({cls for cls, _ in CLASSES.values()}) == len(CLASSES)
     assert LeastprivError.__bases__ == (Exception,)
@@ -157,7 +157,7 @@ def test_reading_is_all_or_nothing(tmp_path: Path) -> None:
     assert len(rec) == 0 and rec.counts["calls"] == 0
     rec.read(p, lenient=True)
     assert len(rec) == 1 and rec.counts["malformed"] == 1
-    assert rec.malformed_at == [(str(p), 2)]
+    assert rec.malformed_at == [{"source": str(p), "line": 2}]
 
 
 def test_messages_never_contain_payload_values(tmp_path: Path) -> None:
@@ -241,7 +241,10 @@ def test_no_panic_on_hostile_calls(service: str, operation: str) -> None:
                 rec.record(service, operation, params, endpoint="::not a url::", source="\ud800")
             assert e.value.field in ("service", "operation")
     rec.permissions()
-    policy = rec.policy(max_size=1)
+    with pytest.raises(UsageError) as too_small:
+        rec.policy(max_size=1)
+    assert too_small.value.field == "max_size"
+    policy = rec.policy(max_size=200)
     policy.to_json()
     policy.to_terraform()
     Recorder.from_bytes(rec.to_bytes())

@@ -112,9 +112,8 @@ def test_default_records_the_call_phase(suite: pytest.Pytester) -> None:
     # Nothing else left in the output directory (the write is atomic).
     assert [p.name for p in out.parent.iterdir()] == ["policy.json"]
     # Every permission's evidence is the node id of the test that first needed it.
-    evidence = {
-        e["action"]: e["source"] for e in Recorder.from_bytes(state.read_bytes()).evidence()
-    }
+    rec = Recorder.from_bytes(state.read_bytes())
+    evidence = {e["action"]: e["first"]["source"] for e in rec.evidence()}
     assert evidence == {
         "s3:ListBucket": "test_suite.py::test_lists",
         "sqs:ListQueues": "test_suite.py::test_module_client",

@@ -88,8 +88,8 @@ def test_evidence_names_the_first_source() -> None:
     rec.record("s3", "GetObject", S3_GET, source="tests/test_a.py::test_a")
     rec.record("s3", "GetObject", S3_GET, outcome="error", source="tests/test_c.py::test_c")
     (ev,) = rec.evidence()
-    assert ev["source"] == "tests/test_a.py::test_a"
-    assert (ev["ok"], ev["failed"], ev["line"]) == (2, 1, 0)
+    assert ev["first"] == {"source": "tests/test_a.py::test_a", "line": 0}
+    assert (ev["ok"], ev["failed"]) == (2, 1)
     assert ev["resource"] == "arn:aws:s3:::reports/2024/q1.csv"
 
 

@@ -1,9 +1,10 @@
 """The shared vectors of ``spec/vectors`` through the Python API (see ``spec/README.md``).
 
-Interpreted exactly as the Rust runner (``tests/vectors.rs``) does. ``calls`` inputs go through
-``Recorder.record`` (the Python-to-core conversion), and are checked to give the same
-permissions as the same calls read from a JSON-lines file; ``text`` inputs go through
-``Recorder.read``.
+Interpreted exactly as the Rust runner (``tests/vectors.rs``) does: the options are split and
+checked by the core (``leastpriv.split_options``) and passed as they come to ``Recorder.read``
+and ``Recorder.policy``. ``calls`` inputs go through ``Recorder.record`` (the Python-to-core
+conversion), and are checked to give the same permissions as the same calls read from a
+JSON-lines file; ``text`` inputs go through ``Recorder.read``.
 """
 
 from __future__ import annotations
@@ -45,12 +46,6 @@ VECTORS = _load()
 
 
 def _record_call(rec: Recorder, c: dict[str, Any]) -> None:
-    outcome = c.get("outcome")
-    code = c.get("error_code")
-    if outcome is None:
-        outcome = "error" if code is not None else "ok"
-    if outcome == "ok":
-        code = None  # the JSON-lines reader ignores an error code on an explicit "ok"
     rec.record(
         c["service"],
         c["operation"],
@@ -58,18 +53,17 @@ def _record_call(rec: Recorder, c: dict[str, Any]) -> None:
         region=c.get("region"),
         account=c.get("account"),
         partition=c.get("partition"),
-        outcome=outcome,  # type: ignore[arg-type]
-        error_code=code,
+        outcome=c.get("outcome"),
+        error_code=c.get("error_code"),
         principal=c.get("principal"),
         endpoint=c.get("endpoint"),
         source=c.get("source", "input"),
     )
 
 
-def _read(v: dict[str, Any], tmp_path: Path) -> Recorder:
-    o = v.get("options", {})
-    group_by = o.get("group_by")
-    principal_key = group_by if group_by and group_by != "principal" else None
+def _read(
+    v: dict[str, Any], read: dict[str, Any], policy: dict[str, Any], tmp_path: Path
+) -> Recorder:
     inp = v["input"]
     rec = Recorder()
     if "calls" in inp:
@@ -79,33 +73,14 @@ def _read(v: dict[str, Any], tmp_path: Path) -> Recorder:
         jsonl = tmp_path / "calls.jsonl"
         jsonl.write_text("".join(json.dumps(c) + "\n" for c in inp["calls"]), encoding="utf-8")
         via_file = Recorder()
-        via_file.read(jsonl, format="jsonl")
-        target = _target(o)
-        assert rec.permissions(**target) == via_file.permissions(**target)
+        via_file.read(jsonl, **{**read, "format": "jsonl"})
+        assert rec.permissions(**policy) == via_file.permissions(**policy)
         assert len(rec) == len(via_file)
         return rec
     path = tmp_path / "input"
     path.write_bytes(inp["text"].encode("utf-8"))
-    rec.read(
-        path,
-        format=inp.get("format", "auto"),
-        lenient=bool(o.get("lenient", False)),
-        event_name=o.get("event_name", "aws/request"),
-        principal_key=principal_key,
-    )
+    rec.read(path, **{**read, "format": inp.get("format", "auto")})
     return rec
-
-
-def _target(o: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "region": o.get("region"),
-        "account": o.get("account"),
-        "partition": o.get("partition"),
-        "map_account": o.get("map_account"),
-        "map_region": o.get("map_region"),
-        "outcome": o.get("outcome", "all"),
-        "exclude": o.get("exclude"),
-    }
 
 
 def _check_error(v: dict[str, Any], err: LeastprivError | None) -> None:
@@ -121,9 +96,10 @@ def _check_error(v: dict[str, Any], err: LeastprivError | None) -> None:
 
 @pytest.mark.parametrize("v", VECTORS)
 def test_vector(v: dict[str, Any], tmp_path: Path) -> None:
-    o = v.get("options", {})
     try:
-        rec = _read(v, tmp_path)
+        # The options as the core reads them, in every language: no mapping here.
+        read, policy_options = leastpriv.split_options(v.get("options", {}))
+        rec = _read(v, dict(read), dict(policy_options), tmp_path)
     except LeastprivError as e:
         if "error" in v:
             _check_error(v, e)
@@ -132,15 +108,13 @@ def test_vector(v: dict[str, Any], tmp_path: Path) -> None:
     if "error" in v:
         _check_error(v, None)
     expect = v["expect"]
-    target = _target(o)
-    group_by = o.get("group_by") is not None
     checked = 0
     if "permissions" in expect:
         checked += 1
-        got = {json.dumps(p, sort_keys=True) for p in rec.permissions(**target)}
+        got = {json.dumps(p, sort_keys=True) for p in rec.permissions(**policy_options)}
         want = {json.dumps(p, sort_keys=True) for p in expect["permissions"]}
         assert got == want, f"missing: {sorted(want - got)}\nextra: {sorted(got - want)}"
-    policy = rec.policy(s3_objects=o.get("s3_objects", "prefix"), group_by=group_by, **target)
+    policy = rec.policy(**policy_options)
     if "diagnostics" in expect:
         checked += 1
         want_kinds = {d if isinstance(d, str) else d["kind"] for d in expect["diagnostics"]}

@@ -319,7 +319,11 @@ impl Call {
             operation: parts.operation.to_owned(),
             params: match params {
                 Value::Null => Value::Object(serde_json::Map::new()),
-                v => v,
+                v @ Value::Object(_) => v,
+                _ => {
+                    return Err(Error::new(ErrorKind::Usage, "`params` must be an object")
+                        .with_field("params"));
+                }
             },
             region: pick(parts.region, defaults.region),
             account: pick(parts.account, defaults.account),

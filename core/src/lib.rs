@@ -80,8 +80,8 @@ pub use render::{
 };
 pub use result::{EvidenceLine, PolicyResult, diagnostic_value, evidence_lines};
 pub use spec::{
-    CatalogInfo, NATIVE_DEPTH, NativeKind, NativeValue, Rules, RulesBuilder, Selection,
-    native_to_value, normalize_service_name,
+    CatalogInfo, NATIVE_DEPTH, NATIVE_NODES, NativeKind, NativeValue, Rules, RulesBuilder,
+    Selection, native_to_value, normalize_service_name,
 };
 
 /// The README's code blocks, compiled as doctests so they stay true.

@@ -319,12 +319,8 @@ fn read_from<'a>(r: &mut Reader<'a>) -> Result<ReadOptions> {
     Ok(ReadOptions {
         format: match r.string("format")? {
             None => Format::Auto,
-            Some(f) => f.parse::<Format>().map_err(|_| {
-                usage(
-                    "format",
-                    "`format` must be auto, mulog-edn, mulog-json, jsonl or observed",
-                )
-            })?,
+            // As the format's own parser says it: an unknown format, naming the option.
+            Some(f) => f.parse::<Format>().map_err(|e| e.with_field("format"))?,
         },
         event_name: r.nonempty("event_name")?.unwrap_or(d.event_name),
         principal_key: r.nonempty("principal_key")?,

@@ -14,21 +14,18 @@ plugin (``pytest --leastpriv-out=iam/policy.tf``) does it for a whole test run.
 from __future__ import annotations
 
 from leastpriv._context import paused
-from leastpriv._leastpriv import (
+from leastpriv._leastpriv import Policy, Recorder, __version__, rule_actions, split_options
+from leastpriv.errors import (
     EncodingError,
     InvalidEventError,
     IoError,
     LeastprivError,
     NotFoundError,
     ParseError,
-    Policy,
-    Recorder,
     RulesError,
     SerializationError,
     UnknownFormatError,
     UsageError,
-    __version__,
-    rule_actions,
 )
 
 __all__ = [
@@ -47,4 +44,5 @@ __all__ = [
     "__version__",
     "paused",
     "rule_actions",
+    "split_options",
 ]

@@ -2,9 +2,53 @@
 
 import os
 from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar, Literal, final
+from typing import Any, Literal, final
 
-from leastpriv.types import Counts, Diagnostic, EvidenceLine, PermissionLine
+from typing_extensions import Unpack
+
+from leastpriv.errors import (
+    ERROR_KINDS as ERROR_KINDS,
+)
+from leastpriv.errors import (
+    EncodingError as EncodingError,
+)
+from leastpriv.errors import (
+    InvalidEventError as InvalidEventError,
+)
+from leastpriv.errors import (
+    IoError as IoError,
+)
+from leastpriv.errors import (
+    LeastprivError as LeastprivError,
+)
+from leastpriv.errors import (
+    NotFoundError as NotFoundError,
+)
+from leastpriv.errors import (
+    ParseError as ParseError,
+)
+from leastpriv.errors import (
+    RulesError as RulesError,
+)
+from leastpriv.errors import (
+    SerializationError as SerializationError,
+)
+from leastpriv.errors import (
+    UnknownFormatError as UnknownFormatError,
+)
+from leastpriv.errors import (
+    UsageError as UsageError,
+)
+from leastpriv.types import (
+    Counts,
+    Diagnostic,
+    Evidence,
+    EvidenceLine,
+    PermissionLine,
+    PolicyOptions,
+    PolicyResult,
+    ReadOptions,
+)
 
 __all__ = [
     "ERROR_KINDS",
@@ -23,15 +67,13 @@ __all__ = [
     "__version__",
     "_restore",
     "rule_actions",
+    "split_options",
     "write_file",
 ]
 
 __version__: str
-ERROR_KINDS: tuple[str, ...]
 
 _Path = str | os.PathLike[str]
-_Mappings = Mapping[str, str] | Iterable[str] | str | None
-_Strings = Iterable[str] | str | None
 
 @final
 class Recorder:
@@ -54,57 +96,16 @@ class Recorder:
         region: str | None = None,
         account: str | None = None,
         partition: str | None = None,
-        outcome: Literal["ok", "error"] = "ok",
+        outcome: Literal["ok", "error"] | None = None,
         error_code: str | None = None,
         principal: str | None = None,
         endpoint: str | None = None,
         source: str | None = None,
     ) -> None: ...
-    def read(
-        self,
-        path: _Path,
-        format: Literal["auto", "mulog-edn", "edn", "mulog-json", "jsonl", "json-lines", "observed"]
-        | str = "auto",
-        lenient: bool = False,
-        *,
-        event_name: str = "aws/request",
-        principal_key: str | None = None,
-    ) -> None: ...
-    def permissions(
-        self,
-        *,
-        region: str | None = None,
-        account: str | None = None,
-        partition: str | None = None,
-        map_account: _Mappings = None,
-        map_region: _Mappings = None,
-        outcome: Literal["ok", "all"] = "all",
-        exclude: _Strings = None,
-    ) -> list[PermissionLine]: ...
-    def evidence(
-        self,
-        *,
-        region: str | None = None,
-        account: str | None = None,
-        partition: str | None = None,
-        map_account: _Mappings = None,
-        map_region: _Mappings = None,
-    ) -> list[EvidenceLine]: ...
-    def policy(
-        self,
-        *,
-        name: str = "leastpriv",
-        region: str | None = None,
-        account: str | None = None,
-        partition: str | None = None,
-        map_account: _Mappings = None,
-        map_region: _Mappings = None,
-        outcome: Literal["ok", "all"] = "all",
-        exclude: _Strings = None,
-        s3_objects: Literal["exact", "prefix", "bucket"] = "prefix",
-        group_by: bool = False,
-        max_size: int = 6144,
-    ) -> Policy: ...
+    def read(self, path: _Path, **options: Unpack[ReadOptions]) -> None: ...
+    def permissions(self, **options: Unpack[PolicyOptions]) -> list[PermissionLine]: ...
+    def evidence(self, **options: Unpack[PolicyOptions]) -> list[EvidenceLine]: ...
+    def policy(self, **options: Unpack[PolicyOptions]) -> Policy: ...
     def merge(self, other: Recorder) -> None: ...
     def to_bytes(self) -> bytes: ...
     @classmethod
@@ -120,7 +121,7 @@ class Recorder:
     @property
     def counts(self) -> Counts: ...
     @property
-    def malformed_at(self) -> list[tuple[str, int]]: ...
+    def malformed_at(self) -> list[Evidence]: ...
     @property
     def region(self) -> str | None: ...
     @property
@@ -139,6 +140,8 @@ class Policy:
         self, name: str | None = None, *, provider: int = 6, data_sources: bool = True
     ) -> str: ...
     @property
+    def result(self) -> PolicyResult: ...
+    @property
     def documents(self) -> list[dict[str, Any]]: ...
     @property
     def documents_by_name(self) -> dict[str, list[dict[str, Any]]]: ...
@@ -150,6 +153,7 @@ class Policy:
 
 def rule_actions() -> list[str]: ...
 def write_file(path: _Path, data: bytes) -> None: ...
+def split_options(options: Mapping[str, Any]) -> tuple[ReadOptions, PolicyOptions]: ...
 def _restore(
     data: bytes | bytearray,
     region: str | None,
@@ -157,23 +161,3 @@ def _restore(
     partition: str | None,
     rules: list[str],
 ) -> Recorder: ...
-
-class LeastprivError(Exception):
-    """Base class of every leastpriv error."""
-
-    kind: ClassVar[str]
-    message: str
-    path: str | None
-    line: int | None
-    column: int | None
-    field: str | None
-
-class IoError(LeastprivError, OSError): ...
-class NotFoundError(LeastprivError, FileNotFoundError): ...
-class EncodingError(LeastprivError, ValueError): ...
-class ParseError(LeastprivError, ValueError): ...
-class InvalidEventError(LeastprivError, ValueError): ...
-class UnknownFormatError(LeastprivError, ValueError): ...
-class RulesError(LeastprivError, ValueError): ...
-class SerializationError(LeastprivError, ValueError): ...
-class UsageError(LeastprivError, ValueError): ...

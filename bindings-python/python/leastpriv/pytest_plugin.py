@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 
 from leastpriv import _context, _leastpriv
-from leastpriv._leastpriv import LeastprivError, Recorder
+from leastpriv._leastpriv import Recorder
+from leastpriv.errors import LeastprivError
 
 _PHASES = ("setup", "call", "teardown")
 _WORKER_KEY = "leastpriv_state"

@@ -1,12 +1,50 @@
-"""The shapes of the plain data the API returns (for type annotations)."""
+"""The shapes of the plain data the API takes and returns (for type annotations): the core's
+JSON forms, the same in the Node package."""
 
 from __future__ import annotations
 
-from typing import TypedDict
+from collections.abc import Iterable, Mapping
+from typing import Literal, TypedDict
 
-__all__ = ["Counts", "Diagnostic", "DiagnosticFirst", "EvidenceLine", "PermissionLine"]
+__all__ = [
+    "Counts",
+    "Diagnostic",
+    "Evidence",
+    "EvidenceLine",
+    "PermissionLine",
+    "PolicyOptions",
+    "PolicyResult",
+    "ReadOptions",
+]
 
 Condition = dict[str, dict[str, list[str]]]
+Mappings = Mapping[str, str] | Iterable[str] | str
+
+
+class ReadOptions(TypedDict, total=False):
+    """How ``Recorder.read`` reads a file (checked by the core)."""
+
+    format: Literal["auto", "mulog-edn", "edn", "mulog-json", "jsonl", "json-lines", "observed"]
+    lenient: bool
+    event_name: str
+    principal_key: str
+    max_event_size: int | str
+
+
+class PolicyOptions(TypedDict, total=False):
+    """How ``permissions``, ``evidence`` and ``policy`` build (checked by the core)."""
+
+    name: str
+    region: str
+    account: str
+    partition: str
+    map_account: Mappings
+    map_region: Mappings
+    outcome: Literal["ok", "all"]
+    exclude: Iterable[str] | str
+    s3_objects: Literal["exact", "prefix", "bucket"]
+    group_by: bool
+    max_size: int
 
 
 class _Permission(TypedDict):
@@ -21,18 +59,24 @@ class PermissionLine(_Permission, total=False):
     condition: Condition
 
 
-class _Evidence(TypedDict):
+class Evidence(TypedDict):
+    """Where something was first seen: a source (file, test id) and a line (0 when none)."""
+
+    source: str
+    line: int
+
+
+class _EvidenceLine(TypedDict):
     action: str
     resource: str
     principal: str | None
     ok: int
     failed: int
-    source: str
-    line: int
+    first: Evidence
 
 
-class EvidenceLine(_Evidence, total=False):
-    """A permission with its counts and first evidence (``source`` and ``line``)."""
+class EvidenceLine(_EvidenceLine, total=False):
+    """A permission with its counts and ``first`` evidence."""
 
     condition: Condition
 
@@ -45,17 +89,36 @@ class Counts(TypedDict):
     malformed: int
 
 
-class DiagnosticFirst(TypedDict):
-    source: str
-    line: int
-
-
-class Diagnostic(TypedDict):
-    """A note on how calls were mapped (``unmapped_operation``, ``wildcard``, ``gap``, ...)."""
-
+class _Diagnostic(TypedDict):
     kind: str
     service: str
     operation: str
     message: str
     count: int
-    first: DiagnosticFirst
+    ok: int
+    failed: int
+    first: Evidence
+
+
+class Diagnostic(_Diagnostic, total=False):
+    """A note on how calls were mapped (``unmapped_operation``, ``wildcard``, ``gap``, ...)."""
+
+    action: str
+    hint: dict[str, str]
+
+
+class PolicyOut(TypedDict):
+    name: str
+    principal: str | None
+    documents: list[dict[str, object]]
+
+
+class PolicyResult(TypedDict):
+    """``Policy.result``: the whole result, the same in every language."""
+
+    policies: list[PolicyOut]
+    diagnostics: list[Diagnostic]
+    counts: Counts
+    malformed_at: list[Evidence]
+    statements: int
+    documents: int

@@ -62,12 +62,10 @@ impl std::str::FromStr for Format {
             "mulog-json" => Format::MulogJson,
             "jsonl" | "json-lines" => Format::Jsonl,
             "observed" => Format::Observed,
-            other => {
+            _ => {
                 return Err(Error::new(
                     ErrorKind::UnknownFormat,
-                    format!(
-                        "unknown input format `{other}`: expected auto, mulog-edn, mulog-json, jsonl or observed"
-                    ),
+                    "unknown input format: expected auto, mulog-edn, mulog-json, jsonl or observed",
                 ));
             }
         })

@@ -6,7 +6,7 @@ pub(crate) mod select;
 mod transform;
 
 pub(crate) use path::{Elem, Path};
-pub use select::{NATIVE_DEPTH, NativeKind, NativeValue, Selection, native_to_value};
+pub use select::{NATIVE_DEPTH, NATIVE_NODES, NativeKind, NativeValue, Selection, native_to_value};
 pub(crate) use transform::{Piece, Transform};
 
 use crate::error::{Error, ErrorKind, Result};

@@ -246,68 +246,89 @@ pub trait NativeValue: Sized {
 /// name resources are shallow.
 pub const NATIVE_DEPTH: u32 = 32;
 
-/// A native value converted whole: maps and lists followed down to [`NATIVE_DEPTH`], opaque
-/// values left out (a map's member) or `null` (a list's element); `None` when the value itself
-/// is opaque or too deep.
-pub fn native_to_value<N: NativeValue>(n: &N) -> Option<Value> {
-    native_at(n, 0)
+/// How many native values one conversion visits at most: more (a very wide cyclic structure) is
+/// an error, never a silent truncation.
+pub const NATIVE_NODES: usize = 1_000_000;
+
+fn too_many() -> crate::error::Error {
+    crate::error::Error::new(
+        crate::error::ErrorKind::Usage,
+        format!("more than {NATIVE_NODES} values to convert (a cyclic or very large structure)"),
+    )
+    .with_field("params")
 }
 
-fn native_at<N: NativeValue>(n: &N, depth: u32) -> Option<Value> {
-    match n.kind() {
+/// A native value converted whole: maps and lists followed down to [`NATIVE_DEPTH`], opaque
+/// values left out (a map's member) or `null` (a list's element); `None` when the value itself
+/// is opaque or too deep. More than [`NATIVE_NODES`] values is a usage error.
+pub fn native_to_value<N: NativeValue>(n: &N) -> crate::error::Result<Option<Value>> {
+    let mut budget = NATIVE_NODES;
+    native_at(n, 0, &mut budget)
+}
+
+fn native_at<N: NativeValue>(
+    n: &N,
+    depth: u32,
+    budget: &mut usize,
+) -> crate::error::Result<Option<Value>> {
+    *budget = budget.checked_sub(1).ok_or_else(too_many)?;
+    Ok(match n.kind() {
         NativeKind::Null => Some(Value::Null),
         NativeKind::Scalar => Some(n.scalar()),
         NativeKind::Opaque => None,
         _ if depth >= NATIVE_DEPTH => None,
-        NativeKind::List => Some(Value::Array(
-            n.elements()
-                .iter()
-                .map(|x| native_at(x, depth + 1).unwrap_or(Value::Null))
-                .collect(),
-        )),
-        NativeKind::Map => Some(Value::Object(
-            n.members()
-                .into_iter()
-                .filter_map(|(k, v)| native_at(&v, depth + 1).map(|v| (k, v)))
-                .collect(),
-        )),
-    }
+        NativeKind::List => {
+            let mut out = Vec::new();
+            for x in n.elements() {
+                out.push(native_at(&x, depth + 1, budget)?.unwrap_or(Value::Null));
+            }
+            Some(Value::Array(out))
+        }
+        NativeKind::Map => {
+            let mut out = Map::new();
+            for (k, v) in n.members() {
+                if let Some(v) = native_at(&v, depth + 1, budget)? {
+                    out.insert(k, v);
+                }
+            }
+            Some(Value::Object(out))
+        }
+    })
 }
 
 impl Selection {
     /// What the rules can read of a native value (a binding's request parameters), converted,
     /// as [`Selection::apply`] reduces a converted one: unread members are never looked at,
-    /// values only tested for presence become `true`. `None` when nothing convertible is read.
-    pub fn select<N: NativeValue>(&self, n: &N) -> Option<Value> {
-        select_native(&[self], n, 0)
+    /// values only tested for presence become `true`. `None` when nothing convertible is read;
+    /// more than [`NATIVE_NODES`] values visited is a usage error.
+    pub fn select<N: NativeValue>(&self, n: &N) -> crate::error::Result<Option<Value>> {
+        let mut budget = NATIVE_NODES;
+        select_native(&[self], n, 0, &mut budget)
     }
 }
 
-fn select_native<N: NativeValue>(sels: &[&Selection], n: &N, depth: u32) -> Option<Value> {
+fn select_native<N: NativeValue>(
+    sels: &[&Selection],
+    n: &N,
+    depth: u32,
+    budget: &mut usize,
+) -> crate::error::Result<Option<Value>> {
     if depth >= NATIVE_DEPTH {
-        return None;
+        return Ok(None);
     }
     let kind = n.kind();
     let set = expand(sels, !matches!(kind, NativeKind::List | NativeKind::Null));
     if set.iter().any(|s| s.is_whole()) {
-        return native_at(n, depth);
+        return native_at(n, depth, budget);
     }
-    match kind {
+    *budget = budget.checked_sub(1).ok_or_else(too_many)?;
+    Ok(match kind {
         NativeKind::Null => Some(Value::Null),
         NativeKind::Map => {
             let mut out = Map::new();
-            let mut take = |name: String, v: &N| {
-                let subs = Subs::member(&set, &name);
-                if !subs.as_slice().is_empty()
-                    && let Some(x) = select_native(subs.as_slice(), v, depth + 1)
-                {
-                    out.insert(name, x);
-                }
-            };
+            let mut members: Vec<(String, N)> = Vec::new();
             if set.iter().any(|s| s.values().is_some()) {
-                for (name, v) in n.members() {
-                    take(name, &v);
-                }
+                members = n.members();
             } else {
                 // Only the members read are looked up: payloads are never touched.
                 let mut names: Vec<&str> = set
@@ -319,8 +340,16 @@ fn select_native<N: NativeValue>(sels: &[&Selection], n: &N, depth: u32) -> Opti
                 names.dedup();
                 for name in names {
                     if let Some(v) = n.member(name) {
-                        take(name.to_owned(), &v);
+                        members.push((name.to_owned(), v));
                     }
+                }
+            }
+            for (name, v) in members {
+                let subs = Subs::member(&set, &name);
+                if !subs.as_slice().is_empty()
+                    && let Some(x) = select_native(subs.as_slice(), &v, depth + 1, budget)?
+                {
+                    out.insert(name, x);
                 }
             }
             Some(Value::Object(out))
@@ -329,19 +358,18 @@ fn select_native<N: NativeValue>(sels: &[&Selection], n: &N, depth: u32) -> Opti
             let subs: Vec<&Selection> = set.iter().filter_map(|s| s.elements()).collect();
             if subs.is_empty() {
                 // Nothing reads into it: an empty list is just as present and just as unreadable.
-                return Some(Value::Array(Vec::new()));
+                return Ok(Some(Value::Array(Vec::new())));
             }
-            Some(Value::Array(
-                n.elements()
-                    .iter()
-                    .map(|x| select_native(&subs, x, depth + 1).unwrap_or(Value::Null))
-                    .collect(),
-            ))
+            let mut out = Vec::new();
+            for x in n.elements() {
+                out.push(select_native(&subs, &x, depth + 1, budget)?.unwrap_or(Value::Null));
+            }
+            Some(Value::Array(out))
         }
         // A scalar where a map was expected, or a value (even a payload object) only tested for
         // presence: present, and never read.
         NativeKind::Scalar | NativeKind::Opaque => Some(Value::Bool(true)),
-    }
+    })
 }
 
 fn add_path(sel: &mut Selection, base: &[Step], path: &super::Path, use_: Use) {
@@ -595,14 +623,46 @@ mod tests {
         for (svc, op, params) in cases {
             let sel = rules.selection(svc, op);
             assert_eq!(
-                sel.select(&J(params.clone())),
+                sel.select(&J(params.clone())).unwrap(),
                 Some(sel.apply(&params)),
                 "{svc} {op}"
             );
         }
         assert_eq!(
-            native_to_value(&J(json!({"a": [1, null]}))),
+            native_to_value(&J(json!({"a": [1, null]}))).unwrap(),
             Some(json!({"a": [1, null]}))
+        );
+    }
+
+    /// A map holding itself under many names: followed only so deep, and no further than the
+    /// budget of values allows.
+    #[derive(Clone)]
+    struct Wide;
+
+    impl NativeValue for Wide {
+        fn kind(&self) -> NativeKind {
+            NativeKind::Map
+        }
+        fn scalar(&self) -> Value {
+            Value::Null
+        }
+        fn elements(&self) -> Vec<Wide> {
+            Vec::new()
+        }
+        fn member(&self, _: &str) -> Option<Wide> {
+            Some(Wide)
+        }
+        fn members(&self) -> Vec<(String, Wide)> {
+            (0..10).map(|i| (format!("k{i}"), Wide)).collect()
+        }
+    }
+
+    #[test]
+    fn a_wide_cycle_is_an_error_not_a_hang() {
+        let e = native_to_value(&Wide).unwrap_err();
+        assert_eq!(
+            (e.kind(), e.field()),
+            (crate::ErrorKind::Usage, Some("params"))
         );
     }
 
