@@ -7,8 +7,9 @@
 #
 # Needs the nightly toolchain (on these machines) and cargo-fuzz (installed here when missing).
 # Each target grows its corpus in fuzz/corpus/TARGET, which is minimised afterwards (cargo fuzz
-# cmin) so that it stays small enough to commit: `cargo test -p leastpriv-tests --test
-# fuzz_corpus` replays every corpus as ordinary stable tests in CI. A crash leaves its input in
+# cmin). What is committed is a subset (the 300 smallest inputs of each target, and every
+# `regression-*` input a finding left): `cargo test -p leastpriv-tests --test fuzz_corpus`
+# replays it as ordinary stable tests in CI, in seconds. A crash leaves its input in
 # fuzz/artifacts/TARGET. The summary (executions and findings per target) goes to
 # fuzz/logs/summary.txt. Not part of .ci/run.
 set -euo pipefail
