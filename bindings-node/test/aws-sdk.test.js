@@ -11,6 +11,7 @@ const { Client } = require('@smithy/smithy-client');
 const { Recorder } = require('..');
 const { instrument, plainInput, patchClientClass } = require('../aws-sdk');
 
+// Never connected to: every client here answers through its own request handler below.
 const ENDPOINT = 'http://127.0.0.1:9';
 
 /** A request handler answering every request with `reply(request)`; counts requests. */

@@ -4,6 +4,7 @@ hyphenated service ids, and a real moto_server."""
 from __future__ import annotations
 
 import io
+import socket
 from typing import Any
 
 import boto3
@@ -146,10 +147,18 @@ def test_bad_arguments() -> None:
         leastpriv.boto3.instrument(_session(), "not a recorder")  # type: ignore[arg-type]
 
 
+def _refused_port() -> int:
+    """A local port nothing listens on: bound, then closed (not assumed free, as port 9 was)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    return port
+
+
 def test_connection_error_still_counts() -> None:
     s3 = _session().client(
         "s3",
-        endpoint_url="http://127.0.0.1:9",
+        endpoint_url=f"http://127.0.0.1:{_refused_port()}",
         config=Config(retries={"max_attempts": 0}, connect_timeout=1, read_timeout=1),
     )
     rec = Recorder()
