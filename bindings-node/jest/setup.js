@@ -33,13 +33,29 @@ function testPath() {
   }
 }
 
-function source() {
-  let name;
+// The test making the call. Tests of `test.concurrent` run interleaved, and `currentTestName` is
+// the one started last; jest (29.6.2 and later) names the test of the current asynchronous context
+// through `currentConcurrentTestName`, which is asked first.
+function testName() {
+  let state;
   try {
-    name = expect.getState().currentTestName;
+    state = expect.getState();
   } catch {
-    name = undefined;
+    return undefined;
   }
+  if (typeof state.currentConcurrentTestName === 'function') {
+    try {
+      const name = state.currentConcurrentTestName();
+      if (typeof name === 'string' && name) return name;
+    } catch {
+      // not inside a test's context: fall through
+    }
+  }
+  return state.currentTestName;
+}
+
+function source() {
+  const name = testName();
   const file = testPath();
   const rel = file ? path.relative(process.cwd(), file).split(path.sep).join('/') : '';
   if (rel && name) return `${rel} › ${name}`;

@@ -30,7 +30,7 @@ test('jest: clients of fresh module registries are recorded; an own recorder kee
   );
   const log = `--- jest stdout\n${run.stdout}\n--- jest stderr\n${run.stderr}`;
   assert.equal(run.status, 0, `jest failed\n${log}`);
-  assert.match(run.stderr, /Tests:\s+8 passed, 8 total/, log);
+  assert.match(run.stderr, /Tests:\s+10 passed, 10 total/, log);
   const { permissions } = JSON.parse(fs.readFileSync(report, 'utf8'));
   const listed = permissions
     .filter((p) => p.action === 's3:ListBucket')
@@ -38,11 +38,15 @@ test('jest: clients of fresh module registries are recorded; an own recorder kee
     .sort();
   assert.deepEqual(
     listed,
-    ['isolated', 'own-recorder', 'reset-in-body', 'reset-in-hook-1', 'reset-in-hook-2', 'unbound-2'].map((b) => `arn:aws:s3:::${b}`),
+    ['concurrent-first', 'concurrent-second', 'isolated', 'own-recorder', 'reset-in-body', 'reset-in-hook-1', 'reset-in-hook-2', 'unbound-2'].map((b) => `arn:aws:s3:::${b}`),
     log,
   );
   assert.match(run.stderr, /LEASTPRIV_RESET_MODULES|were not recorded until now/, `a missed registry is warned about\n${log}`);
   const own = permissions.find((p) => p.resource === 'arn:aws:s3:::own-recorder');
   assert.equal(own.ok, 2, 'the setup recorder got both calls of the own-recorder client');
   assert.equal(own.first.source, 'tests/own.test.js › own recorder under the jest setup');
+  for (const which of ['first', 'second']) {
+    const p = permissions.find((q) => q.resource === `arn:aws:s3:::concurrent-${which}`);
+    assert.equal(p.first.source, `tests/concurrent.test.js › concurrent ${which}`, 'a concurrent test names its own calls');
+  }
 });

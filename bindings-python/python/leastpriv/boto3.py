@@ -10,6 +10,10 @@
 ``instrument(client, rec)`` does the same for a client that already exists (botocore copies a
 session's event handlers into a client only when the client is created).
 
+aiobotocore (and so aioboto3) clients are recorded the same way: ``instrument`` takes an
+``AioSession`` or an aiobotocore client, and ``instrument_all`` covers the clients aiobotocore
+sessions create too (their event handlers are called as botocore's are).
+
 What is recorded per call: the service (``client.meta.service_model.service_name``), the
 operation, the parameters *as the caller passed them* (not the serialized request), the client's
 region and endpoint, and the outcome (success, or the error code of a ``ClientError``). Payload
@@ -90,9 +94,38 @@ def instrument_all(recorder: Recorder) -> Callable[[], None]:
         return client
 
     botocore.session.Session.create_client = create_client
+    undo_aio = _instrument_all_aio(recorder)
 
     def undo() -> None:
         botocore.session.Session.create_client = original
+        undo_aio()
+
+    return undo
+
+
+def _instrument_all_aio(recorder: Recorder) -> Callable[[], None]:
+    """As ``instrument_all``, for aiobotocore sessions (their ``create_client`` is their own,
+    an async context manager around the coroutine ``_create_client``), when aiobotocore is
+    installed."""
+    try:
+        from aiobotocore.session import AioSession  # type: ignore[import-not-found]
+    except ImportError:
+        return lambda: None
+    original = AioSession._create_client
+
+    @functools.wraps(original)
+    async def _create_client(self: Any, *args: Any, **kwargs: Any) -> Any:
+        client = await original(self, *args, **kwargs)
+        try:
+            _instrument_client(client, recorder)
+        except Exception as e:  # never break the caller's client
+            warnings.warn(f"leastpriv: could not instrument a client: {e!r}", stacklevel=2)
+        return client
+
+    AioSession._create_client = _create_client
+
+    def undo() -> None:
+        AioSession._create_client = original
 
     return undo
 
