@@ -7,11 +7,15 @@
 #      botocore operation called with values built from its shapes (spec/tools/sample_calls.py).
 #   2. spec/: the JSON Schemas and the data checks (Python, in a venv made here): every curated
 #      operation has a vector, every expected ARN fits the reference's formats.
-#   3. The Python package (scripts/test-python.sh): vectors, errors, boto3 recorder, pytest plugin,
-#      end-to-end against a moto_server on 127.0.0.1, serial and with xdist.
-#   4. The Node package (scripts/test-node.sh): vectors, errors, SDK middleware, jest end-to-end
-#      against a moto_server on 127.0.0.1.
-#   5. The README's first command, on the sample events.
+#   3. The Python package (scripts/test-python.sh): vectors, errors, parity with the CLI, boto3
+#      recorder, pytest plugin, end-to-end against a moto_server on 127.0.0.1, serial and with
+#      xdist; aiobotocore end to end in a venv of its own.
+#   4. The Node package (scripts/test-node.sh): vectors, errors, parity with the CLI, SDK
+#      middleware, jest end-to-end against a moto_server on 127.0.0.1.
+#   5. The packages as users install them (scripts/test-install.sh: scripts/package.sh builds
+#      the wheel and the npm tarball, release builds; each goes into a fresh environment and runs
+#      a one-file example).
+#   6. The README's first command, on the sample events.
 #
 # Everything runs on this machine only; nothing is left running afterwards.
 set -euo pipefail
@@ -61,6 +65,9 @@ step "python: the package, its vectors and the end-to-end tests"
 
 step "node: the npm package, its vectors and the end-to-end tests"
 ./scripts/test-node.sh
+
+step "packages: built as a user installs them, installed into fresh environments"
+./scripts/test-install.sh
 
 step "README: the example command"
 ./scripts/example.sh > /dev/null
