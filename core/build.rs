@@ -61,6 +61,12 @@ fn main() {
         "/// The generated catalog (`spec/tools/gen_catalog.py`).\npub(crate) static EMBEDDED_CATALOG: &str = include_str!({:?});\n",
         abs(&catalog)
     ));
+    let formats = spec.join("iam").join("resource_formats.json");
+    println!("cargo:rerun-if-changed={}", formats.display());
+    code.push_str(&format!(
+        "/// The ARN formats of every IAM resource type (`spec/tools/gen_iam_actions.py`).\npub(crate) static EMBEDDED_RESOURCE_FORMATS: &str = include_str!({:?});\n",
+        abs(&formats)
+    ));
     let out = PathBuf::from(env::var("OUT_DIR").expect("set by cargo")).join("embedded_rules.rs");
     fs::write(out, code).expect("write OUT_DIR file");
 }

@@ -88,7 +88,7 @@ fn run(v: &Value) -> Result<(), Failed> {
             .into());
         }
     }
-    let set = build_policies(&seen, &policy_opts);
+    let set = build_policies(&seen, &policy_opts).expect("policies build");
     if let Some(want) = expect.get("diagnostics") {
         checked += 1;
         let want: BTreeSet<String> = want

@@ -17,8 +17,8 @@ impl Policy {
     /// The IAM JSON, as the CLI writes it: one document; a JSON array when it was split; with
     /// `groupBy`, an object from principal to document (or array).
     #[napi]
-    pub fn to_json(&self) -> String {
-        self.0.to_json()
+    pub fn to_json(&self, env: Env) -> napi::Result<String> {
+        self.0.to_json().map_err(|e| to_js(&env, &e))
     }
 
     /// The policy as Terraform `aws_iam_policy_document` data sources. `name` renames the

@@ -404,7 +404,7 @@ impl Recorder {
             Ok(Policy(PolicyResult::build(
                 self.shared.lock().observed(),
                 &opts,
-            )))
+            )?))
         })
     }
 

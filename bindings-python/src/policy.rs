@@ -14,8 +14,8 @@ pub(crate) struct Policy(pub(crate) PolicyResult);
 impl Policy {
     /// The IAM JSON: one document; a JSON array when it was split; with ``group_by``, an
     /// object from principal to document (or array).
-    fn to_json(&self) -> String {
-        self.0.to_json()
+    fn to_json(&self) -> Result<String, Error> {
+        Ok(self.0.to_json()?)
     }
 
     /// The policy as Terraform ``aws_iam_policy_document`` data sources. ``name`` renames the

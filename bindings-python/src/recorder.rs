@@ -249,7 +249,7 @@ impl Recorder {
     fn policy(&self, py: Python<'_>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Policy> {
         let opts = self.policy_options(py, options)?;
         let seen = self.snapshot();
-        let result = py.detach(|| guard(|| Ok(PolicyResult::build(&seen, &opts))))?;
+        let result = py.detach(|| guard(|| Ok(PolicyResult::build(&seen, &opts)?)))?;
         Ok(Policy(result))
     }
 

@@ -1002,7 +1002,7 @@ fn main() {
     );
     for (name, observed) in &results {
         let t = Instant::now();
-        let set = build_policies(observed, &policy_opts);
+        let set = build_policies(observed, &policy_opts).expect("no rewrite rules, no error");
         let t_build = t.elapsed();
         let t = Instant::now();
         let json = render_json(&set, false);

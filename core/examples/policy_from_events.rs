@@ -21,7 +21,7 @@ fn main() -> Result<(), leastpriv::Error> {
         account: Some("123456789012".into()),
         ..PolicyOptions::default()
     };
-    let set = build_policies(&seen, &opts);
+    let set = build_policies(&seen, &opts)?;
     print!("{}", render_json(&set, false));
     for (d, stats) in &set.diagnostics {
         eprintln!(

@@ -39,6 +39,20 @@ pub enum Seg {
     /// A context field, known or a gap.
     #[serde(rename = "f")]
     Field(Field, Option<String>),
+    /// A Terraform expression a rewrite rule put in place of a name or of the ARN up to it
+    /// (never read from data: a state file cannot hold one).
+    #[serde(rename = "x", skip_deserializing)]
+    Expr(ExprKind, String),
+}
+
+/// What a Terraform expression in a resource yields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExprKind {
+    /// A name: it stands for one name in the ARN.
+    Name,
+    /// A whole ARN: it stands for the ARN up to and including the name it replaced.
+    Arn,
 }
 
 /// One piece of a resource, as a [`Resource`] hands it out. Pieces order as [`Seg`]s do.
@@ -53,6 +67,9 @@ pub enum SegRef<'a> {
     /// A context field, known or a gap.
     #[serde(rename = "f")]
     Field(Field, Option<&'a str>),
+    /// A Terraform expression from a rewrite rule.
+    #[serde(rename = "x")]
+    Expr(ExprKind, &'a str),
 }
 
 impl SegRef<'_> {
@@ -62,6 +79,7 @@ impl SegRef<'_> {
             SegRef::Text(t) => Seg::Text(t.to_owned()),
             SegRef::Pattern(p) => Seg::Pattern(p.to_owned()),
             SegRef::Field(f, v) => Seg::Field(f, v.map(str::to_owned)),
+            SegRef::Expr(k, e) => Seg::Expr(k, e.to_owned()),
         }
     }
 }
@@ -73,6 +91,7 @@ impl Seg {
             Seg::Text(t) => SegRef::Text(t),
             Seg::Pattern(p) => SegRef::Pattern(p),
             Seg::Field(f, v) => SegRef::Field(*f, v.as_deref()),
+            Seg::Expr(k, e) => SegRef::Expr(*k, e),
         }
     }
 }
@@ -84,6 +103,7 @@ const T_PATTERN: u8 = 2;
 const T_FIELD: u8 = 3;
 const T_GAP: u8 = 4;
 const T_TAIL: u8 = 5;
+const T_EXPR: u8 = 6;
 
 fn field_byte(f: Field) -> u8 {
     match f {
@@ -183,6 +203,14 @@ impl<'a> Iterator for Records<'a> {
                 Record::Seg(SegRef::Field(f, Some(self.text())))
             }
             T_GAP => Record::Seg(SegRef::Field(self.field(), None)),
+            T_EXPR => {
+                let kind = if self.field() == Field::Partition {
+                    ExprKind::Name
+                } else {
+                    ExprKind::Arn
+                };
+                Record::Seg(SegRef::Expr(kind, self.text()))
+            }
             _ => Record::Tail(self.text()),
         })
     }
@@ -242,6 +270,15 @@ impl ResourceBuilder {
                         self.out.push(field_byte(f));
                     }
                 }
+            }
+            SegRef::Expr(kind, e) => {
+                self.flush();
+                self.out.push(T_EXPR);
+                self.out.push(match kind {
+                    ExprKind::Name => 0,
+                    ExprKind::Arn => 1,
+                });
+                push_text(&mut self.out, e);
             }
         }
         self
@@ -368,11 +405,23 @@ impl Resource {
                 SegRef::Pattern(p) => out.push_str(p),
                 SegRef::Field(_, Some(v)) => escape_iam(v, out),
                 SegRef::Field(_, None) => out.push('*'),
+                // Only a resource built for Terraform holds one; as IAM text it is the
+                // interpolation Terraform would fill in.
+                SegRef::Expr(_, e) => {
+                    out.push_str("${");
+                    out.push_str(e);
+                    out.push('}');
+                }
             }
         }
         if let Some(t) = self.tail() {
             escape_iam(t, out);
         }
+    }
+
+    /// `true` if a rewrite rule put a Terraform expression in this resource.
+    pub fn has_expr(&self) -> bool {
+        self.segs().any(|s| matches!(s, SegRef::Expr(..)))
     }
 
     /// A canonical text where gaps are written `<partition>` etc. (used for Sid hashes).
@@ -385,6 +434,9 @@ impl Resource {
                 SegRef::Field(_, Some(v)) => out.push_str(v),
                 SegRef::Field(f, None) => {
                     let _ = write!(out, "<{}>", f.name());
+                }
+                SegRef::Expr(_, e) => {
+                    let _ = write!(out, "${{{e}}}");
                 }
             }
         }
@@ -418,7 +470,7 @@ impl Resource {
             let tag = *p.get(*pos)?;
             *pos += 1;
             let mut field = 0;
-            if matches!(tag, T_FIELD | T_GAP) {
+            if matches!(tag, T_FIELD | T_GAP | T_EXPR) {
                 field = p.get(*pos).copied().unwrap_or(0);
                 *pos += 1;
             }
@@ -444,6 +496,7 @@ impl Resource {
                 T_TEXT => (1, 0, true, text),
                 T_PATTERN => (2, 0, true, text),
                 T_FIELD | T_GAP => (3, field, tag != T_GAP, text),
+                T_EXPR => (4, field, true, text),
                 // The end of the pieces, with the tail: before any piece (a shorter list of
                 // pieces comes first), then by tail.
                 _ => (0, 0, true, text),

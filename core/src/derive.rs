@@ -100,6 +100,10 @@ impl Permission {
                         return bad("resource", "a partition, region or account holds a `:`");
                     }
                     SegRef::Field(..) => {}
+                    // Rewrite rules add expressions after derivation; a permission has none.
+                    SegRef::Expr(..) => {
+                        return bad("resource", "a permission's resource holds no expression");
+                    }
                 }
             }
             let text = self.resource.to_iam();
@@ -165,6 +169,11 @@ pub enum DiagnosticKind {
     Oversize,
     /// A policy needs more managed policies than IAM attaches to one role or user by default.
     Quota,
+    /// A resource name looks made for a test run (a hex run, a UUID, an epoch timestamp, a
+    /// pytest-xdist worker id) and no rewrite rule maps it; the hint suggests one.
+    RandomName,
+    /// A rewrite rule matched no resource.
+    StaleRewrite,
 }
 
 impl DiagnosticKind {
@@ -182,6 +191,8 @@ impl DiagnosticKind {
             DiagnosticKind::Dependent => "dependent",
             DiagnosticKind::Oversize => "oversize",
             DiagnosticKind::Quota => "quota",
+            DiagnosticKind::RandomName => "random_name",
+            DiagnosticKind::StaleRewrite => "stale_rewrite",
         }
     }
 }

@@ -23,7 +23,7 @@
 //! read_into(&rules, &mut seen, events.as_bytes(), "events.edn", &ReadOptions::default()).unwrap();
 //!
 //! let opts = PolicyOptions { region: Some("eu-west-1".into()), ..PolicyOptions::default() };
-//! let json = render_json(&build_policies(&seen, &opts), false);
+//! let json = render_json(&build_policies(&seen, &opts).unwrap(), false);
 //! assert!(json.contains("\"arn:aws:s3:::redefine-test/some-object.dat\""));
 //! assert!(json.contains("\"arn:aws:sqs:eu-west-1:123456789012:orders\""));
 //! ```
@@ -37,6 +37,7 @@
 
 mod arn;
 mod call;
+mod config;
 mod derive;
 mod error;
 pub mod glob;
@@ -48,14 +49,16 @@ mod policy;
 mod read;
 mod render;
 mod result;
+mod rewrite;
 mod spec;
 
 pub use arn::{
-    Arn, Field, Resource, ResourceBuilder, Seg, SegRef, escape_iam, partition_of_region,
+    Arn, ExprKind, Field, Resource, ResourceBuilder, Seg, SegRef, escape_iam, partition_of_region,
 };
 pub use call::{
     Call, CallParts, Outcome, Source, Value, check_account, check_partition, check_region,
 };
+pub use config::{Config, ConfigKind, FAIL_ON, Layers, Settings, env_layer, resolve_settings};
 pub use derive::{
     ConditionBlock, Derived, Diagnostic, DiagnosticKind, Permission, check_action, derive,
     derive_into,
@@ -77,8 +80,12 @@ pub use read::{
 pub use render::{
     TerraformOptions, printable, render_document_json, render_json, render_malformed_text,
     render_permission_lines, render_report_json, render_report_text, render_terraform,
+    render_variables,
 };
 pub use result::{EvidenceLine, PolicyResult, diagnostic_value, evidence_lines};
+pub use rewrite::{
+    RewriteRule, Target, TfExpr, check_terraform_reference, random_part, resource_type_of,
+};
 pub use spec::{
     CatalogInfo, NATIVE_DEPTH, NATIVE_NODES, NativeKind, NativeValue, Rules, RulesBuilder,
     Selection, native_to_value, normalize_service_name,

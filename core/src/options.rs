@@ -138,6 +138,21 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// A table of names to strings (an environment's `values`).
+    fn values(&mut self, name: &'a str) -> Result<std::collections::BTreeMap<String, String>> {
+        match self.get(name) {
+            None => Ok(Default::default()),
+            Some(Value::Object(m)) => m
+                .iter()
+                .map(|(k, v)| match v {
+                    Value::String(s) => Ok((k.clone(), s.clone())),
+                    _ => Err(usage(name, format!("`{name}` must map names to strings"))),
+                })
+                .collect(),
+            Some(_) => Err(usage(name, format!("`{name}` must map names to strings"))),
+        }
+    }
+
     /// Fails on a member no option has.
     fn finish(self) -> Result<()> {
         let mut unknown: Vec<&String> = self
@@ -208,6 +223,35 @@ impl PolicyOptions {
             }
         }
         check_policy_name(&self.name)?;
+        if let Some(e) = &self.env
+            && (e.is_empty()
+                || e.len() > 64
+                || !e
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        {
+            return Err(usage(
+                "env",
+                "`env` names an environment: letters, digits, `-` and `_` (at most 64)",
+            ));
+        }
+        for (k, v) in &self.values {
+            if !k
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                || k.is_empty()
+                || v.is_empty()
+                || v.len() > 255
+                || !v
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.+=,@".contains(c))
+            {
+                return Err(usage(
+                    "values",
+                    "`values` maps names (letters, digits, `_`, `-`) to names (letters, digits and `-_.+=,@`, at most 255)",
+                ));
+            }
+        }
         if !(MAX_SIZE_BOUNDS.0..=MAX_SIZE_BOUNDS.1).contains(&self.max_size) {
             return Err(usage(
                 "max_size",
@@ -273,6 +317,10 @@ fn policy_from<'a>(r: &mut Reader<'a>, group_by_flag: bool) -> Result<PolicyOpti
         max_size: r
             .size("max_size", MAX_SIZE_BOUNDS)?
             .unwrap_or(MANAGED_POLICY_LIMIT),
+        rewrite: crate::rewrite::rules_from_json(r.get("rewrite"))?,
+        env: r.nonempty("env")?,
+        values: r.values("values")?,
+        target: crate::rewrite::Target::Json,
     };
     o.validate()?;
     Ok(o)
@@ -414,6 +462,9 @@ impl PolicyOptions {
             },
             "group_by": self.group_by,
             "max_size": self.max_size,
+            "rewrite": self.rewrite.iter().map(crate::rewrite::RewriteRule::to_json).collect::<Vec<_>>(),
+            "env": self.env,
+            "values": self.values,
         })
     }
 }

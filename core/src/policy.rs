@@ -5,6 +5,7 @@ use crate::arn::{Field, Resource, ResourceBuilder, SegRef, partition_of_region};
 use crate::derive::{ConditionBlock, Diagnostic, DiagnosticKind};
 use crate::error::{Error, ErrorKind, Result};
 use crate::observed::{Evidence, Observed, Stats};
+use crate::rewrite::{RandomName, RewriteRule, Rewriter, Target};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// How `--s3-objects` treats S3 object keys.
@@ -87,6 +88,15 @@ pub struct PolicyOptions {
     pub group_by: bool,
     /// Size limit per document (non-whitespace characters).
     pub max_size: usize,
+    /// Rewrite rules: test names to production names or Terraform expressions.
+    pub rewrite: Vec<RewriteRule>,
+    /// The environment the policy is for (`<env>` in rewrite templates).
+    pub env: Option<String>,
+    /// The environment's values (`<NAME>` in rewrite templates).
+    pub values: BTreeMap<String, String>,
+    /// What the policy is built for: literal names, or Terraform expressions where the
+    /// rewrite rules give them.
+    pub target: Target,
 }
 
 impl Default for PolicyOptions {
@@ -103,6 +113,10 @@ impl Default for PolicyOptions {
             s3_objects: S3Objects::Prefix,
             group_by: false,
             max_size: MANAGED_POLICY_LIMIT,
+            rewrite: Vec::new(),
+            env: None,
+            values: BTreeMap::new(),
+            target: Target::Json,
         }
     }
 }
@@ -493,25 +507,40 @@ fn sid_for(prefix: &str, resources: &[Resource], condition: &Option<ConditionBlo
     )
 }
 
-/// A resource as IAM text with worst-case values in its gaps (for size limits).
+/// Worst-case length of what a Terraform expression yields: a name (AWS names are at most 255
+/// characters for most resource types), or a whole ARN (prefix and such a name).
+const EXPR_NAME_WORST: usize = 255;
+const EXPR_ARN_WORST: usize = 320;
+
+/// A resource as IAM text with worst-case values in its gaps and expressions (for size limits).
 fn worst_case_text(r: &Resource) -> String {
-    if !r.has_gap() {
+    if !r.has_gap() && !r.has_expr() {
         return r.to_iam();
     }
-    r.rebuild(
-        |f, v| {
-            Some(
-                v.unwrap_or(match f {
-                    Field::Partition => "aws-iso-b-xx",
-                    Field::Region => "ap-southeast-99",
-                    Field::Account => "123456789012",
-                })
-                .to_owned(),
-            )
-        },
-        r.tail(),
-    )
-    .to_iam()
+    let mut out = String::new();
+    for seg in r.segs() {
+        match seg {
+            SegRef::Text(t) => crate::arn::escape_iam(t, &mut out),
+            SegRef::Pattern(p) => out.push_str(p),
+            SegRef::Field(_, Some(v)) => crate::arn::escape_iam(v, &mut out),
+            SegRef::Field(f, None) => out.push_str(match f {
+                Field::Partition => "aws-iso-b-xx",
+                Field::Region => "ap-southeast-99",
+                Field::Account => "123456789012",
+            }),
+            SegRef::Expr(kind, _) => {
+                let n = match kind {
+                    crate::arn::ExprKind::Name => EXPR_NAME_WORST,
+                    crate::arn::ExprKind::Arn => EXPR_ARN_WORST,
+                };
+                out.extend(std::iter::repeat_n('x', n));
+            }
+        }
+    }
+    if let Some(t) = r.tail() {
+        crate::arn::escape_iam(t, &mut out);
+    }
+    out
 }
 
 /// The size count, conservative: every character of the minified JSON text. IAM leaves
@@ -632,11 +661,18 @@ fn split_statement(s: Statement, limit: usize, out: &mut Vec<Statement>) {
 ///     seen.add(&leastpriv::derive(&rules, &call), None, true, &call.source);
 /// }
 /// let opts = PolicyOptions { region: Some("eu-west-1".into()), ..PolicyOptions::default() };
-/// let set = build_policies(&seen, &opts);
+/// let set = build_policies(&seen, &opts)?;
 /// let st = set.statements().next().unwrap();
 /// assert_eq!(st.resources[0].to_iam(), "arn:aws:s3:::acme/reports/2024/*");
+/// # Ok::<(), leastpriv::Error>(())
 /// ```
-pub fn build_policies(observed: &Observed, opts: &PolicyOptions) -> PolicySet {
+///
+/// # Errors
+///
+/// Only with rewrite rules ([`PolicyOptions::rewrite`]): two rules matching one name, a rule
+/// writing a name that does not make a valid ARN for the resource's type, a template needing an
+/// environment that was not chosen. Each names the rule.
+pub fn build_policies(observed: &Observed, opts: &PolicyOptions) -> Result<PolicySet> {
     type Group<'a> = (Option<&'a str>, &'a str, Option<&'a ConditionBlock>);
     // The engine's notes, less those about what the filters leave out: an excluded action, or
     // (with --outcome ok) a call that only ever failed.
@@ -655,14 +691,40 @@ pub fn build_policies(observed: &Observed, opts: &PolicyOptions) -> PolicySet {
     // (principal, action, condition) → resources
     let mut per_action: BTreeMap<Group, Vec<Resource>> = BTreeMap::new();
     let mut failed_only: BTreeMap<(String, String), (u64, Evidence)> = BTreeMap::new();
+    let rewriter = Rewriter {
+        rules: &opts.rewrite,
+        env: opts.env.as_deref(),
+        values: &opts.values,
+        target: opts.target,
+    };
+    let mut used = vec![0u64; opts.rewrite.len()];
+    let mut random: BTreeMap<String, (RandomName, String, &str, Stats)> = BTreeMap::new();
+    let mut found = Vec::new();
     for p in observed.permissions_unordered() {
         let stats = &p.stats;
         if !opts.included(p.action, stats) {
             continue;
         }
+        let resolved = opts.resolve(&p.resource);
+        let resource = rewriter.apply(&resolved, &mut used, &mut found)?;
+        for n in found.drain(..) {
+            let e = random.entry(n.name.clone()).or_insert_with(|| {
+                (
+                    n,
+                    resolved.to_iam(),
+                    p.action,
+                    no_stats(stats.first.clone()),
+                )
+            });
+            e.3.ok += stats.ok;
+            e.3.failed += stats.failed;
+            if stats.first < e.3.first {
+                e.3.first = stats.first.clone();
+            }
+        }
         if stats.ok == 0 {
             let e = failed_only
-                .entry((p.action.to_owned(), opts.resolve(&p.resource).to_iam()))
+                .entry((p.action.to_owned(), resource.to_iam()))
                 .or_insert((0, stats.first.clone()));
             e.0 += stats.failed;
             if stats.first < e.1 {
@@ -673,8 +735,9 @@ pub fn build_policies(observed: &Observed, opts: &PolicyOptions) -> PolicySet {
         per_action
             .entry((principal, p.action, p.condition))
             .or_default()
-            .push(opts.resolve(&p.resource));
+            .push(resource);
     }
+    add_rewrite_diagnostics(opts, &used, random, &mut diagnostics);
     for ((action, resource), (count, first)) in failed_only {
         let (svc, name) = action.split_once(':').unwrap_or((&action, ""));
         diagnostics.insert(
@@ -876,9 +939,81 @@ pub fn build_policies(observed: &Observed, opts: &PolicyOptions) -> PolicySet {
             documents: vec![Document::default()],
         });
     }
-    PolicySet {
+    Ok(PolicySet {
         policies,
         diagnostics: diagnostics.into_iter().collect(),
+    })
+}
+
+fn no_stats(first: Evidence) -> Stats {
+    Stats {
+        ok: 0,
+        failed: 0,
+        first,
+    }
+}
+
+/// `random_name` for each name that looks generated and no rule rewrote; `stale_rewrite` for
+/// each rule that matched nothing.
+fn add_rewrite_diagnostics(
+    opts: &PolicyOptions,
+    used: &[u64],
+    random: BTreeMap<String, (RandomName, String, &str, Stats)>,
+    diagnostics: &mut BTreeMap<Diagnostic, Stats>,
+) {
+    for (name, (n, arn, action, stats)) in random {
+        let suggestion = name.replacen(&n.part, "*", 1);
+        let shown = crate::render::printable(&name).into_owned();
+        let mut hint = BTreeMap::from([
+            (
+                "match".to_owned(),
+                crate::render::printable(&suggestion).into_owned(),
+            ),
+            ("service".to_owned(), n.service.clone()),
+        ]);
+        if let Some(t) = n.resource_type {
+            hint.insert("type".to_owned(), t.to_owned());
+        }
+        diagnostics.insert(
+            Diagnostic {
+                kind: DiagnosticKind::RandomName,
+                service: n.service.clone(),
+                operation: String::new(),
+                message: format!(
+                    "the name `{shown}` (in `{}`) looks made for a test run ({} `{}`): production names differ; add a rewrite rule, such as {{ service = \"{}\"{}, match = \"{}\", name = \"...\" }}",
+                    crate::render::printable(&arn),
+                    n.why,
+                    crate::render::printable(&n.part),
+                    n.service,
+                    n.resource_type
+                        .map(|t| format!(", type = \"{t}\""))
+                        .unwrap_or_default(),
+                    crate::render::printable(&suggestion),
+                ),
+                action: Some(action.to_owned()),
+                hint: Some(hint),
+            },
+            stats,
+        );
+    }
+    for (i, rule) in opts.rewrite.iter().enumerate() {
+        if used.get(i).copied().unwrap_or(0) == 0 {
+            diagnostics.insert(
+                Diagnostic {
+                    kind: DiagnosticKind::StaleRewrite,
+                    service: rule.service.clone().unwrap_or_default(),
+                    operation: String::new(),
+                    message: format!(
+                        "rewrite rule {} (match `{}`) matched no resource: the rule is stale, or the calls did not reach its resources",
+                        i + 1,
+                        crate::render::printable(&rule.pattern)
+                    ),
+                    action: None,
+                    hint: None,
+                },
+                no_stats(Evidence::default()),
+            );
+        }
     }
 }
 

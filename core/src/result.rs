@@ -12,6 +12,7 @@ use crate::render::{
     TerraformOptions, document_value, render_json, render_report_json, render_report_text,
     render_terraform,
 };
+use crate::rewrite::Target;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -21,15 +22,20 @@ use serde_json::{Value, json};
 /// use leastpriv::{Call, Pipeline, PolicyOptions, PolicyResult, ReadOptions, Rules};
 /// let mut p = Pipeline::new(Rules::builtin(), ReadOptions::default());
 /// p.record(&Call::new("sqs", "ListQueues", serde_json::json!({})));
-/// let result = PolicyResult::build(p.observed(), &PolicyOptions::default());
+/// let result = PolicyResult::build(p.observed(), &PolicyOptions::default()).unwrap();
 /// let v = result.to_value();
 /// assert_eq!(v["policies"][0]["documents"][0]["Statement"][0]["Action"][0], "sqs:ListQueues");
 /// assert_eq!(v["counts"]["calls"], 1);
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct PolicyResult {
-    /// The policies and diagnostics.
+    /// The policies and diagnostics, with literal names.
     pub set: PolicySet,
+    /// The policies for Terraform, when rewrite rules write Terraform expressions.
+    pub terraform_set: Option<PolicySet>,
+    /// Why there are no literal names (a rewrite template needs an environment that was not
+    /// chosen), when only the Terraform policies could be built; `set` is then those.
+    pub json_error: Option<Error>,
     /// One policy per principal.
     pub group_by: bool,
     /// Event counts of the run.
@@ -62,20 +68,48 @@ pub fn diagnostic_value(d: &Diagnostic, s: &Stats) -> Value {
 }
 
 impl PolicyResult {
-    /// Builds the policies from what was seen.
-    pub fn build(observed: &Observed, opts: &PolicyOptions) -> PolicyResult {
-        PolicyResult {
-            set: build_policies(observed, opts),
+    /// Builds the policies from what was seen: with literal names, and for Terraform too when
+    /// a rewrite rule writes a Terraform expression. Fails as [`build_policies`] does.
+    pub fn build(observed: &Observed, opts: &PolicyOptions) -> Result<PolicyResult> {
+        let terraform_set = if opts.rewrite.iter().any(|r| r.terraform.is_some()) {
+            let tf = PolicyOptions {
+                target: Target::Terraform,
+                ..opts.clone()
+            };
+            Some(build_policies(observed, &tf)?)
+        } else {
+            None
+        };
+        let json = PolicyOptions {
+            target: Target::Json,
+            ..opts.clone()
+        };
+        let (set, json_error) = match (build_policies(observed, &json), &terraform_set) {
+            (Ok(set), _) => (set, None),
+            (Err(e), Some(tf)) => (tf.clone(), Some(e)),
+            (Err(e), None) => return Err(e),
+        };
+        Ok(PolicyResult {
+            set,
+            json_error,
+            terraform_set,
             group_by: opts.group_by,
             counts: observed.counts(),
             malformed_at: observed.malformed_at().cloned().collect(),
-        }
+        })
     }
 
     /// The IAM JSON: one document; a JSON array when it was split; with `group_by`, an object
     /// from principal to document (or array).
-    pub fn to_json(&self) -> String {
-        render_json(&self.set, self.group_by)
+    ///
+    /// # Errors
+    ///
+    /// When the literal names could not be written ([`PolicyResult::json_error`]).
+    pub fn to_json(&self) -> Result<String> {
+        match &self.json_error {
+            Some(e) => Err(e.clone()),
+            None => Ok(render_json(&self.set, self.group_by)),
+        }
     }
 
     /// Terraform `aws_iam_policy_document` data sources; `name` renames the document blocks
@@ -89,10 +123,11 @@ impl PolicyResult {
             )
             .with_field("provider"));
         }
+        let base = self.terraform_set.as_ref().unwrap_or(&self.set);
         match name {
             Some(n) if !self.group_by => {
                 check_policy_name(n)?;
-                let mut set = self.set.clone();
+                let mut set = base.clone();
                 for p in &mut set.policies {
                     n.clone_into(&mut p.name);
                 }
@@ -100,9 +135,9 @@ impl PolicyResult {
             }
             Some(n) => {
                 check_policy_name(n)?;
-                Ok(render_terraform(&self.set, opts))
+                Ok(render_terraform(base, opts))
             }
-            None => Ok(render_terraform(&self.set, opts)),
+            None => Ok(render_terraform(base, opts)),
         }
     }
 

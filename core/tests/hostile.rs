@@ -61,7 +61,7 @@ fn every_document_meets_the_size_count() {
             s3_objects: leastpriv::S3Objects::Exact,
             ..PolicyOptions::default()
         };
-        let set = build_policies(&seen, &opts);
+        let set = build_policies(&seen, &opts).expect("policies build");
         let mut docs = 0;
         for p in &set.policies {
             for d in &p.documents {
@@ -106,7 +106,7 @@ fn a_permission_too_large_to_fit_is_diagnosed() {
         &rules,
         &call("s3", "GetObject", json!({"Bucket": "b", "Key": key})),
     );
-    let set = build_policies(&seen, &PolicyOptions::default());
+    let set = build_policies(&seen, &PolicyOptions::default()).expect("policies build");
     assert!(
         set.diagnostics
             .iter()
@@ -134,7 +134,7 @@ fn more_documents_than_a_role_can_attach_is_diagnosed() {
             ),
         );
     }
-    let set = build_policies(&seen, &PolicyOptions::default());
+    let set = build_policies(&seen, &PolicyOptions::default()).expect("policies build");
     assert!(set.policies[0].documents.len() > 10);
     assert!(
         set.diagnostics
@@ -329,7 +329,7 @@ fn the_malformed_list_says_how_many_more() {
     .expect("lenient");
     let at: Vec<_> = seen.malformed_at().cloned().collect();
     let report = render_report_text(
-        &build_policies(&seen, &PolicyOptions::default()),
+        &build_policies(&seen, &PolicyOptions::default()).expect("policies build"),
         &seen.counts(),
         &at,
     );
@@ -350,7 +350,7 @@ fn control_characters_are_escaped_in_the_text_report() {
     c.outcome = leastpriv::Outcome::Error { code: None };
     c.source = leastpriv::Source::label("file\nname");
     record(&mut seen, &rules, &c);
-    let set = build_policies(&seen, &PolicyOptions::default());
+    let set = build_policies(&seen, &PolicyOptions::default()).expect("policies build");
     let report = render_report_text(&set, &seen.counts(), &[]);
     assert!(
         !report

@@ -135,7 +135,7 @@ fn read_lines(lines: &[String], principal_key: Option<&str>) -> Observed {
 }
 
 fn outputs(seen: &Observed, opts: &PolicyOptions) -> (String, String, String) {
-    let set = build_policies(seen, opts);
+    let set = build_policies(seen, opts).expect("policies build");
     (
         render_json(&set, opts.group_by),
         render_terraform(&set, &TerraformOptions::default()),
@@ -354,14 +354,15 @@ fn many_resources_split_into_documents_within_the_limit_losing_nothing() {
         (150, &["GetItem"][..]),
     ] {
         let seen = tables(n, ops, true);
-        let split = build_policies(&seen, &PolicyOptions::default());
+        let split = build_policies(&seen, &PolicyOptions::default()).expect("policies build");
         let unsplit = build_policies(
             &seen,
             &PolicyOptions {
                 max_size: usize::MAX,
                 ..PolicyOptions::default()
             },
-        );
+        )
+        .expect("policies build");
         assert_eq!(unsplit.policies[0].documents.len(), 1);
         let docs = &split.policies[0].documents;
         let whole = non_ws_len(&render_document_json(&unsplit.policies[0].documents[0]));
@@ -395,7 +396,7 @@ fn many_resources_split_into_documents_within_the_limit_losing_nothing() {
 fn split_documents_fit_when_terraform_fills_the_gaps() {
     // No region or account: the documents must leave room for the longest real values.
     let seen = tables(400, &["GetItem", "Query"], false);
-    let set = build_policies(&seen, &PolicyOptions::default());
+    let set = build_policies(&seen, &PolicyOptions::default()).expect("policies build");
     let docs = &set.policies[0].documents;
     assert!(docs.len() > 1);
     check_documents(docs);
@@ -441,7 +442,7 @@ fn many_actions_on_one_resource_split_by_action() {
             &Call::new("s3", format!("MadeUpOperationNumber{i:04}"), json!({})),
         );
     }
-    let set = build_policies(&seen, &PolicyOptions::default());
+    let set = build_policies(&seen, &PolicyOptions::default()).expect("policies build");
     let docs = &set.policies[0].documents;
     assert!(docs.len() > 1);
     check_documents(docs);
@@ -451,7 +452,7 @@ fn many_actions_on_one_resource_split_by_action() {
 #[test]
 fn sids_are_alphanumeric_prefix_and_hash_and_stable() {
     let seen = read_lines(&events(), None);
-    let set = build_policies(&seen, &PolicyOptions::default());
+    let set = build_policies(&seen, &PolicyOptions::default()).expect("policies build");
     for s in set.statements() {
         let prefix = s.actions[0].split(':').next().expect("prefix");
         let camel: String = prefix[..1].to_ascii_uppercase() + &prefix[1..];
@@ -478,6 +479,7 @@ fn sids_are_alphanumeric_prefix_and_hash_and_stable() {
     );
     let sid = |seen: &Observed| {
         build_policies(seen, &PolicyOptions::default())
+            .expect("policies build")
             .statements()
             .find(|s| s.actions == ["sqs:ListQueues"])
             .map(|s| s.sid.clone())
@@ -505,6 +507,7 @@ fn s3_policy(keys: &[(&str, &str, &str)], mode: S3Objects) -> Vec<(String, Vec<S
         ..PolicyOptions::default()
     };
     build_policies(&seen, &opts)
+        .expect("policies build")
         .statements()
         .map(|s| {
             (
@@ -684,7 +687,10 @@ fn mappings_parse_from_to_and_apply() {
         map_region: vec![parse_mapping("us-east-1=eu-west-1").expect("mapping")],
         ..PolicyOptions::default()
     };
-    let json = render_json(&build_policies(&seen, &opts), false);
+    let json = render_json(
+        &build_policies(&seen, &opts).expect("policies build"),
+        false,
+    );
     assert!(
         json.contains("\"arn:aws:sqs:eu-west-1:210987654321:q\""),
         "{json}"
@@ -701,7 +707,7 @@ fn splitting_only_when_needed_and_tightly() {
         let call = Call::new(format!("zz{i:03}"), "DoThingNumber", serde_json::json!({}));
         record(&mut seen, &rules, &call);
     }
-    let set = build_policies(&seen, &PolicyOptions::default());
+    let set = build_policies(&seen, &PolicyOptions::default()).expect("policies build");
     assert_eq!(
         set.policies[0].documents.len(),
         1,
@@ -726,7 +732,7 @@ fn splitting_only_when_needed_and_tightly() {
         s3_objects: leastpriv::S3Objects::Exact,
         ..PolicyOptions::default()
     };
-    let set = build_policies(&seen, &opts);
+    let set = build_policies(&seen, &opts).expect("policies build");
     let sizes: Vec<usize> = set.policies[0]
         .documents
         .iter()
@@ -781,7 +787,7 @@ fn group_by_names_never_collide() {
         group_by: true,
         ..PolicyOptions::default()
     };
-    let set = build_policies(&seen, &opts);
+    let set = build_policies(&seen, &opts).expect("policies build");
     assert_eq!(set.policies.len(), principals.len());
     let json: serde_json::Value =
         serde_json::from_str(&leastpriv::render_json(&set, true)).unwrap();

@@ -68,6 +68,7 @@ fn actions_and_resources(seen: &Observed) -> Vec<String> {
         ..PolicyOptions::default()
     };
     let mut out: Vec<String> = build_policies(seen, &opts)
+        .expect("policies build")
         .statements()
         .flat_map(|s| {
             s.actions
@@ -350,7 +351,10 @@ fn lenient_edn_skips_malformed_events_and_says_where() {
         ]
     );
     // The policy is still written from the rest.
-    let json = render_json(&build_policies(&seen, &PolicyOptions::default()), false);
+    let json = render_json(
+        &build_policies(&seen, &PolicyOptions::default()).expect("policies build"),
+        false,
+    );
     assert!(json.contains("s3:PutObject"));
 }
 

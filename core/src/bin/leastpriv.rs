@@ -4,10 +4,10 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use leastpriv::{
-    CallReader, DiagnosticKind, Error, ErrorKind, Evidence, Format, Observed, OutcomeFilter,
-    Pipeline, PolicyOptions, PolicySet, Progress, ReadOptions, Rules, RulesBuilder, S3Objects,
-    TerraformOptions, build_policies, open_input, parse_mapping, printable, render_document_json,
-    render_json, render_report_json, render_report_text, render_terraform,
+    CallReader, DiagnosticKind, Error, ErrorKind, Evidence, Observed, Pipeline, PolicySet,
+    Progress, ReadOptions, Rules, RulesBuilder, TerraformOptions, build_policies, open_input,
+    printable, render_document_json, render_json, render_report_json, render_report_text,
+    render_terraform,
 };
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -48,12 +48,12 @@ struct InputArgs {
     /// Observed states.
     #[arg(required = true, value_name = "FILE")]
     files: Vec<String>,
-    /// Input format: auto, mulog-edn, mulog-json, jsonl, observed.
-    #[arg(long = "input", default_value = "auto", value_name = "FORMAT")]
-    input: String,
-    /// The μ/log event name of AWS requests.
-    #[arg(long, default_value = "aws/request", value_name = "NAME")]
-    event_name: String,
+    /// Input format: auto (the default), mulog-edn, mulog-json, jsonl, observed.
+    #[arg(long = "input", value_name = "FORMAT")]
+    input: Option<String>,
+    /// The μ/log event name of AWS requests (default `aws/request`).
+    #[arg(long, value_name = "NAME")]
+    event_name: Option<String>,
     /// Skip malformed events (reported with their place) instead of stopping at the first.
     #[arg(long)]
     lenient: bool,
@@ -67,8 +67,13 @@ struct InputArgs {
     /// The largest event read (a line, or an EDN form across lines): bytes, or with a K, M or
     /// G suffix. A longer event is an error (skipped with --lenient), found before it is
     /// parsed.
-    #[arg(long = "max-event-size", default_value = "16M", value_name = "SIZE", value_parser = parse_size)]
-    max_event_size: usize,
+    #[arg(long = "max-event-size", value_name = "SIZE", value_parser = parse_size)]
+    max_event_size: Option<usize>,
+    /// The configuration file (default: the first `leastpriv.toml`, `[tool.leastpriv]` in
+    /// `pyproject.toml` or `"leastpriv"` in `package.json` from here up to the repository
+    /// root); `none` for none.
+    #[arg(long, value_name = "PATH")]
+    config: Option<String>,
     /// Threads reading at once (several files, and a large file in parts); default: the
     /// available cores. The output is the same for any number.
     #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
@@ -112,12 +117,17 @@ struct TargetArgs {
     /// Rewrite a region (FROM=TO, repeatable).
     #[arg(long = "map-region", value_name = "FROM=TO")]
     map_region: Vec<String>,
-    /// Which calls count: ok, or all (a call that failed still needed its permission).
-    #[arg(long, default_value = "all", value_parser = ["ok", "all"])]
-    outcome: String,
+    /// Which calls count: all (the default: a call that failed still needed its
+    /// permission), or ok.
+    #[arg(long, value_parser = ["ok", "all"])]
+    outcome: Option<String>,
     /// Leave out actions matching a glob (repeatable), e.g. `sts:*`.
     #[arg(long, value_name = "ACTION_GLOB")]
     exclude: Vec<String>,
+    /// The environment the policy is for: its `[env.NAME]` settings in the configuration, and
+    /// `<env>` in rewrite templates.
+    #[arg(long, value_name = "NAME")]
+    env: Option<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -136,6 +146,17 @@ enum FailOn {
     Oversize,
     /// More managed policies than IAM attaches to one role by default.
     Quota,
+    /// A resource name that looks made for a test run, with no rewrite rule for it.
+    RandomName,
+    /// A rewrite rule that matched nothing.
+    StaleRewrite,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Emit {
+    /// `variables.tf` beside the Terraform output, declaring the `var.*` the rewrite rules
+    /// reference.
+    Variables,
 }
 
 #[derive(Args)]
@@ -144,15 +165,16 @@ struct PolicyArgs {
     input: InputArgs,
     #[command(flatten)]
     target: TargetArgs,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "json")]
-    format: OutFormat,
-    /// Policy name (file names and Terraform block names).
-    #[arg(long, default_value = "leastpriv")]
-    name: String,
-    /// S3 object keys: exact, prefix (common prefix per bucket and action), or bucket.
-    #[arg(long = "s3-objects", default_value = "prefix", value_parser = ["exact", "prefix", "bucket"])]
-    s3_objects: String,
+    /// Output format (default: terraform for an output ending in `.tf`, else json).
+    #[arg(long, value_enum)]
+    format: Option<OutFormat>,
+    /// Policy name (file names and Terraform block names; default `leastpriv`).
+    #[arg(long)]
+    name: Option<String>,
+    /// S3 object keys: exact, prefix (the default: common prefix per bucket and action), or
+    /// bucket.
+    #[arg(long = "s3-objects", value_parser = ["exact", "prefix", "bucket"])]
+    s3_objects: Option<String>,
     /// Exit 1 when a diagnostic of this kind occurred (repeatable).
     #[arg(long = "fail-on", value_enum)]
     fail_on: Vec<FailOn>,
@@ -162,9 +184,14 @@ struct PolicyArgs {
     /// Output file, or a directory (existing, or ending in `/`) for one file per document.
     #[arg(short = 'o', long = "output", value_name = "PATH")]
     output: Option<PathBuf>,
-    /// Major version of the Terraform AWS provider (5 writes `data.aws_region.current.name`).
-    #[arg(long = "terraform-provider", default_value_t = 6, value_parser = clap::value_parser!(u32).range(4..))]
-    terraform_provider: u32,
+    /// Major version of the Terraform AWS provider (default 6; 5 writes
+    /// `data.aws_region.current.name`).
+    #[arg(long = "terraform-provider", value_parser = clap::value_parser!(u32).range(4..))]
+    terraform_provider: Option<u32>,
+    /// Also write `variables` (a `variables.tf` beside the Terraform output for the `var.*`
+    /// the rewrite rules reference).
+    #[arg(long, value_enum)]
+    emit: Vec<Emit>,
     /// Do not declare the aws_partition / aws_region / aws_caller_identity data sources.
     #[arg(long = "no-data-sources")]
     no_data_sources: bool,
@@ -240,34 +267,118 @@ fn main() -> ExitCode {
     }
 }
 
-fn load_rules(input: &InputArgs) -> Result<Arc<Rules>, Failure> {
-    if input.rules.is_empty() {
+fn load_rules(paths: &[PathBuf]) -> Result<Arc<Rules>, Failure> {
+    if paths.is_empty() {
         return Ok(Rules::builtin());
     }
     let mut b = RulesBuilder::new();
-    for p in &input.rules {
+    for p in paths {
         b.add_path(p)?;
     }
     Ok(Arc::new(b.build()?))
 }
 
-fn read_options(input: &InputArgs) -> Result<ReadOptions, Failure> {
-    let format: Format = input
-        .input
-        .parse()
-        .map_err(|e: Error| usage(e.to_string()))?;
-    Ok(ReadOptions {
-        format,
-        event_name: input.event_name.clone(),
-        principal_key: input.group_by.clone().filter(|k| k != "principal"),
-        lenient: input.lenient,
-        max_event_bytes: input.max_event_size,
-        ..ReadOptions::default()
+/// The options given on the command line, as a layer over the environment variables and the
+/// configuration file.
+fn cli_layer(
+    input: &InputArgs,
+    target: Option<&TargetArgs>,
+) -> serde_json::Map<String, serde_json::Value> {
+    use serde_json::{Value, json};
+    let mut m = serde_json::Map::new();
+    let mut put = |k: &str, v: Value| {
+        m.insert(k.to_owned(), v);
+    };
+    if let Some(f) = &input.input {
+        put("format", json!(f));
+    }
+    if let Some(e) = &input.event_name {
+        put("event_name", json!(e));
+    }
+    if input.lenient {
+        put("lenient", json!(true));
+    }
+    if !input.rules.is_empty() {
+        put(
+            "rules",
+            json!(
+                input
+                    .rules
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+            ),
+        );
+    }
+    if let Some(g) = &input.group_by {
+        put("group_by", json!(g));
+    }
+    if let Some(n) = input.max_event_size {
+        put("max_event_size", json!(n));
+    }
+    if let Some(c) = &input.config {
+        put("config", json!(c));
+    }
+    if let Some(t) = target {
+        for (k, v) in [
+            ("region", &t.region),
+            ("account", &t.account),
+            ("partition", &t.partition),
+            ("outcome", &t.outcome),
+            ("env", &t.env),
+        ] {
+            if let Some(v) = v {
+                put(k, json!(v));
+            }
+        }
+        if !t.map_account.is_empty() {
+            put("map_account", json!(t.map_account));
+        }
+        if !t.map_region.is_empty() {
+            put("map_region", json!(t.map_region));
+        }
+        if !t.exclude.is_empty() {
+            put("exclude", json!(t.exclude));
+        }
+    }
+    m
+}
+
+/// The settings of the run: the command line over the environment variables over the
+/// configuration file.
+fn settings(
+    cli: serde_json::Map<String, serde_json::Value>,
+) -> Result<leastpriv::Settings, Failure> {
+    let cwd = std::env::current_dir().map_err(|e| Failure {
+        code: 1,
+        message: format!("the working directory: {e}"),
+    })?;
+    let layers = leastpriv::Layers {
+        cli,
+        env_vars: std::env::vars().collect(),
+        runner: serde_json::Map::new(),
+    };
+    leastpriv::resolve_settings(&cwd, &layers).map_err(|e| {
+        // A mistake in an option given on the command line names its flag.
+        match e.field() {
+            Some(f)
+                if matches!(e.kind(), ErrorKind::Usage | ErrorKind::UnknownFormat)
+                    && !e.message().contains(": ") =>
+            {
+                usage(format!("--{}: {}", f.replace('_', "-"), e.message()))
+            }
+            _ if e.kind() == ErrorKind::UnknownFormat => usage(e.to_string()),
+            _ => Failure::from(e),
+        }
     })
 }
 
-fn read_all(input: &InputArgs, rules: &Arc<Rules>) -> Result<Observed, Failure> {
-    let opts = read_options(input)?;
+fn read_all(
+    input: &InputArgs,
+    opts: &ReadOptions,
+    rules: &Arc<Rules>,
+) -> Result<Observed, Failure> {
+    let opts = opts.clone();
     if input.files.iter().filter(|f| *f == "-").count() > 1 {
         return Err(usage("standard input (`-`) can be read only once"));
     }
@@ -349,39 +460,6 @@ impl ProgressBar {
     }
 }
 
-fn policy_options(target: &TargetArgs, group_by: bool) -> Result<PolicyOptions, Failure> {
-    let mut map_account = Vec::new();
-    for m in &target.map_account {
-        map_account.push(parse_mapping(m)?);
-    }
-    let mut map_region = Vec::new();
-    for m in &target.map_region {
-        map_region.push(parse_mapping(m)?);
-    }
-    let outcome: OutcomeFilter = target.outcome.parse()?;
-    let opts = PolicyOptions {
-        region: target.region.clone(),
-        account: target.account.clone(),
-        partition: target.partition.clone(),
-        map_account,
-        map_region,
-        outcome,
-        exclude: target.exclude.clone(),
-        group_by,
-        ..PolicyOptions::default()
-    };
-    opts.validate().map_err(flag_error)?;
-    Ok(opts)
-}
-
-/// A usage error about an option, with the flag that gave it.
-fn flag_error(e: Error) -> Failure {
-    match e.field() {
-        Some(f) => usage(format!("--{}: {}", f.replace('_', "-"), e.message())),
-        None => Failure::from(e),
-    }
-}
-
 /// Writes files all or nothing, never replacing what is not a regular file (devices, FIFOs
 /// and `/dev/stdout` are written directly, symbolic links followed): see
 /// [`leastpriv::write_files`].
@@ -440,15 +518,66 @@ fn principal_file_stem(principal: &str) -> String {
 }
 
 fn cmd_policy(a: PolicyArgs) -> Result<u8, Failure> {
-    leastpriv::check_policy_name(&a.name).map_err(flag_error)?;
-    let rules = load_rules(&a.input)?;
-    let mut opts = policy_options(&a.target, a.input.group_by.is_some())?;
-    opts.name = a.name.clone();
-    opts.s3_objects = a.s3_objects.parse::<S3Objects>()?;
-    let seen = read_all(&a.input, &rules)?;
-    let set = build_policies(&seen, &opts);
+    use serde_json::json;
+    let mut cli = cli_layer(&a.input, Some(&a.target));
+    if let Some(n) = &a.name {
+        cli.insert("name".into(), json!(n));
+    }
+    if let Some(o) = &a.s3_objects {
+        cli.insert("s3_objects".into(), json!(o));
+    }
+    if let Some(o) = &a.output {
+        cli.insert("out".into(), json!(o.display().to_string()));
+    }
+    if let Some(f) = a.format {
+        cli.insert(
+            "out_format".into(),
+            json!(match f {
+                OutFormat::Json => "json",
+                OutFormat::Terraform => "terraform",
+            }),
+        );
+    }
+    if let Some(v) = a.terraform_provider {
+        cli.insert("terraform_provider".into(), json!(v));
+    }
+    if !a.emit.is_empty() {
+        cli.insert("emit".into(), json!(["variables"]));
+    }
+    if !a.fail_on.is_empty() {
+        cli.insert(
+            "fail_on".into(),
+            json!(
+                a.fail_on
+                    .iter()
+                    .map(|f| fail_on_name(*f))
+                    .collect::<Vec<_>>()
+            ),
+        );
+    }
+    let settings = settings(cli)?;
+    let format = match settings.to_json()["out_format"].as_str() {
+        Some("terraform") => OutFormat::Terraform,
+        _ => OutFormat::Json,
+    };
+    let output = settings.out.clone();
+    let rules = load_rules(&settings.rules)?;
+    let mut opts = settings.run.policy.clone();
+    opts.target = match format {
+        OutFormat::Json => leastpriv::Target::Json,
+        OutFormat::Terraform => leastpriv::Target::Terraform,
+    };
+    let name = opts.name.clone();
+    let emit_variables = !settings.emit.is_empty();
+    if emit_variables && (format != OutFormat::Terraform || output.is_none()) {
+        return Err(usage(
+            "--emit variables: it writes variables.tf beside a Terraform output file (--format terraform -o PATH)",
+        ));
+    }
+    let seen = read_all(&a.input, &settings.run.read, &rules)?;
+    let set = build_policies(&seen, &opts)?;
     let tf = TerraformOptions {
-        provider_major: a.terraform_provider,
+        provider_major: settings.terraform_provider.unwrap_or(6),
         data_sources: !a.no_data_sources,
     };
     let malformed: Vec<Evidence> = seen.malformed_at().cloned().collect();
@@ -461,7 +590,18 @@ fn cmd_policy(a: PolicyArgs) -> Result<u8, Failure> {
             render_report_json(&set, &seen.counts(), &malformed),
         ));
     }
-    let stdout_text = match (&a.output, a.format) {
+    if emit_variables && let Some(out) = &output {
+        let dir = if is_dir_target(out) {
+            out.clone()
+        } else {
+            out.parent().map(Path::to_path_buf).unwrap_or_default()
+        };
+        files.push((
+            dir.join("variables.tf"),
+            leastpriv::render_variables(&opts.rewrite),
+        ));
+    }
+    let stdout_text = match (&output, format) {
         (Some(dir), fmt) if is_dir_target(dir) => {
             std::fs::create_dir_all(dir).map_err(|e| Failure {
                 code: 1,
@@ -473,7 +613,7 @@ fn cmd_policy(a: PolicyArgs) -> Result<u8, Failure> {
                     for p in &set.policies {
                         let stem = match &p.principal {
                             Some(pr) if opts.group_by => principal_file_stem(pr),
-                            _ => a.name.clone(),
+                            _ => name.clone(),
                         };
                         for (i, d) in p.documents.iter().enumerate() {
                             let name = if i == 0 {
@@ -495,10 +635,7 @@ fn cmd_policy(a: PolicyArgs) -> Result<u8, Failure> {
                     }
                 }
                 OutFormat::Terraform => {
-                    files.push((
-                        dir.join(format!("{}.tf", a.name)),
-                        render_terraform(&set, &tf),
-                    ));
+                    files.push((dir.join(format!("{name}.tf")), render_terraform(&set, &tf)));
                 }
             }
             None
@@ -517,40 +654,66 @@ fn cmd_policy(a: PolicyArgs) -> Result<u8, Failure> {
             }
         }
     };
+    // The output's directory is made when missing (`-o iam/policy.tf` in a new project).
+    for (path, _) in &files {
+        if let Some(dir) = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty() && !d.exists())
+        {
+            std::fs::create_dir_all(dir).map_err(|e| Failure {
+                code: 1,
+                message: format!("{}: {e}", dir.display()),
+            })?;
+        }
+    }
     write_atomically(&files)?;
     if let Some(text) = stdout_text {
         emit(None, &text)?;
     }
-    finish_report(&a, &set, &seen, &malformed)
+    finish_report(a.input.quiet, &settings.fail_on, &set, &seen, &malformed)
+}
+
+fn fail_on_name(f: FailOn) -> &'static str {
+    match f {
+        FailOn::Unmapped => "unmapped",
+        FailOn::Wildcard => "wildcard",
+        FailOn::Oversize => "oversize",
+        FailOn::Quota => "quota",
+        FailOn::RandomName => "random_name",
+        FailOn::StaleRewrite => "stale_rewrite",
+    }
 }
 
 fn finish_report(
-    a: &PolicyArgs,
+    quiet: bool,
+    fail_on: &[String],
     set: &PolicySet,
     seen: &Observed,
     malformed: &[Evidence],
 ) -> Result<u8, Failure> {
-    if !a.input.quiet {
+    if !quiet {
         eprint!("{}", render_report_text(set, &seen.counts(), malformed));
     }
-    let hit = a.fail_on.iter().any(|f| {
-        set.diagnostics.iter().any(|(d, _)| match f {
-            FailOn::Unmapped => matches!(
+    let hit = fail_on.iter().any(|f| {
+        set.diagnostics.iter().any(|(d, _)| match f.as_str() {
+            "unmapped" => matches!(
                 d.kind,
                 DiagnosticKind::UnmappedOperation | DiagnosticKind::UnknownService
             ),
-            FailOn::Wildcard => d.kind == DiagnosticKind::Wildcard,
-            FailOn::Oversize => d.kind == DiagnosticKind::Oversize,
-            FailOn::Quota => d.kind == DiagnosticKind::Quota,
+            other => d.kind.name() == other,
         })
     });
     Ok(if hit { 1 } else { 0 })
 }
 
 fn cmd_permissions(a: PermissionsArgs) -> Result<u8, Failure> {
-    let rules = load_rules(&a.input)?;
-    let opts = policy_options(&a.target, false)?;
-    let seen = read_all(&a.input, &rules)?;
+    let settings = settings(cli_layer(&a.input, Some(&a.target)))?;
+    let rules = load_rules(&settings.rules)?;
+    let opts = leastpriv::PolicyOptions {
+        group_by: false,
+        ..settings.run.policy.clone()
+    };
+    let seen = read_all(&a.input, &settings.run.read, &rules)?;
     report_malformed(&seen, a.input.quiet);
     let failed = |e: std::io::Error| Failure {
         code: 1,
@@ -585,8 +748,9 @@ fn report_malformed(seen: &Observed, quiet: bool) {
 }
 
 fn cmd_merge(a: MergeArgs) -> Result<u8, Failure> {
-    let rules = load_rules(&a.input)?;
-    let seen = read_all(&a.input, &rules)?;
+    let settings = settings(cli_layer(&a.input, None))?;
+    let rules = load_rules(&settings.rules)?;
+    let seen = read_all(&a.input, &settings.run.read, &rules)?;
     let bytes = seen.to_bytes();
     report_malformed(&seen, a.input.quiet);
     drop(seen);
@@ -676,9 +840,10 @@ fn cmd_catalog() -> Result<u8, Failure> {
 }
 
 fn cmd_explain(a: ExplainArgs) -> Result<u8, Failure> {
-    let rules = load_rules(&a.input)?;
-    let opts = policy_options(&a.target, false)?;
-    let read = read_options(&a.input)?;
+    let settings = settings(cli_layer(&a.input, Some(&a.target)))?;
+    let rules = load_rules(&settings.rules)?;
+    let opts = settings.run.policy.clone();
+    let read = settings.run.read.clone();
     let mut out = String::new();
     let mut failure = None;
     for f in &a.input.files {

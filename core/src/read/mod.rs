@@ -10,7 +10,7 @@
 
 mod edn;
 mod fast;
-mod json;
+pub(crate) mod json;
 mod jsonl;
 mod mulog;
 

@@ -84,7 +84,7 @@ fn policy_value(p: &Policy) -> serde_json::Value {
 /// let mut seen = Observed::new();
 /// let call = Call::new("sqs", "ListQueues", serde_json::json!({}));
 /// seen.add(&leastpriv::derive(&Rules::builtin(), &call), None, true, &call.source);
-/// let json = render_json(&build_policies(&seen, &PolicyOptions::default()), false);
+/// let json = render_json(&build_policies(&seen, &PolicyOptions::default()).unwrap(), false);
 /// assert!(json.contains("\"sqs:ListQueues\""));
 /// assert!(json.ends_with("}\n"));
 /// ```

@@ -84,6 +84,12 @@ fn resource_hcl(r: &Resource, opts: &TerraformOptions) -> String {
             Seg::Pattern(p) => hcl_literal(p, &mut out),
             Seg::Field(_, Some(v)) => iam_literal(v, &mut out),
             Seg::Field(f, None) => out.push_str(field_ref(f, opts)),
+            // A reference checked when the rule was read (crate::check_terraform_reference).
+            Seg::Expr(_, e) => {
+                out.push_str("${");
+                out.push_str(e);
+                out.push('}');
+            }
         }
     }
     if let Some(t) = r.tail() {
@@ -180,6 +186,12 @@ fn resource_json_hcl(r: &Resource, opts: &TerraformOptions, out: &mut String) {
             Seg::Field(f, None) => {
                 flush(&mut lit, out);
                 out.push_str(field_ref(f, opts));
+            }
+            Seg::Expr(_, e) => {
+                flush(&mut lit, out);
+                out.push_str("${");
+                out.push_str(e);
+                out.push('}');
             }
         }
     }
@@ -302,7 +314,7 @@ fn document_block(name: &str, doc: &Document, opts: &TerraformOptions, out: &mut
 /// let mut seen = Observed::new();
 /// let call = Call::new("s3", "GetObject", serde_json::json!({"Bucket": "b", "Key": "k"}));
 /// seen.add(&leastpriv::derive(&Rules::builtin(), &call), None, true, &call.source);
-/// let tf = render_terraform(&build_policies(&seen, &PolicyOptions::default()), &TerraformOptions::default());
+/// let tf = render_terraform(&build_policies(&seen, &PolicyOptions::default()).unwrap(), &TerraformOptions::default());
 /// assert!(tf.contains("data \"aws_iam_policy_document\" \"leastpriv\" {"));
 /// assert!(tf.contains("\"arn:${data.aws_partition.current.partition}:s3:::b/k\","));
 /// ```
@@ -357,6 +369,58 @@ pub fn render_terraform(set: &PolicySet, opts: &TerraformOptions) -> String {
         }
     }
     out.push_str(&blocks.join("\n"));
+    out
+}
+
+/// A `variables.tf` declaring the input variables (`var.NAME`) the rewrite rules' Terraform
+/// expressions reference, in name order: `type = string` where the expression is the variable
+/// itself, `any` where it indexes into it. Empty when they reference none.
+///
+/// ```
+/// let rule = leastpriv::RewriteRule::from_json(&serde_json::json!(
+///     {"match": "orders-*", "name": "orders-<env>", "terraform_name": "var.orders_bucket"}), "rewrite[1]").unwrap();
+/// let tf = leastpriv::render_variables(&[rule]);
+/// assert!(tf.starts_with("variable \"orders_bucket\" {\n  type        = string\n"));
+/// ```
+pub fn render_variables(rules: &[crate::rewrite::RewriteRule]) -> String {
+    use crate::rewrite::TfExpr;
+    let mut vars: std::collections::BTreeMap<String, (bool, Vec<String>)> =
+        std::collections::BTreeMap::new();
+    for (i, r) in rules.iter().enumerate() {
+        let Some(TfExpr::Name(e) | TfExpr::Arn(e)) = &r.terraform else {
+            continue;
+        };
+        let Some(rest) = e.strip_prefix("var.") else {
+            continue;
+        };
+        let end = rest.find(['.', '[']).unwrap_or(rest.len());
+        let name = &rest[..end];
+        let entry = vars.entry(name.to_owned()).or_insert((true, Vec::new()));
+        entry.0 &= end == rest.len();
+        entry.1.push(format!(
+            "{} of rewrite rule {} (match `{}`)",
+            match &r.terraform {
+                Some(TfExpr::Arn(_)) => "the ARN",
+                _ => "the name",
+            },
+            i + 1,
+            r.pattern
+        ));
+    }
+    let mut out = String::new();
+    for (name, (plain, uses)) in vars {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        let _ = writeln!(out, "variable {} {{", quoted(&name));
+        let _ = writeln!(
+            out,
+            "  type        = {}",
+            if plain { "string" } else { "any" }
+        );
+        let _ = writeln!(out, "  description = {}", quoted(&uses.join("; ")));
+        out.push_str("}\n");
+    }
     out
 }
 
