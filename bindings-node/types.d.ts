@@ -57,6 +57,53 @@ export interface PolicyOptions {
   groupBy?: boolean
   /** The size limit per document, in characters (default 6144, IAM's managed-policy limit). */
   maxSize?: number
+  /** Rewrite rules: test names to production names or Terraform references. */
+  rewrite?: Array<RewriteRule>
+  /** The environment the policy is for (`<env>` in rewrite templates). */
+  env?: string
+  /** The environment's values (`<NAME>` in rewrite templates). */
+  values?: Record<string, string>
+}
+
+/** A rewrite rule (`[[rewrite]]` in `leastpriv.toml`). */
+export interface RewriteRule {
+  /** The glob a name must match, whole (`*` captures, `?` one character). */
+  match: string
+  /** The production name: letters, digits, `-_.+=,@`, `<N>` captures, `<env>`, `<NAME>` values. */
+  name: string
+  /** The IAM service prefix the resource must be of (`s3`). */
+  service?: string
+  /** The resource type of the ARN up to the name (`bucket`, `table`). */
+  type?: string
+  /** A Terraform reference that yields the name (`aws_s3_bucket.orders.bucket`). */
+  terraform_name?: string
+  /** A Terraform reference that yields the ARN up to the name (`aws_s3_bucket.orders.arn`). */
+  terraform_arn?: string
+}
+
+/** What `resolveSettings()` returns: the configuration file under the runner's settings, the
+ * `LEASTPRIV_*` environment variables and the command line. */
+export interface Settings {
+  /** Options of `Recorder.read()`. */
+  read: Record<string, unknown>
+  /** Options of `Recorder.policy()`. */
+  policy: PolicyOptions & Record<string, unknown>
+  /** Where the policy is written (absolute when it came from the configuration file). */
+  out: string | null
+  /** `json` or `terraform` (from the extension of `out` when not said). */
+  out_format: 'json' | 'terraform' | null
+  /** Rules files or directories. */
+  rules: Array<string>
+  /** Extra files: `variables` (a `variables.tf` beside a Terraform output). */
+  emit: Array<string>
+  /** The AWS provider's major version for Terraform. */
+  terraform_provider: number | null
+  /** Diagnostic kinds that fail the run. */
+  fail_on: Array<string>
+  /** The `check` table. */
+  check: Record<string, unknown> | null
+  /** The configuration file read, if any. */
+  config: string | null
 }
 
 /** Options of `Policy.toTerraform()`. */
@@ -136,6 +183,8 @@ export interface Diagnostic {
     | 'dependent'
     | 'oversize'
     | 'quota'
+    | 'random_name'
+    | 'stale_rewrite'
   service: string
   operation: string
   message: string

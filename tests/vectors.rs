@@ -58,7 +58,9 @@ fn run(v: &Value) -> Result<(), Failed> {
     let mut seen = Observed::new();
     let result = read_into(&rules, &mut seen, text.as_bytes(), "input", &read);
     if v.get("error").is_some() {
-        return check_error(v, result.map(|_| ()));
+        // Reading, then building the policy (where rewrite rules fail).
+        let built = result.and_then(|_| build_policies(&seen, &policy_opts).map(|_| ()));
+        return check_error(v, built);
     }
     result.map_err(|e| format!("reading failed: {e}"))?;
     let expect = v.get("expect").ok_or("vector without expect or error")?;
@@ -88,7 +90,7 @@ fn run(v: &Value) -> Result<(), Failed> {
             .into());
         }
     }
-    let set = build_policies(&seen, &policy_opts).expect("policies build");
+    let set = build_policies(&seen, &policy_opts).map_err(|e| format!("building failed: {e}"))?;
     if let Some(want) = expect.get("diagnostics") {
         checked += 1;
         let want: BTreeSet<String> = want

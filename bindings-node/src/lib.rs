@@ -47,3 +47,48 @@ pub fn split_options(
         leastpriv::RunOptions::split_json(&v).map_err(|e| error::to_js(&env, &e))?;
     Ok(serde_json::json!({ "read": read, "policy": policy }))
 }
+
+/// The settings of a run, as the CLI resolves them: the configuration file found from `cwd`
+/// (`leastpriv.toml`, `[tool.leastpriv]` in `pyproject.toml`, `"leastpriv"` in `package.json`,
+/// up to the repository root), under `runner` (the test runner's settings, such as jest's
+/// `globals.leastpriv`), the `LEASTPRIV_*` environment variables and `cli`. Returns `read` and
+/// `policy` (options of `Recorder.read` / `Recorder.policy`), `out`, `out_format`, `rules`,
+/// `emit`, `terraform_provider`, `fail_on`, `check` and `config` (the file read).
+#[napi(
+    catch_unwind,
+    ts_args_type = "cwd: string, runner?: Record<string, unknown> | null, cli?: Record<string, unknown> | null",
+    ts_return_type = "import('./types').Settings"
+)]
+pub fn resolve_settings(
+    env: Env,
+    cwd: String,
+    runner: Option<Unknown<'_>>,
+    cli: Option<Unknown<'_>>,
+) -> napi::Result<serde_json::Value> {
+    let js = |e: leastpriv::Error| error::to_js(&env, &e);
+    let layer = |v: Option<Unknown<'_>>| -> Result<serde_json::Map<String, serde_json::Value>, leastpriv::Error> {
+        match native::options(v)? {
+            serde_json::Value::Object(m) => Ok(m),
+            _ => Ok(serde_json::Map::new()),
+        }
+    };
+    let layers = leastpriv::Layers {
+        cli: layer(cli).map_err(js)?,
+        env_vars: std::env::vars().collect(),
+        runner: layer(runner).map_err(js)?,
+    };
+    let s = leastpriv::resolve_settings(std::path::Path::new(&cwd), &layers).map_err(js)?;
+    Ok(s.to_json())
+}
+
+/// A `variables.tf` declaring the `var.*` the rewrite rules of `options` (policy options, as
+/// `Recorder.policy()` takes them) reference; empty when they reference none.
+#[napi(
+    catch_unwind,
+    ts_args_type = "options: import('./types').PolicyOptions"
+)]
+pub fn render_variables(env: Env, options: Unknown<'_>) -> napi::Result<String> {
+    let v = native::options(Some(options)).map_err(|e| error::to_js(&env, &e))?;
+    let o = leastpriv::PolicyOptions::from_json(&v).map_err(|e| error::to_js(&env, &e))?;
+    Ok(leastpriv::render_variables(&o.rewrite))
+}

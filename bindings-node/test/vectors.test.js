@@ -77,6 +77,8 @@ function feed(v, via) {
       if (typeof input.text !== 'string') throw new Error('input needs calls or text');
       rec.readBuffer(input.text, { ...read, format: input.format || 'auto', label: 'input' });
     }
+    // Building the policy is where rewrite rules fail.
+    if (v.error) rec.policy(policy);
   } catch (err) {
     return [rec, err, policy];
   }

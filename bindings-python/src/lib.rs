@@ -21,6 +21,8 @@ fn _leastpriv(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(rule_actions, m)?)?;
     m.add_function(wrap_pyfunction!(write_file, m)?)?;
     m.add_function(wrap_pyfunction!(split_options, m)?)?;
+    m.add_function(wrap_pyfunction!(resolve_settings, m)?)?;
+    m.add_function(wrap_pyfunction!(render_variables, m)?)?;
     // The exceptions live in `leastpriv.errors`; the module names them too.
     let errors = m.py().import("leastpriv.errors")?;
     for name in errors.getattr("__all__")?.extract::<Vec<String>>()? {
@@ -57,4 +59,53 @@ fn split_options<'py>(
         .unwrap_or_default();
     let (read, policy) = leastpriv::RunOptions::split_json(&v).map_err(error::Error)?;
     Ok((native::to_py(py, &read)?, native::to_py(py, &policy)?))
+}
+
+/// The settings of a run, as the CLI resolves them: the configuration file found from ``cwd``
+/// (``leastpriv.toml``, ``[tool.leastpriv]`` in ``pyproject.toml``, ``"leastpriv"`` in
+/// ``package.json``, up to the repository root), under ``runner`` (the test runner's settings),
+/// the ``LEASTPRIV_*`` environment variables and ``cli`` (command-line options). Returns
+/// ``read`` and ``policy`` (keyword arguments of ``Recorder.read`` / ``Recorder.policy``),
+/// ``out``, ``out_format``, ``rules``, ``emit``, ``terraform_provider``, ``fail_on``, ``check``
+/// and ``config`` (the file read).
+#[pyfunction]
+#[pyo3(signature = (cwd, runner=None, cli=None))]
+fn resolve_settings<'py>(
+    py: Python<'py>,
+    cwd: std::path::PathBuf,
+    runner: Option<&Bound<'py, PyAny>>,
+    cli: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let layer =
+        |o: Option<&Bound<'py, PyAny>>| -> PyResult<serde_json::Map<String, leastpriv::Value>> {
+            let Some(o) = o else {
+                return Ok(serde_json::Map::new());
+            };
+            match leastpriv::native_to_value(&native::Obj(o.clone())).map_err(error::Error)? {
+                Some(leastpriv::Value::Object(m)) => Ok(m),
+                None | Some(leastpriv::Value::Null) => Ok(serde_json::Map::new()),
+                Some(_) => Err(pyo3::exceptions::PyTypeError::new_err(
+                    "settings layers are dicts of option names to values",
+                )),
+            }
+        };
+    let layers = leastpriv::Layers {
+        cli: layer(cli)?,
+        env_vars: std::env::vars().collect(),
+        runner: layer(runner)?,
+    };
+    let s =
+        py.detach(|| error::guard(|| Ok(leastpriv::resolve_settings(&cwd, &layers)?.to_json())))?;
+    native::to_py(py, &s)
+}
+
+/// A ``variables.tf`` declaring the ``var.*`` the rewrite rules of ``options`` (policy options,
+/// as ``Recorder.policy`` takes them) reference; empty when they reference none.
+#[pyfunction]
+fn render_variables(options: &Bound<'_, PyAny>) -> PyResult<String> {
+    let v = leastpriv::native_to_value(&native::Obj(options.clone()))
+        .map_err(error::Error)?
+        .unwrap_or_default();
+    let o = leastpriv::PolicyOptions::from_json(&v).map_err(error::Error)?;
+    Ok(leastpriv::render_variables(&o.rewrite))
 }

@@ -1,14 +1,20 @@
 """End to end: a small boto3 application (e2e/orders_app.py: S3, DynamoDB, SQS, SNS, SSM,
 Secrets Manager, KMS) and its own pytest suite (e2e/suite/), run in a separate pytest process
 against a real moto_server with the leastpriv plugin on — serially, with pytest-xdist
-(``-n 2``), and writing Terraform. The written policy must equal e2e/expected_policy.json, the
-xdist run must write the identical file, and the secret the tests use must appear in no output.
+(``-n 2``), and writing Terraform. The application names its resources with a random run id;
+its configuration (e2e/leastpriv.toml, and ``leastpriv_env`` in e2e/pytest.ini) maps them to
+production names and Terraform references. The written policy must equal
+e2e/expected_policy.json (production names only: the run id appears in no policy), the xdist run
+must write the identical file, the Terraform must reference the resources and be as ``terraform
+fmt`` writes it, and the secret the tests use must appear in no output.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -17,6 +23,7 @@ from typing import Any
 
 import pytest
 
+import leastpriv
 from leastpriv import Recorder
 
 from .conftest import SPEC, MotoServer
@@ -24,16 +31,14 @@ from .conftest import SPEC, MotoServer
 E2E = Path(__file__).resolve().parent / "e2e"
 EXPECTED = json.loads((E2E / "expected_policy.json").read_text(encoding="utf-8"))
 SECRET = "e2e-secret-5e1f0c2a-never-in-any-output"
-TARGET = [
-    "--leastpriv-region=eu-west-1",
-    "--leastpriv-account=210987654321",
-    "--leastpriv-map-account=123456789012=210987654321",
-]
-POLICY_OPTIONS: dict[str, Any] = {
-    "region": "eu-west-1",
-    "account": "210987654321",
-    "map_account": {"123456789012": "210987654321"},
-}
+# The run id the application names its resources with (a new one for every run of this suite).
+RUN_ID = secrets.token_hex(4)
+# The policy options as the plugin resolves them in e2e/ (leastpriv.toml, pytest.ini's env).
+POLICY_OPTIONS: dict[str, Any] = dict(
+    leastpriv.resolve_settings(E2E, {"env": "prod"}, {"config": str(E2E / "leastpriv.toml")})[
+        "policy"
+    ]
+)
 
 # IAM prefix -> the rules file its permissions come from.
 RULE_FILES = {
@@ -67,8 +72,11 @@ def _run_suite(moto: MotoServer, out: Path, *extra: str) -> Run:
             "AWS_CONFIG_FILE": os.devnull,
             "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
             "E2E_SECRET": SECRET,
+            "E2E_RUN_ID": RUN_ID,
         }
     )
+    for k in [k for k in env if k.startswith("LEASTPRIV_")]:
+        del env[k]
     env.pop("LEASTPRIV_PYTEST_CONTROLLER", None)
     state = out.with_suffix(".state.json")
     cmd = [
@@ -79,7 +87,6 @@ def _run_suite(moto: MotoServer, out: Path, *extra: str) -> Run:
         "no:cacheprovider",
         f"--leastpriv-out={out}",
         f"--leastpriv-state={state}",
-        *TARGET,
         *extra,
     ]
     proc = subprocess.run(
@@ -96,7 +103,10 @@ def runs(moto_server: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> d
     return {
         "serial": _run_suite(moto_server, d / "serial" / "policy.json"),
         "xdist": _run_suite(moto_server, d / "xdist" / "policy.json", "-n", "2"),
-        "terraform": _run_suite(moto_server, d / "tf" / "policy.tf"),
+        # The ini layer from the command line (pytest -o): variables.tf beside the policy.
+        "terraform": _run_suite(
+            moto_server, d / "tf" / "policy.tf", "-o", "leastpriv_emit=variables"
+        ),
     }
 
 
@@ -143,6 +153,38 @@ def test_terraform_output(runs: dict[str, Run]) -> None:
     assert 'data "aws_iam_policy_document" "leastpriv" {' in tf
     assert '"arn:aws:secretsmanager:eu-west-1:210987654321:secret:orders/db-password-&{?}' not in tf
     assert "secret:orders/db-password-??????" in tf
+    # The resources Terraform owns are referenced, not named.
+    assert '"${aws_s3_bucket.docs.arn}/invoices/*",' in tf
+    assert '"${aws_s3_bucket.docs.arn}",' in tf
+    assert (
+        '"arn:aws:dynamodb:eu-west-1:210987654321:table/${aws_dynamodb_table.orders.name}",' in tf
+    )
+    assert '"${aws_sns_topic.notifications.arn}",' in tf
+    assert '"arn:aws:sqs:eu-west-1:210987654321:${var.events_queue}",' in tf
+    variables = (runs["terraform"].policy.parent / "variables.tf").read_text()
+    assert variables.startswith('variable "events_queue" {\n  type        = string\n')
+
+
+def test_terraform_is_as_terraform_fmt_writes_it(runs: dict[str, Run]) -> None:
+    terraform = shutil.which("terraform")
+    if terraform is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("terraform is not on PATH, and CI must run this test")
+        pytest.skip("terraform is not on PATH (outside CI only)")
+    d = runs["terraform"].policy.parent
+    proc = subprocess.run(
+        [terraform, "fmt", "-check", "-diff", str(d)], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_no_run_id_in_any_policy(runs: dict[str, Run]) -> None:
+    for run in runs.values():
+        for path in run.policy.parent.iterdir():
+            if path != run.state:
+                assert RUN_ID not in path.read_text(), path
+    # The state keeps what was recorded, with the run's names.
+    assert RUN_ID in runs["serial"].state.read_text()
 
 
 def test_evidence_names_the_test_that_first_needed_each_permission(runs: dict[str, Run]) -> None:

@@ -217,3 +217,104 @@ def test_written_files_get_the_umask_mode_or_keep_an_existing_files(tmp_path: Pa
     finally:
         os.umask(old)
     assert not [p for p in tmp_path.rglob("*.tmp")]
+
+
+# -- the configuration file and its layers -----------------------------------------------------
+
+TEST_RUN_NAMES = """
+def test_run_named(leastpriv_recorder):
+    leastpriv_recorder.record("s3", "PutObject", {"Bucket": "orders-test-8f3a2c", "Key": "a/b.pdf"},
+                              region="eu-west-1", account="123456789012", source="named")
+    leastpriv_recorder.record("sqs", "SendMessage",
+                              {"QueueUrl": "https://sqs.eu-west-1.amazonaws.com/123456789012/jobs-8f3a2c"},
+                              source="named")
+"""
+
+CONFIG = """
+out = "iam/policy.json"
+region = "eu-west-1"
+map_account = {{ "123456789012" = "210987654321" }}
+{extra}
+[[rewrite]]
+service = "s3"
+type = "bucket"
+match = "orders-test-*"
+name = "orders-<env>"
+terraform_arn = "aws_s3_bucket.orders.arn"
+
+[[rewrite]]
+service = "sqs"
+match = "jobs-*"
+name = "jobs"
+
+[env.prod]
+account = "210987654321"
+"""
+
+
+@pytest.fixture
+def configured(pytester: pytest.Pytester) -> pytest.Pytester:
+    (pytester.path / ".git").mkdir()  # the repository root: the search stops here
+    pytester.makepyfile(test_named=TEST_RUN_NAMES)
+    return pytester
+
+
+def test_the_configuration_file_alone_turns_the_plugin_on(configured: pytest.Pytester) -> None:
+    (configured.path / "leastpriv.toml").write_text(CONFIG.format(extra=""))
+    configured.makeini("[pytest]\nleastpriv_env = prod\n")
+    _run(configured).assert_outcomes(passed=1)
+    got = _actions((configured.path / "iam" / "policy.json").read_text())
+    assert got == {
+        "s3:PutObject": ["arn:aws:s3:::orders-prod/a/b.pdf"],
+        "sqs:SendMessage": ["arn:aws:sqs:eu-west-1:210987654321:jobs"],
+    }
+
+
+def test_pyproject_table_and_terraform_references(configured: pytest.Pytester) -> None:
+    body = CONFIG.format(extra="").replace('out = "iam/policy.json"', 'out = "iam/policy.tf"')
+    body = body.replace("[[rewrite]]", "[[tool.leastpriv.rewrite]]")
+    body = body.replace("[env.prod]", "[tool.leastpriv.env.prod]")
+    (configured.path / "pyproject.toml").write_text(
+        "[tool.pytest.ini_options]\nleastpriv_env = 'prod'\n\n[tool.leastpriv]\n" + body
+    )
+    _run(configured).assert_outcomes(passed=1)
+    tf = (configured.path / "iam" / "policy.tf").read_text()
+    assert '"${aws_s3_bucket.orders.arn}/a/b.pdf",' in tf
+    assert "8f3a2c" not in tf
+
+
+def test_precedence_command_line_environment_ini_file(
+    configured: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (configured.path / "leastpriv.toml").write_text(CONFIG.format(extra='name = "from_file"'))
+    configured.makeini("[pytest]\nleastpriv_env = prod\nleastpriv_name = from_ini\n")
+
+    def name() -> str:
+        text = (configured.path / "iam" / "policy.tf").read_text()
+        return text.split('data "aws_iam_policy_document" "')[1].split('"')[0]
+
+    tf = ["--leastpriv-format=terraform", f"--leastpriv-out={configured.path / 'iam/policy.tf'}"]
+    _run(configured, *tf).assert_outcomes(passed=1)
+    assert name() == "from_ini"
+    monkeypatch.setenv("LEASTPRIV_NAME", "from_env")
+    _run(configured, *tf).assert_outcomes(passed=1)
+    assert name() == "from_env"
+    _run(configured, *tf, "--leastpriv-name=from_cli").assert_outcomes(passed=1)
+    assert name() == "from_cli"
+
+
+def test_two_configurations_in_one_directory(configured: pytest.Pytester) -> None:
+    (configured.path / "leastpriv.toml").write_text(CONFIG.format(extra=""))
+    (configured.path / "pyproject.toml").write_text('[tool.leastpriv]\nregion = "eu-west-1"\n')
+    result = _run(configured)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*leastpriv.toml and *pyproject.toml*"])
+
+
+def test_a_rewrite_error_fails_the_session_and_says_why(configured: pytest.Pytester) -> None:
+    # No environment is chosen, and the bucket's template needs one.
+    (configured.path / "leastpriv.toml").write_text(CONFIG.format(extra=""))
+    result = _run(configured)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*leastpriv: error: rewrite rule 1 (match `orders-test-*`)*env*"])
+    assert not (configured.path / "iam" / "policy.json").exists()

@@ -80,6 +80,8 @@ const ENV_VARS: &[(&str, &str, bool)] = &[
     ("LEASTPRIV_NAME", "name", false),
     ("LEASTPRIV_OUT", "out", false),
     ("LEASTPRIV_OUT_FORMAT", "out_format", false),
+    // The name the jest helpers and the pytest plugin have read since their first release.
+    ("LEASTPRIV_FORMAT", "out_format", false),
     ("LEASTPRIV_RULES", "rules", true),
 ];
 

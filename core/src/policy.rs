@@ -673,7 +673,7 @@ fn split_statement(s: Statement, limit: usize, out: &mut Vec<Statement>) {
 /// writing a name that does not make a valid ARN for the resource's type, a template needing an
 /// environment that was not chosen. Each names the rule.
 pub fn build_policies(observed: &Observed, opts: &PolicyOptions) -> Result<PolicySet> {
-    type Group<'a> = (Option<&'a str>, &'a str, Option<&'a ConditionBlock>);
+    type Group<'a> = (Option<&'a str>, &'a str, Option<ConditionBlock>);
     // The engine's notes, less those about what the filters leave out: an excluded action, or
     // (with --outcome ok) a call that only ever failed.
     let mut diagnostics: BTreeMap<Diagnostic, Stats> = observed
@@ -732,8 +732,13 @@ pub fn build_policies(observed: &Observed, opts: &PolicyOptions) -> Result<Polic
             }
         }
         let principal = if opts.group_by { p.principal } else { None };
+        let condition = match p.condition {
+            Some(c) => Some(rewriter.apply_condition(c, &mut used, &mut found)?),
+            None => None,
+        };
+        found.clear();
         per_action
-            .entry((principal, p.action, p.condition))
+            .entry((principal, p.action, condition))
             .or_default()
             .push(resource);
     }
@@ -773,7 +778,7 @@ pub fn build_policies(observed: &Observed, opts: &PolicyOptions) -> Result<Polic
         grouped
             .entry(principal.map(str::to_owned))
             .or_default()
-            .entry((prefix, condition.cloned(), resources))
+            .entry((prefix, condition, resources))
             .or_default()
             .insert(action.to_owned());
     }

@@ -791,6 +791,62 @@ impl Rewriter<'_> {
     }
 }
 
+/// Condition keys whose values name a resource, and the ARN text their value follows: the
+/// rewrite rules apply to those values as to the resource's name.
+const NAMING_CONDITION_KEYS: &[(&str, &str)] = &[("kms:RequestAlias", "arn:*:kms:*:*:")];
+
+impl Rewriter<'_> {
+    /// `c` with the resource names its values give (`kms:RequestAlias`) rewritten. Values are
+    /// literal names in every target (a condition value holds no Terraform expression).
+    pub(crate) fn apply_condition(
+        &self,
+        c: &crate::derive::ConditionBlock,
+        used: &mut [u64],
+        random: &mut Vec<RandomName>,
+    ) -> Result<crate::derive::ConditionBlock> {
+        let mut out = c.clone();
+        if self.rules.is_empty() {
+            return Ok(out);
+        }
+        let literal = Rewriter {
+            target: Target::Json,
+            ..*self
+        };
+        for keys in out.values_mut() {
+            for (key, values) in keys.iter_mut() {
+                let Some((_, arn_prefix)) = NAMING_CONDITION_KEYS
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                else {
+                    continue;
+                };
+                for v in values.iter_mut() {
+                    // The value is IAM text (escaped): as a resource, a pattern prefix and the
+                    // value as literal text.
+                    let mut b = ResourceBuilder::new();
+                    b.pattern(arn_prefix);
+                    b.text(v);
+                    let r = b.finish(None);
+                    let rewritten = literal.apply(&r, used, random)?;
+                    if rewritten == r {
+                        continue;
+                    }
+                    let mut text = String::new();
+                    for seg in rewritten.segs().skip(1) {
+                        match seg {
+                            SegRef::Text(t) => crate::arn::escape_iam(t, &mut text),
+                            SegRef::Pattern(p) => text.push_str(p),
+                            _ => {}
+                        }
+                    }
+                    *v = text;
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// Checks that `arn` (IAM text) fits a format of resource type `t` of `service`.
 fn check_fits(service: &str, t: &str, arn: &str) -> std::result::Result<(), &'static str> {
     let fits = formats().get(service).is_some_and(|ts| {

@@ -36,7 +36,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SPEC = os.path.dirname(HERE)
 ROOT = os.path.dirname(SPEC)
 SCHEMA_DIR = os.path.join(SPEC, "schema")
-SCHEMAS = ["call.schema.json", "rules.schema.json", "vector.schema.json", "services.schema.json"]
+SCHEMAS = ["call.schema.json", "rules.schema.json", "vector.schema.json", "services.schema.json",
+           "config.schema.json"]
 CONTEXT_VARS = {"partition", "region", "account"}
 VAR_RE = re.compile(r"\{([^{}]*)\}")
 

@@ -14,7 +14,14 @@ plugin (``pytest --leastpriv-out=iam/policy.tf``) does it for a whole test run.
 from __future__ import annotations
 
 from leastpriv._context import paused
-from leastpriv._leastpriv import Policy, Recorder, __version__, rule_actions, split_options
+from leastpriv._leastpriv import (
+    Policy,
+    Recorder,
+    __version__,
+    resolve_settings,
+    rule_actions,
+    split_options,
+)
 from leastpriv.errors import (
     EncodingError,
     InvalidEventError,
@@ -43,6 +50,7 @@ __all__ = [
     "UsageError",
     "__version__",
     "paused",
+    "resolve_settings",
     "rule_actions",
     "split_options",
 ]

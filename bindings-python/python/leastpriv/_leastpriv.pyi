@@ -48,6 +48,7 @@ from leastpriv.types import (
     PolicyOptions,
     PolicyResult,
     ReadOptions,
+    Settings,
 )
 
 __all__ = [
@@ -67,6 +68,8 @@ __all__ = [
     "__version__",
     "_restore",
     "rule_actions",
+    "render_variables",
+    "resolve_settings",
     "split_options",
     "write_file",
 ]
@@ -154,6 +157,12 @@ class Policy:
 def rule_actions() -> list[str]: ...
 def write_file(path: _Path, data: bytes) -> None: ...
 def split_options(options: Mapping[str, Any]) -> tuple[ReadOptions, PolicyOptions]: ...
+def resolve_settings(
+    cwd: _Path,
+    runner: Mapping[str, Any] | None = None,
+    cli: Mapping[str, Any] | None = None,
+) -> Settings: ...
+def render_variables(options: Mapping[str, Any]) -> str: ...
 def _restore(
     data: bytes | bytearray,
     region: str | None,

@@ -1,5 +1,11 @@
 """pytest plugin: ``pytest --leastpriv-out=iam/policy.tf`` writes the policy your tests needed.
 
+Settings come from, highest first: the ``--leastpriv-*`` options, the ``LEASTPRIV_*``
+environment variables, the ``leastpriv_*`` ini keys (``pytest.ini``, ``[tool.pytest.ini_options]``)
+and the project's configuration file (``leastpriv.toml``, ``[tool.leastpriv]`` in
+``pyproject.toml``), resolved by the core as the CLI resolves them. The plugin is on when any of
+them names an output (``out``) or ``--leastpriv-state`` is given.
+
 Every boto3/botocore client the run creates is recorded (see ``leastpriv.boto3``). By default
 only calls made while a test *runs* count: fixture setup and teardown, where tests typically
 create the buckets and tables that Terraform owns in production, do not
@@ -35,6 +41,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="PATH",
         default=None,
         help="write the policy the tests needed to PATH (.tf: Terraform, else IAM JSON)",
+    )
+    group.addoption(
+        "--leastpriv-env",
+        metavar="NAME",
+        default=None,
+        help="the environment the policy is for ([env.NAME] of the configuration, <env> in rules)",
+    )
+    group.addoption(
+        "--leastpriv-config",
+        metavar="PATH",
+        default=None,
+        help="the configuration file (default: found from here up); 'none' for none",
     )
     group.addoption(
         "--leastpriv-format",
@@ -86,6 +104,43 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="also write the merged state (Recorder.to_bytes; readable by the CLI)",
     )
+    for name, kind, help_ in _INI:
+        parser.addini(f"leastpriv_{name}", help_, type=kind, default=None)
+
+
+# The ini keys (the test runner's own settings): name, ini type, help.
+_INI: list[tuple[str, Any, str]] = [
+    ("out", "string", "leastpriv: write the policy to this path (.tf: Terraform)"),
+    ("format", "string", "leastpriv: output format, json or terraform"),
+    ("env", "string", "leastpriv: the environment the policy is for"),
+    ("config", "string", "leastpriv: the configuration file ('none' for none)"),
+    ("region", "string", "leastpriv: region for resources whose region the calls do not tell"),
+    ("account", "string", "leastpriv: account for resources whose account the calls do not tell"),
+    ("partition", "string", "leastpriv: partition"),
+    ("map_account", "args", "leastpriv: FROM=TO account mappings"),
+    ("map_region", "args", "leastpriv: FROM=TO region mappings"),
+    ("exclude", "args", "leastpriv: action globs to leave out"),
+    ("s3_objects", "string", "leastpriv: exact, prefix or bucket"),
+    ("name", "string", "leastpriv: policy name"),
+    ("rules", "paths", "leastpriv: your own rules files or directories"),
+    ("emit", "args", "leastpriv: extra outputs (variables)"),
+    ("phases", "string", "leastpriv: comma-separated test phases whose calls count"),
+    ("state", "string", "leastpriv: also write the merged state to this path"),
+]
+# Ini keys that are the plugin's own, not settings of the core.
+_PLUGIN_ONLY = {"phases", "state"}
+# pytest option -> setting
+_CLI = {
+    "leastpriv_out": "out",
+    "leastpriv_format": "out_format",
+    "leastpriv_env": "env",
+    "leastpriv_config": "config",
+    "leastpriv_region": "region",
+    "leastpriv_account": "account",
+    "leastpriv_map_account": "map_account",
+    "leastpriv_map_region": "map_region",
+    "leastpriv_name": "name",
+}
 
 
 def _opt(config: pytest.Config, name: str) -> Any:
@@ -97,8 +152,62 @@ def _opt(config: pytest.Config, name: str) -> Any:
     return value
 
 
+def _ini(config: pytest.Config, name: str) -> Any:
+    try:
+        value = config.getini(f"leastpriv_{name}")
+    except (ValueError, KeyError):
+        return None
+    return value if value not in (None, "", []) else None
+
+
+def _ini_dir(config: pytest.Config) -> Path:
+    inipath = getattr(config, "inipath", None)
+    return Path(inipath).parent if inipath else Path(config.rootpath)
+
+
+def _settings(config: pytest.Config) -> dict[str, Any]:
+    """The run's settings, as the core resolves them: command line, environment variables, ini
+    keys, configuration file (paths in the ini file are relative to it, on the command line to
+    the directory pytest was started in)."""
+    here = Path(config.invocation_params.dir)
+    runner: dict[str, Any] = {}
+    for name, kind, _ in _INI:
+        if name in _PLUGIN_ONLY:
+            continue
+        value = _ini(config, name)
+        if value is None:
+            continue
+        if kind == "paths":
+            value = [str(p) for p in value]
+        if name in ("out", "config") and value != "none":
+            value = str(_ini_dir(config) / value)
+        runner["out_format" if name == "format" else name] = value
+    cli: dict[str, Any] = {}
+    for opt, key in _CLI.items():
+        value = _opt(config, opt)
+        if value is None:
+            continue
+        if key in ("out", "config") and value != "none":
+            value = str(here / value)
+        cli[key] = value
+    try:
+        return dict(_leastpriv.resolve_settings(here, runner, cli))
+    except LeastprivError as e:
+        raise pytest.UsageError(f"leastpriv: {e}") from e
+
+
+def _state_path(config: pytest.Config) -> str | None:
+    cli = _opt(config, "leastpriv_state")
+    if cli:
+        return str(Path(config.invocation_params.dir) / cli)
+    ini = _ini(config, "state")
+    return str(_ini_dir(config) / ini) if ini else None
+
+
 def _active(config: pytest.Config) -> bool:
-    return bool(_opt(config, "leastpriv_out") or _opt(config, "leastpriv_state"))
+    if _opt(config, "leastpriv_out") or _state_path(config):
+        return True
+    return bool(_settings(config).get("out"))
 
 
 def _phases(raw: str) -> frozenset[str]:
@@ -117,21 +226,17 @@ class _Plugin:
     def __init__(self, config: pytest.Config, phases: str) -> None:
         self.config = config
         self.phases = _phases(phases)
-        self.policy_options: dict[str, Any] = {
-            "name": _opt(config, "leastpriv_name") or "leastpriv",
-            "region": _opt(config, "leastpriv_region"),
-            "account": _opt(config, "leastpriv_account"),
-            "map_account": _opt(config, "leastpriv_map_account") or [],
-            "map_region": _opt(config, "leastpriv_map_region") or [],
-        }
+        self.settings = _settings(config)
+        self.policy_options: dict[str, Any] = dict(self.settings["policy"])
         try:  # check the options now rather than after the whole run
             Recorder().policy(**self.policy_options)
+            self.recorder = Recorder(rules=self.settings["rules"] or None)
         except LeastprivError as e:
             raise pytest.UsageError(f"leastpriv: {e}") from e
-        self.recorder = Recorder()
         self.undo: Callable[[], None] | None = None
         self.written: str | None = None
         self.policy_summary: str | None = None
+        self.error: str | None = None
         _context.set_gate(False, None)  # nothing outside a recorded test phase counts
         try:
             from leastpriv.boto3 import instrument_all
@@ -182,24 +287,38 @@ class _Plugin:
         if hasattr(self.config, "workerinput"):
             self.config.workeroutput[_WORKER_KEY] = self.recorder.to_bytes()  # type: ignore[attr-defined]
             return
-        self._write()
+        try:
+            self._write()
+        except LeastprivError as e:  # a rewrite rule, say: the session fails and says why
+            self.error = str(e)
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def _write(self) -> None:
-        c = self.config
-        out = _opt(c, "leastpriv_out")
-        state = _opt(c, "leastpriv_state")
+        state = _state_path(self.config)
         if state:
             _write_atomically(Path(state), self.recorder.to_bytes())
+        out = self.settings.get("out")
         if not out:
             return
-        fmt = _opt(c, "leastpriv_format") or ("terraform" if str(out).endswith(".tf") else "json")
+        fmt = self.settings.get("out_format") or "json"
         policy = self.recorder.policy(**self.policy_options)
-        text = policy.to_terraform() if fmt == "terraform" else policy.to_json()
+        if fmt == "terraform":
+            provider = self.settings.get("terraform_provider") or 6
+            text = policy.to_terraform(provider=provider)
+        else:
+            text = policy.to_json()
         _write_atomically(Path(out), text.encode("utf-8"))
+        if "variables" in (self.settings.get("emit") or []) and fmt == "terraform":
+            variables = _leastpriv.render_variables(self.policy_options)
+            _write_atomically(Path(out).parent / "variables.tf", variables.encode("utf-8"))
         self.written = str(out)
         self.policy_summary = policy.report()
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.error is not None:
+            terminalreporter.section("leastpriv")
+            terminalreporter.write_line(f"leastpriv: error: {self.error}", red=True)
+            return
         if self.written is None:
             return
         terminalreporter.section("leastpriv")
@@ -242,7 +361,7 @@ _WORKER_ENV = "LEASTPRIV_PYTEST_CONTROLLER"
 def _start(config: pytest.Config) -> None:
     if config.pluginmanager.has_plugin(_PLUGIN_NAME):
         return
-    phases = _opt(config, "leastpriv_phases") or "call"
+    phases = _opt(config, "leastpriv_phases") or _ini(config, "phases") or "call"
     if _active(config):
         config.pluginmanager.register(_Plugin(config, phases), _PLUGIN_NAME)
         os.environ[_WORKER_ENV] = f"{os.getpid()}:{phases}"

@@ -4,7 +4,7 @@ JSON forms, the same in the Node package."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Literal, TypedDict
+from typing import Any, Literal, TypedDict
 
 __all__ = [
     "Counts",
@@ -15,6 +15,8 @@ __all__ = [
     "PolicyOptions",
     "PolicyResult",
     "ReadOptions",
+    "RewriteRule",
+    "Settings",
 ]
 
 Condition = dict[str, dict[str, list[str]]]
@@ -45,6 +47,36 @@ class PolicyOptions(TypedDict, total=False):
     s3_objects: Literal["exact", "prefix", "bucket"]
     group_by: bool
     max_size: int
+    rewrite: list[RewriteRule]
+    env: str
+    values: Mapping[str, str]
+
+
+class RewriteRule(TypedDict, total=False):
+    """A rewrite rule (``[[rewrite]]`` in ``leastpriv.toml``): test names to production ones."""
+
+    match: str
+    name: str
+    service: str
+    type: str
+    terraform_name: str
+    terraform_arn: str
+
+
+class Settings(TypedDict):
+    """What ``resolve_settings`` returns: the configuration file under the runner's settings,
+    the ``LEASTPRIV_*`` environment variables and the command line."""
+
+    read: ReadOptions
+    policy: PolicyOptions
+    out: str | None
+    out_format: Literal["json", "terraform"] | None
+    rules: list[str]
+    emit: list[str]
+    terraform_provider: int | None
+    fail_on: list[str]
+    check: dict[str, Any] | None
+    config: str | None
 
 
 class _Permission(TypedDict):

@@ -7,17 +7,24 @@ in S3, encrypts customer data with KMS, queues events on SQS and notifies large 
 from __future__ import annotations
 
 import json
+import os
+import secrets
 from typing import Any
 
 import boto3
 
-BUCKET = "acme-orders-docs"
-TABLE = "orders"
+# The tests name every resource with a run id, as suites sharing a test account do; the
+# configuration (leastpriv.toml) maps the names back to production ones. E2E_RUN_ID gives the
+# id to every pytest-xdist worker of one run.
+RUN_ID = os.environ.get("E2E_RUN_ID") or secrets.token_hex(3)
+BUCKET = f"acme-orders-docs-{RUN_ID}"
+TABLE = f"it-{RUN_ID}-orders"
 INDEX = "by-customer"
-QUEUE = "orders-events"
-THRESHOLD_PARAMETER = "/orders/config/threshold"
-PASSWORD_SECRET = "orders/db-password"
-KEY_ALIAS = "alias/orders"
+QUEUE = f"orders-events-{RUN_ID}"
+TOPIC = f"orders-notifications-{RUN_ID}"
+THRESHOLD_PARAMETER = f"/orders-{RUN_ID}/config/threshold"
+PASSWORD_SECRET = f"orders-{RUN_ID}/db-password"
+KEY_ALIAS = f"alias/orders-{RUN_ID}"
 
 
 class OrderService:

@@ -73,7 +73,7 @@ def topic_arn() -> str:
     if orders_app.KEY_ALIAS not in aliases:
         key = kms.create_key()["KeyMetadata"]["KeyId"]
         _ignore_existing(kms.create_alias, AliasName=orders_app.KEY_ALIAS, TargetKeyId=key)
-    return str(session.client("sns").create_topic(Name="orders-notifications")["TopicArn"])
+    return str(session.client("sns").create_topic(Name=orders_app.TOPIC)["TopicArn"])
 
 
 @pytest.fixture
