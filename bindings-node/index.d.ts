@@ -137,6 +137,22 @@ export declare class Recorder {
 }
 
 /**
+ * A `variables.tf` declaring the `var.*` the rewrite rules of `options` (policy options, as
+ * `Recorder.policy()` takes them) reference; empty when they reference none.
+ */
+export declare function renderVariables(options: import('./types').PolicyOptions): string
+
+/**
+ * The settings of a run, as the CLI resolves them: the configuration file found from `cwd`
+ * (`leastpriv.toml`, `[tool.leastpriv]` in `pyproject.toml`, `"leastpriv"` in `package.json`,
+ * up to the repository root), under `runner` (the test runner's settings, such as jest's
+ * `globals.leastpriv`), the `LEASTPRIV_*` environment variables and `cli`. Returns `read` and
+ * `policy` (options of `Recorder.read` / `Recorder.policy`), `out`, `out_format`, `rules`,
+ * `emit`, `terraform_provider`, `fail_on`, `check` and `config` (the file read).
+ */
+export declare function resolveSettings(cwd: string, runner?: Record<string, unknown> | null, cli?: Record<string, unknown> | null): import('./types').Settings
+
+/**
  * A run's options (flat, as a configuration file or a test vector writes them), split and
  * checked by the core into the options of `read()` and of `policy()`.
  */

@@ -837,5 +837,7 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.Policy = nativeBinding.Policy
 module.exports.Recorder = nativeBinding.Recorder
+module.exports.renderVariables = nativeBinding.renderVariables
+module.exports.resolveSettings = nativeBinding.resolveSettings
 module.exports.splitOptions = nativeBinding.splitOptions
 module.exports.writeFile = nativeBinding.writeFile

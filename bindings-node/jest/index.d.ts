@@ -1,11 +1,20 @@
 /* Types of `leastpriv/jest`: the jest helpers. */
 import type { PolicyOptions, Recorder } from '../leastpriv'
+import type { Settings } from '../types'
 
 /** Hooks whose calls are left out by default. */
 export type Hook = 'beforeAll' | 'beforeEach' | 'afterEach' | 'afterAll'
 
-/** The options, as `globals.leastpriv` in the jest config (environment variables win). */
+/**
+ * The options, as `globals.leastpriv` in the jest config: the test runner's settings, over the
+ * project's configuration file (`leastpriv.toml`, `"leastpriv"` in `package.json`), under the
+ * `LEASTPRIV_*` environment variables.
+ */
 export interface LeastprivJestOptions extends PolicyOptions {
+  /** The configuration file (default: found from the working directory up); `none` for none. */
+  config?: string
+  /** Extra outputs: `variables` writes `variables.tf` beside a Terraform policy. */
+  emit?: Array<'variables'>
   /** Where the policy is written (default `leastpriv-policy.json` in the root dir); `LEASTPRIV_OUT`. */
   out?: string
   /** `json` or `terraform` (default: from the extension of `out`, `.tf` → Terraform); `LEASTPRIV_FORMAT`. */
@@ -24,6 +33,8 @@ export interface LeastprivJestOptions extends PolicyOptions {
   quiet?: boolean
 }
 
+/** The run's settings as the core resolves them (`globals.leastpriv` as the runner's layer). */
+export declare function settings(fromConfig: LeastprivJestOptions | undefined, rootDir: string): Settings
 /** jest `globalSetup`: makes the directory of the partial results. */
 export declare function globalSetup(globalConfig?: unknown, projectConfig?: unknown): Promise<void>
 /** jest `globalTeardown`: merges the partial results and writes the policy, atomically. */

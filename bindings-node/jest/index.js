@@ -7,6 +7,11 @@
 //   globalTeardown:     'leastpriv/jest/global-teardown'
 //   setupFilesAfterEnv: ['leastpriv/jest/setup']
 //   globals:            { leastpriv: { out: 'iam/policy.json', region: 'eu-west-1', ... } }
+//
+// Settings are resolved by the core as the CLI resolves them, highest first: the `LEASTPRIV_*`
+// environment variables, `globals.leastpriv` (the test runner's settings), the project's
+// configuration file (`leastpriv.toml`, or a `"leastpriv"` key in `package.json`, found from the
+// working directory up to the repository root).
 
 const fs = require('node:fs');
 const os = require('node:os');
@@ -34,6 +39,26 @@ function resolveOptions(fromConfig) {
   return o;
 }
 
+/** Keys of `globals.leastpriv` that are the jest helpers' own (not settings of the core). */
+const JEST_ONLY = ['report', 'state', 'includeHooks', 'quiet', 'principal', 'rootDir'];
+
+/**
+ * The run's settings (the core's `resolveSettings`): `globals.leastpriv` as the runner's layer
+ * (its `format` is the output format; relative paths are relative to `rootDir`), over the
+ * configuration file found from the working directory, under the environment variables.
+ */
+function settings(fromConfig, rootDir) {
+  const { resolveSettings } = require('..');
+  const runner = {};
+  for (const [k, v] of Object.entries(fromConfig && typeof fromConfig === 'object' ? fromConfig : {})) {
+    if (JEST_ONLY.includes(k) || v === undefined) continue;
+    runner[k === 'format' ? 'out_format' : k] = v;
+  }
+  if (typeof runner.out === 'string') runner.out = path.resolve(rootDir, runner.out);
+  if (typeof runner.config === 'string' && runner.config !== 'none') runner.config = path.resolve(rootDir, runner.config);
+  return resolveSettings(process.cwd(), runner);
+}
+
 /** Which hooks are left out: by default all four (setup and cleanup belong to Terraform). */
 function excludedHooks(includeHooks) {
   if (includeHooks === true) return new Set();
@@ -52,26 +77,6 @@ function writeAtomic(file, data) {
   writeFile(path.resolve(file), Buffer.isBuffer(data) ? data : Buffer.from(data, 'utf8'));
 }
 
-function policyOptions(o) {
-  return {
-    name: o.name,
-    region: o.region,
-    account: o.account,
-    partition: o.partition,
-    mapAccount: o.mapAccount,
-    mapRegion: o.mapRegion,
-    outcome: o.outcome,
-    exclude: o.exclude,
-    s3Objects: o.s3Objects,
-    groupBy: o.groupBy,
-  };
-}
-
-function formatOf(o) {
-  if (o.format) return o.format;
-  return /\.tf$/i.test(o.out || '') ? 'terraform' : 'json';
-}
-
 /** jest `globalSetup`: makes the directory the workers write their partial results to. */
 async function globalSetup(globalConfig, projectConfig) {
   const existing = process.env[PARTS_ENV];
@@ -88,10 +93,13 @@ async function globalTeardown(globalConfig, projectConfig) {
   const dir = process.env[PARTS_ENV];
   if (!dir || !fs.existsSync(dir)) return; // already done (several projects)
   const { Recorder } = require('..');
-  const o = resolveOptions(projectConfig && projectConfig.globals && projectConfig.globals.leastpriv);
+  const fromConfig = projectConfig && projectConfig.globals && projectConfig.globals.leastpriv;
+  const o = resolveOptions(fromConfig);
   const rootDir = (projectConfig && projectConfig.rootDir) || process.cwd();
-  const out = path.resolve(rootDir, o.out || 'leastpriv-policy.json');
-  const all = new Recorder({ region: o.region, account: o.account, partition: o.partition, rules: o.rules });
+  const s = settings(fromConfig, rootDir);
+  const out = path.resolve(rootDir, s.out || 'leastpriv-policy.json');
+  const format = s.out_format || (/\.tf$/i.test(out) ? 'terraform' : 'json');
+  const all = new Recorder({ rules: s.rules.length ? s.rules : undefined });
   const files = fs
     .readdirSync(dir)
     .filter((f) => f.endsWith(PART_SUFFIX))
@@ -101,14 +109,18 @@ async function globalTeardown(globalConfig, projectConfig) {
     all.merge(Recorder.deserialize(fs.readFileSync(path.join(dir, f))));
     pids.add(f.split('-')[0]);
   }
-  const policy = all.policy(policyOptions(o));
-  const text = formatOf(o) === 'terraform' ? policy.toTerraform(o.name) : policy.toJson();
+  const policy = all.policy(s.policy);
+  const text = format === 'terraform' ? policy.toTerraform(null, { provider: s.terraform_provider || 6 }) : policy.toJson();
   writeAtomic(out, text);
+  if (format === 'terraform' && s.emit.includes('variables')) {
+    const { renderVariables } = require('..');
+    writeAtomic(path.join(path.dirname(out), 'variables.tf'), renderVariables(s.policy));
+  }
   if (o.state) writeAtomic(path.resolve(rootDir, o.state), all.serialize());
   if (o.report) {
     const report = {
       counts: all.counts,
-      permissions: all.evidence(policyOptions(o)),
+      permissions: all.evidence(s.policy),
       diagnostics: policy.diagnostics,
     };
     writeAtomic(path.resolve(rootDir, o.report), `${JSON.stringify(report, null, 2)}\n`);
@@ -175,6 +187,7 @@ module.exports = {
   paused,
   rebind,
   resolveOptions,
+  settings,
   excludedHooks,
   writeAtomic,
   PARTS_ENV,

@@ -17,11 +17,14 @@ const { patchClientClass, isPatched } = require('../aws-sdk');
 const helpers = require('./index');
 
 const options = helpers.resolveOptions(globalThis.leastpriv);
+// Rules files come from the settings (the configuration file, `globals.leastpriv`, the
+// environment): calls are mapped as they are recorded.
+const { rules } = helpers.settings(globalThis.leastpriv, options.rootDir || process.cwd());
 const recorder = new Recorder({
   region: options.region,
   account: options.account,
   partition: options.partition,
-  rules: options.rules,
+  rules: rules.length ? rules : undefined,
 });
 helpers._setCurrent(recorder);
 

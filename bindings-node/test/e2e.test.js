@@ -1,7 +1,9 @@
 'use strict';
 // End to end: the order service of test/e2e/app, tested with jest (several workers) against a
-// real moto_server, with the jest helpers on. The policy they write must equal
-// test/e2e/expected-policy.json, which was written from the AWS documentation (Service
+// real moto_server, with the jest helpers on. The application names its resources with a random
+// run id; the project's configuration (test/e2e/package.json, "leastpriv") maps them to production
+// names and the production account, and jest's globals choose the environment. The policy they
+// write must equal test/e2e/expected-policy.json (production names only: no run id anywhere in it), which was written from the AWS documentation (Service
 // Authorization Reference), not copied from the engine's output: its statements carry no Sid
 // (the engine computes them from a hash of the resources), so statements are compared without
 // their Sids, and each written one is checked to have a Sid of its own.
@@ -22,6 +24,7 @@ const { startMoto } = require('./moto');
 const KNOWN_FAILURES = new Map([]);
 
 const E2E = path.join(__dirname, 'e2e');
+const RUN_ID = require('node:crypto').randomBytes(4).toString('hex');
 const JEST = require.resolve('jest/bin/jest');
 
 function byAction(policy) {
@@ -54,6 +57,7 @@ test('jest + AWS SDK v3 against moto: the written policy equals the expected one
       env: {
         ...process.env,
         MOTO_ENDPOINT: moto.endpoint,
+        E2E_RUN_ID: RUN_ID,
         LEASTPRIV_OUT: out,
         LEASTPRIV_REPORT: path.join(tmp, 'report.json'),
         LEASTPRIV_STATE: path.join(tmp, 'state.json'),
@@ -75,20 +79,26 @@ test('jest + AWS SDK v3 against moto: the written policy equals the expected one
   const report = JSON.parse(fs.readFileSync(path.join(tmp, 'report.json'), 'utf8'));
   const evidence = new Map(report.permissions.map((p) => [`${p.action} ${p.resource}`, p.first.source]));
   assert.equal(
-    evidence.get('sns:Publish arn:aws:sns:eu-west-1:123456789012:order-placed'),
+    evidence.get(`sns:Publish arn:aws:sns:eu-west-1:210987654321:order-placed-${RUN_ID}`),
     'tests/orders.test.js › orders places a second order',
   );
   assert.equal(
-    evidence.get('s3:GetObject arn:aws:s3:::acme-orders/invoices/missing.json'),
+    evidence.get(`s3:GetObject arn:aws:s3:::acme-orders-${RUN_ID}/invoices/missing.json`),
     'tests/invoices.test.js › a missing invoice fails with NoSuchKey, and still needs s3:GetObject',
   );
-  assert.equal(evidence.get('sqs:DeleteMessage arn:aws:sqs:eu-west-1:123456789012:order-events'), 'tests/queue.test.js › drains the work queue');
+  assert.equal(
+    evidence.get(`sqs:DeleteMessage arn:aws:sqs:eu-west-1:210987654321:order-events-${RUN_ID}`),
+    'tests/queue.test.js › drains the work queue',
+  );
   // The merged state is the core's format: it reads back into the same policy.
   const { Recorder } = require('..');
   const state = Recorder.deserialize(fs.readFileSync(path.join(tmp, 'state.json')));
   assert.equal(state.counts.calls, report.counts.calls);
 
-  const got = JSON.parse(fs.readFileSync(out, 'utf8'));
+  const written = fs.readFileSync(out, 'utf8');
+  assert.ok(!written.includes(RUN_ID), `the run id appears in the policy:\n${written}`);
+  assert.doesNotMatch(run.stderr, /random_name|stale_rewrite/, `every run name is mapped, every rule used\n${log}`);
+  const got = JSON.parse(written);
   const want = JSON.parse(fs.readFileSync(path.join(E2E, 'expected-policy.json'), 'utf8'));
   const sids = got.Statement.map((st) => st.Sid);
   assert.ok(sids.every((sid) => /^[A-Za-z0-9]+$/.test(sid)), `every statement has an alphanumeric Sid: ${sids}`);

@@ -226,3 +226,43 @@ test('record({params}): too many values to convert is a usage error, never a tru
   assert.throws(() => r.record({ service: 's3', operation: 'NoSuchOperation', params: wide }), (e) => e.code === 'usage' && e.field === 'params');
   assert.equal(r.counts.calls, 0);
 });
+
+test('resolveSettings: the configuration file under globals, the environment and the command line', (t) => {
+  const { resolveSettings } = require('..');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leastpriv-settings-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.mkdirSync(path.join(dir, '.git'));
+  fs.mkdirSync(path.join(dir, 'pkg', 'src'), { recursive: true });
+  fs.writeFileSync(
+    path.join(dir, 'pkg', 'package.json'),
+    JSON.stringify({
+      name: 'x',
+      leastpriv: {
+        out: 'iam/policy.tf',
+        name: 'from_file',
+        rewrite: [{ match: 'orders-*', name: 'orders-<env>' }],
+        env: { prod: { account: '210987654321' } },
+      },
+    }),
+  );
+  const s = resolveSettings(path.join(dir, 'pkg', 'src'), { env: 'prod', name: 'from_runner' });
+  assert.equal(s.config, path.join(fs.realpathSync(dir), 'pkg', 'package.json'));
+  assert.equal(s.out, path.join(fs.realpathSync(dir), 'pkg', 'iam', 'policy.tf'));
+  assert.equal(s.out_format, 'terraform');
+  assert.equal(s.policy.name, 'from_runner');
+  assert.equal(s.policy.account, '210987654321');
+  assert.equal(s.policy.env, 'prod');
+  assert.equal(resolveSettings(path.join(dir, 'pkg'), {}, { name: 'from_cli' }).policy.name, 'from_cli');
+  process.env.LEASTPRIV_NAME = 'from_env';
+  t.after(() => delete process.env.LEASTPRIV_NAME);
+  assert.equal(resolveSettings(path.join(dir, 'pkg'), { name: 'from_runner' }).policy.name, 'from_env');
+  // Two configurations in one directory: an error naming both.
+  fs.writeFileSync(path.join(dir, 'pkg', 'leastpriv.toml'), 'region = "eu-west-1"\n');
+  assert.throws(
+    () => resolveSettings(path.join(dir, 'pkg')),
+    (e) => e.code === 'usage' && /leastpriv\.toml/.test(e.message) && /package\.json/.test(e.message),
+  );
+  // An environment the file does not define.
+  fs.rmSync(path.join(dir, 'pkg', 'leastpriv.toml'));
+  assert.throws(() => resolveSettings(path.join(dir, 'pkg'), { env: 'staging' }), (e) => e.code === 'usage' && e.field === 'env');
+});

@@ -839,3 +839,220 @@ fn jobs_do_not_change_the_output() {
     let out = run(&["permissions", "--jobs", "0", &files[0]]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// A project with a `.git` (the search for a configuration stops there) and a subdirectory.
+fn project(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("lp-cli-config-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(d.join(".git")).expect("project files");
+    std::fs::create_dir_all(d.join("app/tests")).expect("project files");
+    std::fs::write(
+        d.join("app/tests/events.jsonl"),
+        concat!(
+            r#"{"service":"s3","operation":"PutObject","params":{"Bucket":"orders-test-8f3a2c","Key":"a/b.pdf"},"region":"eu-west-1","account":"123456789012"}"#,
+            "\n",
+            r#"{"service":"dynamodb","operation":"GetItem","params":{"TableName":"it-7f1e9a-orders","Key":{}},"region":"eu-west-1","account":"123456789012"}"#,
+            "\n",
+        ),
+    )
+    .expect("project files");
+    d
+}
+
+fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = bin();
+    c.current_dir(dir).args(args);
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("LEASTPRIV_")) {
+        c.env_remove(k);
+    }
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("run leastpriv")
+}
+
+const PROJECT_CONFIG: &str = r#"
+out = "iam/policy.tf"
+emit = ["variables"]
+map_account = { "123456789012" = "210987654321" }
+
+[[rewrite]]
+service = "s3"
+type = "bucket"
+match = "orders-test-*"
+name = "orders-<env>"
+terraform_arn = "aws_s3_bucket.orders.arn"
+
+[[rewrite]]
+service = "dynamodb"
+match = "it-*-orders"
+name = "<table>"
+terraform_name = "var.orders_table"
+
+[env.prod.values]
+table = "orders-prod"
+"#;
+
+#[test]
+fn the_configuration_file_is_found_walking_up() {
+    let d = project("walk");
+    std::fs::write(d.join("app/leastpriv.toml"), PROJECT_CONFIG).unwrap();
+    // From a subdirectory: the file's `out` is relative to the file.
+    let out = run_in(&d.join("app/tests"), &["policy", "events.jsonl"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let tf = std::fs::read_to_string(d.join("app/iam/policy.tf")).unwrap();
+    assert!(
+        tf.contains(r#""${aws_s3_bucket.orders.arn}/a/b.pdf","#),
+        "{tf}"
+    );
+    assert!(tf.contains("table/${var.orders_table}"), "{tf}");
+    assert!(!tf.contains("8f3a2c") && !tf.contains("7f1e9a"));
+    let vars = std::fs::read_to_string(d.join("app/iam/variables.tf")).unwrap();
+    assert!(vars.starts_with("variable \"orders_table\" {\n"), "{vars}");
+    // The command line wins: JSON (from the extension) for the environment chosen.
+    let json_out = d.join("app/prod.json");
+    let out = run_in(
+        &d.join("app/tests"),
+        &[
+            "policy",
+            "events.jsonl",
+            "-o",
+            json_out.to_str().unwrap(),
+            "--env",
+            "prod",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json = std::fs::read_to_string(&json_out).unwrap();
+    assert!(
+        json.contains("\"arn:aws:s3:::orders-prod/a/b.pdf\""),
+        "{json}"
+    );
+    assert!(json.contains("table/orders-prod\""), "{json}");
+    assert!(json.contains(":210987654321:"), "{json}");
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn configuration_mistakes_are_usage_errors_naming_the_file() {
+    let d = project("bad");
+    std::fs::write(d.join("app/leastpriv.toml"), PROJECT_CONFIG).unwrap();
+    std::fs::write(
+        d.join("app/package.json"),
+        r#"{"name": "x", "leastpriv": {"region": "eu-west-1"}}"#,
+    )
+    .unwrap();
+    let out = run_in(&d.join("app"), &["policy", "tests/events.jsonl"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("leastpriv.toml") && err.contains("package.json"),
+        "{err}"
+    );
+    std::fs::remove_file(d.join("app/package.json")).unwrap();
+    // A template needs an environment: the JSON cannot be written, and nothing is.
+    let out = run_in(
+        &d.join("app"),
+        &["policy", "tests/events.jsonl", "--format", "json"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("rewrite rule 1"));
+    assert!(!d.join("app/iam/policy.tf").exists());
+    // An unknown environment, from the environment variable.
+    let out = run_in(
+        &d.join("app"),
+        &["policy", "tests/events.jsonl"],
+        &[("LEASTPRIV_ENV", "staging")],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("no environment `staging`"));
+    // --config none: no file; the names are flagged as made for a test run.
+    let out = run_in(
+        &d.join("app"),
+        &[
+            "policy",
+            "tests/events.jsonl",
+            "--config",
+            "none",
+            "--fail-on",
+            "random-name",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("random_name: the name `orders-test-8f3a2c`"));
+    // A bad key, with its line in the file.
+    std::fs::write(
+        d.join("app/leastpriv.toml"),
+        "region = \"eu-west-1\"\nregoin = 1\n",
+    )
+    .unwrap();
+    let out = run_in(&d.join("app"), &["policy", "tests/events.jsonl"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("leastpriv.toml: unknown key `regoin`"));
+    std::fs::write(
+        d.join("app/leastpriv.toml"),
+        "region = \"eu-west-1\"\nname = [\n",
+    )
+    .unwrap();
+    let out = run_in(&d.join("app"), &["policy", "tests/events.jsonl"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("leastpriv.toml:"),
+        "{}",
+        text(&out.stderr)
+    );
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn the_readme_configuration_example_does_what_the_readme_says() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+            .unwrap();
+    let start = readme
+        .find("```toml\n# leastpriv.toml, at the project root\n")
+        .expect("the README's configuration example");
+    let block = &readme[start + "```toml\n".len()..];
+    let block = &block[..block.find("```").unwrap()];
+    let d = project("readme");
+    std::fs::write(d.join("leastpriv.toml"), block).unwrap();
+    std::fs::write(
+        d.join("events.jsonl"),
+        concat!(
+            r#"{"service":"s3","operation":"GetObject","params":{"Bucket":"orders-test-8f3a2c","Key":"invoices/a.pdf"},"region":"eu-west-1"}"#,
+            "\n",
+            r#"{"service":"s3","operation":"GetObject","params":{"Bucket":"orders-test-8f3a2c","Key":"invoices/b.pdf"},"region":"eu-west-1"}"#,
+            "\n",
+            r#"{"service":"dynamodb","operation":"GetItem","params":{"TableName":"it-7f1e9a-orders","Key":{}},"region":"eu-west-1","account":"123456789012"}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let out = run_in(&d.join("app"), &["policy", "../events.jsonl"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let tf = std::fs::read_to_string(d.join("iam/policy.tf")).unwrap();
+    assert!(
+        tf.contains("      \"${aws_s3_bucket.orders.arn}/invoices/*\",\n"),
+        "{tf}"
+    );
+    assert!(tf.contains("table/${var.orders_table}\""), "{tf}");
+    let out = run_in(
+        &d,
+        &["policy", "events.jsonl", "--env", "prod", "-o", "prod.json"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json = std::fs::read_to_string(d.join("prod.json")).unwrap();
+    assert!(
+        json.contains("\"arn:aws:s3:::orders-prod/invoices/*\""),
+        "{json}"
+    );
+    assert!(
+        json.contains("\"arn:aws:dynamodb:eu-west-1:210987654321:table/orders-prod\""),
+        "{json}"
+    );
+    std::fs::remove_dir_all(&d).unwrap();
+}

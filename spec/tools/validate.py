@@ -14,7 +14,9 @@ Checks:
   template or condition variable is bound (or is partition/region/account), no binding is
   unused, and a `generalise` variable is its template's last, at its very end;
 - every spec/vectors/*.json against vector.schema.json, and vector names are unique
-  across all files.
+  across all files;
+- the example configurations (the end-to-end projects' leastpriv.toml and package.json, and the
+  README's TOML and package.json examples) against config.schema.json.
 
 Needs the `jsonschema` package (pip install jsonschema). Exit status: 0 when all is
 well, 1 when something is invalid, 2 when jsonschema is missing.
@@ -259,6 +261,11 @@ def main():
             else:
                 seen[name] = "%s %s" % (rel(path), pointer([i]))
 
+    counts["configurations"] = 0
+    for where, cfg in example_configs(errors):
+        counts["configurations"] += 1
+        errors += schema_errors(validators["config.schema.json"], cfg, where)
+
     for e in errors:
         print("error: " + e, file=sys.stderr)
     summary = ", ".join("%d %s" % (n, what) for what, n in counts.items())
@@ -267,6 +274,31 @@ def main():
         return 1
     print("ok: %s" % summary)
     return 0
+
+
+def example_configs(errors):
+    """(path, configuration) of every example configuration in the repository."""
+    import tomllib
+    out = []
+    toml_file = os.path.join(ROOT, "bindings-python", "tests", "e2e", "leastpriv.toml")
+    pkg = os.path.join(ROOT, "bindings-node", "test", "e2e", "package.json")
+    readme = os.path.join(ROOT, "README.md")
+    try:
+        with open(toml_file, "rb") as f:
+            out.append((toml_file, tomllib.load(f)))
+        out.append((pkg, load(pkg)["leastpriv"]))
+        with open(readme, encoding="utf-8") as f:
+            text = f.read()
+        for block in re.findall(r"```toml\n(.*?)```", text, flags=re.S):
+            doc = tomllib.loads(block)
+            out.append((readme, doc.get("tool", {}).get("leastpriv", doc)))
+        for block in re.findall(r"```json\n(.*?)```", text, flags=re.S):
+            doc = json.loads(block)
+            if isinstance(doc, dict) and "leastpriv" in doc:
+                out.append((readme, doc["leastpriv"]))
+    except (OSError, ValueError, KeyError) as e:
+        errors.append("example configuration: %s" % e)
+    return out
 
 
 if __name__ == "__main__":

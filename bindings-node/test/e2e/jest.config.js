@@ -13,10 +13,10 @@ module.exports = {
   globalTeardown: path.join(pkg, 'jest', 'global-teardown.js'),
   setupFilesAfterEnv: [path.join(pkg, 'jest', 'setup.js')],
   globals: {
+    // The runner's settings, over package.json's "leastpriv" (the project's configuration).
     leastpriv: {
       out: 'policy.json', // LEASTPRIV_OUT wins
-      region: 'eu-west-1',
-      account: '123456789012',
+      env: 'prod',
     },
   },
   testTimeout: 30000,

@@ -568,8 +568,11 @@ fn cmd_policy(a: PolicyArgs) -> Result<u8, Failure> {
         OutFormat::Terraform => leastpriv::Target::Terraform,
     };
     let name = opts.name.clone();
-    let emit_variables = !settings.emit.is_empty();
-    if emit_variables && (format != OutFormat::Terraform || output.is_none()) {
+    // `emit` from a configuration applies to Terraform written to a file; asked for on the
+    // command line for anything else, it is a mistake.
+    let emit_variables =
+        !settings.emit.is_empty() && format == OutFormat::Terraform && output.is_some();
+    if !a.emit.is_empty() && !emit_variables {
         return Err(usage(
             "--emit variables: it writes variables.tf beside a Terraform output file (--format terraform -o PATH)",
         ));

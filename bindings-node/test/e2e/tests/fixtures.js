@@ -8,7 +8,15 @@ const { CreateTopicCommand } = require('@aws-sdk/client-sns');
 const { CreateQueueCommand } = require('@aws-sdk/client-sqs');
 const { OrderService, clients } = require('../app/orders');
 
-const NAMES = { bucket: 'acme-orders', table: 'orders', queue: 'order-events', topic: 'order-placed' };
+// Every run names its resources with a run id (E2E_RUN_ID, the same in every jest worker), as
+// suites sharing a test account do; package.json's "leastpriv" maps them to production names.
+const RUN = process.env.E2E_RUN_ID || require('node:crypto').randomBytes(3).toString('hex');
+const NAMES = {
+  bucket: `acme-orders-${RUN}`,
+  table: `it-${RUN}-orders`,
+  queue: `order-events-${RUN}`,
+  topic: `order-placed-${RUN}`,
+};
 
 async function ignoreExisting(promise) {
   try {
