@@ -137,6 +137,16 @@ export declare class Recorder {
 }
 
 /**
+ * Evaluates a request against IAM policy documents (one principal's, unioned), as IAM would:
+ * `policies` (a document or a list), `request` (`action`, `resource`, `context`: condition keys
+ * to values, `null` for a key known to be absent). Returns `decision` (`allow`,
+ * `implicit_deny`, `explicit_deny`, `undecidable`), `statements` (`[document, statement]`
+ * behind it) and `unknown` (what the context did not tell). Throws an `Error` with `code`
+ * `invalid_policy` for a malformed policy.
+ */
+export declare function evaluate(policies: unknown, request: { action: string, resource: string, context?: Record<string, string | string[] | null> }): { decision: 'allow' | 'implicit_deny' | 'explicit_deny' | 'undecidable', statements: Array<[number, number]>, unknown: string[] }
+
+/**
  * A `variables.tf` declaring the `var.*` the rewrite rules of `options` (policy options, as
  * `Recorder.policy()` takes them) reference; empty when they reference none.
  */

@@ -92,3 +92,28 @@ pub fn render_variables(env: Env, options: Unknown<'_>) -> napi::Result<String> 
     let o = leastpriv::PolicyOptions::from_json(&v).map_err(|e| error::to_js(&env, &e))?;
     Ok(leastpriv::render_variables(&o.rewrite))
 }
+
+/// Evaluates a request against IAM policy documents (one principal's, unioned), as IAM would:
+/// `policies` (a document or a list), `request` (`action`, `resource`, `context`: condition keys
+/// to values, `null` for a key known to be absent). Returns `decision` (`allow`,
+/// `implicit_deny`, `explicit_deny`, `undecidable`), `statements` (`[document, statement]`
+/// behind it) and `unknown` (what the context did not tell). Throws an `Error` with `code`
+/// `invalid_policy` for a malformed policy.
+#[napi(
+    catch_unwind,
+    ts_args_type = "policies: unknown, request: { action: string, resource: string, context?: Record<string, string | string[] | null> }",
+    ts_return_type = "{ decision: 'allow' | 'implicit_deny' | 'explicit_deny' | 'undecidable', statements: Array<[number, number]>, unknown: string[] }"
+)]
+pub fn evaluate(
+    env: Env,
+    policies: Unknown<'_>,
+    request: Unknown<'_>,
+) -> napi::Result<serde_json::Value> {
+    let js = |e: leastpriv::Error| error::to_js(&env, &e);
+    let value = |v: Unknown<'_>| -> Result<serde_json::Value, leastpriv::Error> {
+        Ok(leastpriv::native_to_value(&native::Js(v))?.unwrap_or_default())
+    };
+    let p = value(policies).map_err(js)?;
+    let r = value(request).map_err(js)?;
+    leastpriv::evaluate_json(&p, &r).map_err(js)
+}

@@ -23,6 +23,7 @@ fn _leastpriv(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(split_options, m)?)?;
     m.add_function(wrap_pyfunction!(resolve_settings, m)?)?;
     m.add_function(wrap_pyfunction!(render_variables, m)?)?;
+    m.add_function(wrap_pyfunction!(evaluate, m)?)?;
     // The exceptions live in `leastpriv.errors`; the module names them too.
     let errors = m.py().import("leastpriv.errors")?;
     for name in errors.getattr("__all__")?.extract::<Vec<String>>()? {
@@ -108,4 +109,25 @@ fn render_variables(options: &Bound<'_, PyAny>) -> PyResult<String> {
         .unwrap_or_default();
     let o = leastpriv::PolicyOptions::from_json(&v).map_err(error::Error)?;
     Ok(leastpriv::render_variables(&o.rewrite))
+}
+
+/// Evaluates a request against IAM policy documents (one principal's, unioned), as IAM would:
+/// ``policies`` (a document or a list), ``request`` (``action``, ``resource``, ``context``:
+/// condition keys to values, ``None`` for a key known to be absent). Returns ``decision``
+/// (``allow``, ``implicit_deny``, ``explicit_deny``, ``undecidable``), ``statements``
+/// (``[document, statement]`` behind it) and ``unknown`` (what the context did not tell).
+#[pyfunction]
+fn evaluate<'py>(
+    py: Python<'py>,
+    policies: &Bound<'py, PyAny>,
+    request: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let value = |o: &Bound<'py, PyAny>| -> PyResult<leastpriv::Value> {
+        Ok(leastpriv::native_to_value(&native::Obj(o.clone()))
+            .map_err(error::Error)?
+            .unwrap_or_default())
+    };
+    let (p, r) = (value(policies)?, value(request)?);
+    let v = py.detach(|| error::guard(|| Ok(leastpriv::evaluate_json(&p, &r)?)))?;
+    native::to_py(py, &v)
 }

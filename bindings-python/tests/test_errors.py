@@ -15,6 +15,7 @@ import leastpriv
 from leastpriv import (
     EncodingError,
     InvalidEventError,
+    InvalidPolicyError,
     IoError,
     LeastprivError,
     NotFoundError,
@@ -37,6 +38,7 @@ CLASSES: dict[str, tuple[type[LeastprivError], type[Exception]]] = {
     "rules": (RulesError, ValueError),
     "serialization": (SerializationError, ValueError),
     "usage": (UsageError, ValueError),
+    "invalid_policy": (InvalidPolicyError, ValueError),
 }
 
 
@@ -81,6 +83,11 @@ def _raise(kind: str, tmp_path: Path) -> None:
         Recorder.from_bytes(b'{"format": "leastpriv-observed", "version": 99}')
     elif kind == "usage":
         rec.policy(map_account=["nonsense"])
+    elif kind == "invalid_policy":
+        leastpriv.evaluate(
+            {"Statement": {"Effect": "Permit", "Action": "s3:*", "Resource": "*"}},
+            {"action": "s3:GetObject", "resource": "arn:aws:s3:::b/k"},
+        )
     else:
         raise AssertionError(kind)
 

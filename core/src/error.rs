@@ -36,12 +36,14 @@ pub enum ErrorKind {
     Serialization,
     /// An option value is malformed (for example `--map-account FROM=TO`).
     Usage,
+    /// A declared policy is not a valid IAM policy (an unknown `Effect`, a malformed ARN, ...).
+    InvalidPolicy,
 }
 
 impl ErrorKind {
     /// The stable name of the kind, as used by the bindings and in vectors:
     /// `io`, `not_found`, `encoding`, `syntax`, `invalid_event`, `unknown_format`, `rules`,
-    /// `serialization`, `usage`.
+    /// `serialization`, `usage`, `invalid_policy`.
     pub fn name(self) -> &'static str {
         match self {
             ErrorKind::Io => "io",
@@ -53,11 +55,12 @@ impl ErrorKind {
             ErrorKind::Rules => "rules",
             ErrorKind::Serialization => "serialization",
             ErrorKind::Usage => "usage",
+            ErrorKind::InvalidPolicy => "invalid_policy",
         }
     }
 
     /// All kinds, in a stable order.
-    pub const ALL: [ErrorKind; 9] = [
+    pub const ALL: [ErrorKind; 10] = [
         ErrorKind::Io,
         ErrorKind::NotFound,
         ErrorKind::Encoding,
@@ -67,6 +70,7 @@ impl ErrorKind {
         ErrorKind::Rules,
         ErrorKind::Serialization,
         ErrorKind::Usage,
+        ErrorKind::InvalidPolicy,
     ];
 }
 

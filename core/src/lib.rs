@@ -37,9 +37,11 @@
 
 mod arn;
 mod call;
+mod check;
 mod config;
 mod derive;
 mod error;
+mod evaluate;
 pub mod glob;
 mod observed;
 mod options;
@@ -58,12 +60,20 @@ pub use arn::{
 pub use call::{
     Call, CallParts, Outcome, Source, Value, check_account, check_partition, check_region,
 };
+pub use check::{
+    CheckResult, Declared, Finding, FindingKind, StatementRef, check, check_value,
+    render_check_github, render_check_sarif, render_check_text,
+};
 pub use config::{Config, ConfigKind, FAIL_ON, Layers, Settings, env_layer, resolve_settings};
 pub use derive::{
     ConditionBlock, Derived, Diagnostic, DiagnosticKind, Permission, check_action, derive,
     derive_into,
 };
 pub use error::{Error, ErrorKind, Result};
+pub use evaluate::{
+    Condition, Context, Decision, Effect, Evaluation, Place, Request, Statement as PolicyStatement,
+    evaluate, evaluate_json, parse_policy_document,
+};
 pub use observed::{Counts, Evidence, Observed, Seen, Stats};
 pub use options::{MAX_EVENT_SIZE_BOUNDS, MAX_SIZE_BOUNDS, RunOptions, check_policy_name};
 pub use output::write_files;

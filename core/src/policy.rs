@@ -402,6 +402,11 @@ fn sorted(mut v: Vec<Resource>) -> Vec<Resource> {
     v
 }
 
+/// The resources the generator writes for one action's `resources` (any order).
+pub(crate) fn generalise_resources(resources: Vec<Resource>, mode: S3Objects) -> Vec<Resource> {
+    generalise(sorted(resources), mode)
+}
+
 /// Applies the S3 object mode to resources (sorted and unique in, sorted and unique out).
 fn generalise(resources: Vec<Resource>, mode: S3Objects) -> Vec<Resource> {
     if resources.iter().all(|r| r.tail().is_none()) {

@@ -39,7 +39,7 @@ SPEC = os.path.dirname(HERE)
 ROOT = os.path.dirname(SPEC)
 SCHEMA_DIR = os.path.join(SPEC, "schema")
 SCHEMAS = ["call.schema.json", "rules.schema.json", "vector.schema.json", "services.schema.json",
-           "config.schema.json"]
+           "config.schema.json", "evaluate-vector.schema.json"]
 CONTEXT_VARS = {"partition", "region", "account"}
 VAR_RE = re.compile(r"\{([^{}]*)\}")
 
@@ -255,6 +255,29 @@ def main():
             if not isinstance(name, str):
                 continue
             counts["vectors"] += 1
+            if name in seen:
+                errors.append("%s: %s: vector name %r is already used at %s"
+                              % (rel(path), pointer([i, "name"]), name, seen[name]))
+            else:
+                seen[name] = "%s %s" % (rel(path), pointer([i]))
+
+    counts["evaluator vectors"] = 0
+    eval_dir = os.path.join(vectors_dir, "evaluate")
+    for fname in sorted(os.listdir(eval_dir)) if os.path.isdir(eval_dir) else []:
+        if not fname.endswith(".json"):
+            continue
+        path = os.path.join(eval_dir, fname)
+        try:
+            vectors = load(path)
+        except (OSError, ValueError) as e:
+            errors.append("%s: cannot read: %s" % (rel(path), e))
+            continue
+        errors += schema_errors(validators["evaluate-vector.schema.json"], vectors, path)
+        for i, v in enumerate(vectors if isinstance(vectors, list) else []):
+            name = v.get("name") if isinstance(v, dict) else None
+            if not isinstance(name, str):
+                continue
+            counts["evaluator vectors"] += 1
             if name in seen:
                 errors.append("%s: %s: vector name %r is already used at %s"
                               % (rel(path), pointer([i, "name"]), name, seen[name]))

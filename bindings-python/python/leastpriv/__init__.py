@@ -18,6 +18,7 @@ from leastpriv._leastpriv import (
     Policy,
     Recorder,
     __version__,
+    evaluate,
     resolve_settings,
     rule_actions,
     split_options,
@@ -25,6 +26,7 @@ from leastpriv._leastpriv import (
 from leastpriv.errors import (
     EncodingError,
     InvalidEventError,
+    InvalidPolicyError,
     IoError,
     LeastprivError,
     NotFoundError,
@@ -38,6 +40,7 @@ from leastpriv.errors import (
 __all__ = [
     "EncodingError",
     "InvalidEventError",
+    "InvalidPolicyError",
     "IoError",
     "LeastprivError",
     "NotFoundError",
@@ -49,6 +52,7 @@ __all__ = [
     "UnknownFormatError",
     "UsageError",
     "__version__",
+    "evaluate",
     "paused",
     "resolve_settings",
     "rule_actions",

@@ -16,6 +16,9 @@ from leastpriv.errors import (
     InvalidEventError as InvalidEventError,
 )
 from leastpriv.errors import (
+    InvalidPolicyError as InvalidPolicyError,
+)
+from leastpriv.errors import (
     IoError as IoError,
 )
 from leastpriv.errors import (
@@ -55,6 +58,7 @@ __all__ = [
     "ERROR_KINDS",
     "EncodingError",
     "InvalidEventError",
+    "InvalidPolicyError",
     "IoError",
     "LeastprivError",
     "NotFoundError",
@@ -68,6 +72,7 @@ __all__ = [
     "__version__",
     "_restore",
     "rule_actions",
+    "evaluate",
     "render_variables",
     "resolve_settings",
     "split_options",
@@ -163,6 +168,7 @@ def resolve_settings(
     cli: Mapping[str, Any] | None = None,
 ) -> Settings: ...
 def render_variables(options: Mapping[str, Any]) -> str: ...
+def evaluate(policies: Any, request: Mapping[str, Any]) -> dict[str, Any]: ...
 def _restore(
     data: bytes | bytearray,
     region: str | None,

@@ -12,6 +12,7 @@ __all__ = [
     "ERROR_KINDS",
     "EncodingError",
     "InvalidEventError",
+    "InvalidPolicyError",
     "IoError",
     "LeastprivError",
     "NotFoundError",
@@ -88,6 +89,13 @@ class UsageError(LeastprivError, ValueError):
     kind = "usage"
 
 
+class InvalidPolicyError(LeastprivError, ValueError):
+    """A declared policy is not a valid IAM policy; ``field`` names the element (also a
+    ``ValueError``)."""
+
+    kind = "invalid_policy"
+
+
 _CLASSES = (
     IoError,
     NotFoundError,
@@ -98,6 +106,7 @@ _CLASSES = (
     RulesError,
     SerializationError,
     UsageError,
+    InvalidPolicyError,
 )
 #: Every error kind, in the core's order.
 ERROR_KINDS: tuple[str, ...] = tuple(c.kind for c in _CLASSES)

@@ -36,6 +36,9 @@ enum Command {
     Explain(ExplainArgs),
     /// Combine event files and serialized Observed states into one serialized state.
     Merge(MergeArgs),
+    /// Check a declared policy (IAM JSON) against what the calls needed: missing, unused,
+    /// broader than used, undecidable. Exit 1 when something is missing (or a --fail-on kind).
+    Check(CheckArgs),
     /// Print what the built-in rules cover.
     Rules,
     /// Print the generated catalog's sources and coverage, one line each.
@@ -216,6 +219,45 @@ struct ExplainArgs {
     target: TargetArgs,
 }
 
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum CheckFormat {
+    Text,
+    Json,
+    Sarif,
+    Github,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum CheckFailOn {
+    Unused,
+    Broad,
+    Undecidable,
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    #[command(flatten)]
+    target: TargetArgs,
+    /// The declared policy: IAM JSON files (a document, a list of documents, or an object of
+    /// them); repeatable. Default: `check.policy` of the configuration.
+    #[arg(long = "policy", value_name = "PATH")]
+    policy: Vec<PathBuf>,
+    /// Output: text (default), json, sarif (2.1.0), github (workflow annotations).
+    #[arg(long, value_enum)]
+    format: Option<CheckFormat>,
+    /// Also exit 1 on findings of this kind (repeatable); missing always does.
+    #[arg(long = "fail-on", value_enum)]
+    fail_on: Vec<CheckFailOn>,
+    /// S3 object keys as `policy` writes them (for "broader than used").
+    #[arg(long = "s3-objects", value_parser = ["exact", "prefix", "bucket"])]
+    s3_objects: Option<String>,
+    /// Write the findings to PATH (default: standard output).
+    #[arg(short = 'o', long = "output", value_name = "PATH")]
+    output: Option<PathBuf>,
+}
+
 #[derive(Args)]
 struct MergeArgs {
     #[command(flatten)]
@@ -255,6 +297,7 @@ fn main() -> ExitCode {
         Command::Permissions(a) => cmd_permissions(a),
         Command::Explain(a) => cmd_explain(a),
         Command::Merge(a) => cmd_merge(a),
+        Command::Check(a) => cmd_check(a),
         Command::Rules => cmd_rules(),
         Command::Catalog => cmd_catalog(),
     };
@@ -759,6 +802,84 @@ fn cmd_merge(a: MergeArgs) -> Result<u8, Failure> {
     drop(seen);
     emit(a.output.as_deref(), &String::from_utf8_lossy(&bytes))?;
     Ok(0)
+}
+
+fn cmd_check(a: CheckArgs) -> Result<u8, Failure> {
+    use leastpriv::FindingKind;
+    let mut cli = cli_layer(&a.input, Some(&a.target));
+    if let Some(o) = &a.s3_objects {
+        cli.insert("s3_objects".into(), serde_json::json!(o));
+    }
+    let settings = settings(cli)?;
+    let check = settings.check.clone();
+    let policy_paths: Vec<PathBuf> = if a.policy.is_empty() {
+        match check.get("policy") {
+            Some(serde_json::Value::String(s)) => vec![PathBuf::from(s)],
+            Some(serde_json::Value::Array(items)) => items
+                .iter()
+                .filter_map(|i| i.as_str().map(PathBuf::from))
+                .collect(),
+            _ => Vec::new(),
+        }
+    } else {
+        a.policy.clone()
+    };
+    if policy_paths.is_empty() {
+        return Err(usage(
+            "check needs the declared policy: --policy PATH (or `check.policy` in the configuration)",
+        ));
+    }
+    let mut fail: Vec<FindingKind> = a
+        .fail_on
+        .iter()
+        .map(|f| match f {
+            CheckFailOn::Unused => FindingKind::Unused,
+            CheckFailOn::Broad => FindingKind::Broad,
+            CheckFailOn::Undecidable => FindingKind::Undecidable,
+        })
+        .collect();
+    if a.fail_on.is_empty() {
+        for f in check
+            .get("fail_on")
+            .and_then(|v| v.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str())
+        {
+            fail.push(match f {
+                "unused" => FindingKind::Unused,
+                "broad" => FindingKind::Broad,
+                "undecidable" => FindingKind::Undecidable,
+                _ => FindingKind::Missing,
+            });
+        }
+    }
+    let mut declared = leastpriv::Declared::default();
+    for p in &policy_paths {
+        declared.add_path(p)?;
+    }
+    let rules = load_rules(&settings.rules)?;
+    let seen = read_all(&a.input, &settings.run.read, &rules)?;
+    let result = leastpriv::check(&declared, &seen, &settings.run.policy)?;
+    let files: Vec<String> = policy_paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    let text = match a.format.unwrap_or(CheckFormat::Text) {
+        CheckFormat::Text => leastpriv::render_check_text(&result),
+        CheckFormat::Json => {
+            let mut t =
+                serde_json::to_string_pretty(&leastpriv::check_value(&result)).unwrap_or_default();
+            t.push('\n');
+            t
+        }
+        CheckFormat::Sarif => leastpriv::render_check_sarif(&result, &files, &fail),
+        CheckFormat::Github => leastpriv::render_check_github(&result, &files, &fail),
+    };
+    emit(a.output.as_deref(), &text)?;
+    let failing =
+        result.count(FindingKind::Missing) > 0 || fail.iter().any(|k| result.count(*k) > 0);
+    Ok(u8::from(failing))
 }
 
 fn cmd_rules() -> Result<u8, Failure> {

@@ -1,0 +1,152 @@
+//! `check` round trips: the policy the generator writes for the sample events allows all they
+//! need and nothing more; without any one of its actions, exactly the permissions with that
+//! action are missing.
+
+use leastpriv::{
+    Declared, FindingKind, Observed, PolicyOptions, ReadOptions, Rules, build_policies, check,
+    permission_lines, read_path_into, render_json,
+};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+fn sample() -> Observed {
+    let mut seen = Observed::new();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec/examples/orders.edn");
+    let path = path.to_str().expect("a UTF-8 path");
+    read_path_into(&Rules::builtin(), &mut seen, path, &ReadOptions::default()).expect("read");
+    seen
+}
+
+fn opts() -> PolicyOptions {
+    PolicyOptions {
+        region: Some("eu-west-1".into()),
+        account: Some("123456789012".into()),
+        ..PolicyOptions::default()
+    }
+}
+
+fn declared(text: &str) -> Declared {
+    let mut d = Declared::default();
+    d.add_json(&PathBuf::from("policy.json"), text)
+        .expect("declared policy");
+    d
+}
+
+#[test]
+fn the_generated_policy_checks_clean() {
+    let seen = sample();
+    let json = render_json(&build_policies(&seen, &opts()).expect("build"), false);
+    let r = check(&declared(&json), &seen, &opts()).expect("check");
+    assert!(r.findings.is_empty(), "{:#?}", r.findings);
+    assert!(r.permissions > 20);
+}
+
+#[test]
+fn removing_any_one_action_makes_exactly_its_permissions_missing() {
+    let seen = sample();
+    let json = render_json(&build_policies(&seen, &opts()).expect("build"), false);
+    let doc: serde_json::Value = serde_json::from_str(&json).expect("json");
+    let actions: BTreeSet<String> = doc["Statement"]
+        .as_array()
+        .expect("statements")
+        .iter()
+        .flat_map(|s| s["Action"].as_array().cloned().unwrap_or_default())
+        .filter_map(|a| a.as_str().map(str::to_owned))
+        .collect();
+    assert!(actions.len() > 15);
+    let lines = permission_lines(&seen, &opts());
+    for action in &actions {
+        let mut cut = doc.clone();
+        let sts = cut["Statement"].as_array_mut().expect("statements");
+        for s in sts.iter_mut() {
+            let a = s["Action"].as_array_mut().expect("actions");
+            a.retain(|x| x != action);
+        }
+        sts.retain(|s| !s["Action"].as_array().is_some_and(Vec::is_empty));
+        let r = check(&declared(&cut.to_string()), &seen, &opts()).expect("check");
+        let missing: BTreeSet<(String, String)> = r
+            .findings
+            .iter()
+            .filter(|f| f.kind == FindingKind::Missing)
+            .map(|f| {
+                (
+                    f.action.clone().unwrap_or_default(),
+                    f.resource.clone().unwrap_or_default(),
+                )
+            })
+            .collect();
+        let want: BTreeSet<(String, String)> = lines
+            .iter()
+            .filter(|l| &l.action == action)
+            .map(|l| (l.action.clone(), l.resource.clone()))
+            .collect();
+        assert_eq!(missing, want, "without {action}");
+        assert_eq!(
+            r.count(FindingKind::Unused),
+            0,
+            "without {action}: {:#?}",
+            r.findings
+        );
+    }
+}
+
+#[test]
+fn unused_broad_and_denied_point_at_the_statement() {
+    let seen = sample();
+    let text = r#"{
+  "Version": "2012-10-17",
+  "Statement": [
+    {"Sid": "All", "Effect": "Allow", "Action": "*", "Resource": "*"},
+    {"Sid": "Never", "Effect": "Allow", "Action": "ec2:RunInstances", "Resource": "*"},
+    {"Sid": "NoPut", "Effect": "Deny", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::acme-order-documents/*"}
+  ]
+}"#;
+    let r = check(&declared(text), &seen, &opts()).expect("check");
+    let missing: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.kind == FindingKind::Missing)
+        .collect();
+    assert!(!missing.is_empty());
+    for f in &missing {
+        assert_eq!(f.action.as_deref(), Some("s3:PutObject"));
+        let s = f.statement.as_ref().expect("the denying statement");
+        assert_eq!((s.line, s.sid.as_deref()), (Some(6), Some("NoPut")));
+        assert!(f.evidence.as_ref().is_some_and(|e| e.line > 0));
+    }
+    let unused: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.kind == FindingKind::Unused)
+        .collect();
+    assert_eq!(unused.len(), 1);
+    assert_eq!(unused[0].statement.as_ref().and_then(|s| s.line), Some(5));
+    assert!(r.count(FindingKind::Broad) >= 2, "{:#?}", r.findings);
+}
+
+#[test]
+fn bad_policies_are_errors_with_their_place() {
+    let mut d = Declared::default();
+    let e = d
+        .add_json(
+            &PathBuf::from("p.json"),
+            "{\n \"Statement\": [\n  {\"Effect\": \"Permit\", \"Action\": \"s3:*\", \"Resource\": \"*\"}\n ]\n}",
+        )
+        .expect_err("unknown Effect");
+    assert_eq!(
+        (e.kind().name(), e.line(), e.field()),
+        ("invalid_policy", Some(3), Some("Effect"))
+    );
+    let e = d
+        .add_json(&PathBuf::from("p.json"), "{\"Statement\": [")
+        .expect_err("not JSON");
+    assert_eq!(e.kind().name(), "invalid_policy");
+    assert_eq!(e.path(), Some("p.json"));
+    let e = d
+        .add_json(
+            &PathBuf::from("p.json"),
+            r#"{"Statement": {"Effect": "Allow", "Action": "s3:*", "Resource": "bucket"}}"#,
+        )
+        .expect_err("not an ARN");
+    assert_eq!(e.field(), Some("Resource"));
+}
