@@ -225,3 +225,26 @@ export interface PolicyResult {
   statements: number
   documents: number
 }
+
+/** A finding of `check()`. */
+export interface CheckFinding {
+  kind: 'missing' | 'unused' | 'broad' | 'undecidable'
+  message: string
+  action?: string
+  resource?: string
+  /** The declared statement involved: file, line, Sid. */
+  statement?: { path: string; line: number | null; sid: string | null }
+  /** The first call that needed the permission. */
+  first?: { source: string; line: number }
+  /** What the generator would write instead (`broad`). */
+  suggestion?: { Action?: string[]; Resource?: string[] }
+}
+
+/** What `check()` returns (`spec/schema/check.schema.json`). */
+export interface CheckResult {
+  format: 'leastpriv-check'
+  version: 1
+  permissions: number
+  counts: { missing: number; unused: number; broad: number; undecidable: number }
+  findings: CheckFinding[]
+}

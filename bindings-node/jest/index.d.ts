@@ -13,6 +13,11 @@ export type Hook = 'beforeAll' | 'beforeEach' | 'afterEach' | 'afterAll'
 export interface LeastprivJestOptions extends PolicyOptions {
   /** The configuration file (default: found from the working directory up); `none` for none. */
   config?: string
+  /**
+   * A declared policy to check against the calls (IAM JSON files): the global teardown fails
+   * the run when a permission is missing (or a `failOn` kind occurs).
+   */
+  check?: string | string[] | { policy: string | string[]; failOn?: Array<'unused' | 'broad' | 'undecidable'> }
   /** Extra outputs: `variables` writes `variables.tf` beside a Terraform policy. */
   emit?: Array<'variables'>
   /** Where the policy is written (default `leastpriv-policy.json` in the root dir); `LEASTPRIV_OUT`. */

@@ -56,6 +56,18 @@ function settings(fromConfig, rootDir) {
   }
   if (typeof runner.out === 'string') runner.out = path.resolve(rootDir, runner.out);
   if (typeof runner.config === 'string' && runner.config !== 'none') runner.config = path.resolve(rootDir, runner.config);
+  // `check: 'iam/policy.json'` (or a list, or the configuration's `{ policy, fail_on }` table).
+  if (runner.check !== undefined && runner.check !== null) {
+    const c = typeof runner.check === 'string' || Array.isArray(runner.check) ? { policy: runner.check } : { ...runner.check };
+    const abs = (p) => path.resolve(rootDir, p);
+    if (typeof c.policy === 'string') c.policy = [abs(c.policy)];
+    else if (Array.isArray(c.policy)) c.policy = c.policy.map(abs);
+    if (c.failOn !== undefined) {
+      c.fail_on = c.failOn;
+      delete c.failOn;
+    }
+    runner.check = c;
+  }
   return resolveSettings(process.cwd(), runner);
 }
 
@@ -127,6 +139,7 @@ async function globalTeardown(globalConfig, projectConfig) {
   }
   fs.rmSync(dir, { recursive: true, force: true });
   delete process.env[PARTS_ENV];
+  const checkFailure = runCheck(all, s, o);
   if (o.quiet !== true) {
     const { calls } = all.counts;
     process.stderr.write(
@@ -138,6 +151,36 @@ async function globalTeardown(globalConfig, projectConfig) {
       process.stderr.write(`leastpriv: ${d.kind} ${d.service}:${d.operation}: ${d.message}\n`);
     }
   }
+  if (checkFailure) throw checkFailure;
+}
+
+/**
+ * `check`: the declared policy against the merged calls. Prints the findings; returns an Error
+ * (thrown by the teardown, which fails the jest run) when a permission is missing or a
+ * `fail_on` kind occurred.
+ */
+function runCheck(all, s, o) {
+  const c = s.check || {};
+  const paths = typeof c.policy === 'string' ? [c.policy] : Array.isArray(c.policy) ? c.policy : [];
+  if (paths.length === 0) return undefined;
+  const result = all.check(paths, s.policy);
+  const lines = result.findings.map((f) => {
+    const st = f.statement;
+    const where = st ? `${st.path}${st.line ? `:${st.line}` : ''}: ` : '';
+    return `leastpriv check: ${f.kind}: ${where}${f.message}`;
+  });
+  const n = result.counts;
+  lines.push(
+    `leastpriv check: ${result.permissions} permission(s) needed; ${n.missing} missing, ${n.unused} unused, ${n.broad} broad, ${n.undecidable} undecidable`,
+  );
+  if (o.quiet !== true || n.missing > 0) process.stderr.write(`${lines.join('\n')}\n`);
+  const failOn = new Set(['missing', ...(Array.isArray(c.fail_on) ? c.fail_on : [])]);
+  const failing = [...failOn].filter((k) => n[k] > 0);
+  if (failing.length === 0) return undefined;
+  const err = new Error(`leastpriv check failed: ${failing.map((k) => `${n[k]} ${k}`).join(', ')} (see above)`);
+  err.code = 'check_failed';
+  err.findings = result.findings;
+  return err;
 }
 
 // The recorder of the current test file (set by the setup file), kept on the sandbox's global

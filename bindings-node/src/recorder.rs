@@ -388,6 +388,47 @@ impl Recorder {
         })
     }
 
+    /// Checks a declared policy (IAM JSON files: a path or a list of paths) against what was
+    /// recorded, with the policy options (the same mappings and rewrite rules as `policy()`).
+    /// Returns the findings in the core's form (`format`, `version`, `permissions`, `counts` of
+    /// `missing`/`unused`/`broad`/`undecidable`, `findings`); a malformed policy throws an
+    /// `Error` with `code` `invalid_policy` and its place.
+    #[napi(ts_return_type = "import('./types').CheckResult")]
+    pub fn check(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "string | string[]")] policy: Unknown<'_>,
+        #[napi(ts_arg_type = "import('./types').PolicyOptions | undefined | null")] options: Option<
+            Unknown<'_>,
+        >,
+    ) -> napi::Result<Value> {
+        guarded(&env, "check", || {
+            let paths: Vec<String> = match leastpriv::native_to_value(&Js(policy))? {
+                Some(Value::String(s)) => vec![s],
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .map(|i| i.as_str().map(str::to_owned))
+                    .collect::<Option<_>>()
+                    .ok_or_else(|| {
+                        Error::new(
+                            leastpriv::ErrorKind::Usage,
+                            "`policy` must be a path or a list of paths",
+                        )
+                        .with_field("policy")
+                    })?,
+                _ => {
+                    return Err(Error::new(
+                        leastpriv::ErrorKind::Usage,
+                        "`policy` must be a path or a list of paths",
+                    )
+                    .with_field("policy"));
+                }
+            };
+            let opts = self.policy_options(options)?;
+            leastpriv::check_paths(&paths, self.shared.lock().observed(), &opts)
+        })
+    }
+
     /// Builds the policy: statements grouped by resources, stable Sids, S3 keys generalised,
     /// split into documents that fit IAM's size limit. Throws an error with `code` `usage` for
     /// a bad option.

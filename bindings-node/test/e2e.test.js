@@ -107,6 +107,11 @@ test('jest + AWS SDK v3 against moto: the written policy equals the expected one
     ...p,
     Statement: p.Statement.map(({ Sid, ...rest }) => rest),
   });
+  // check: the written policy allows all the calls needed and nothing more.
+  const { resolveSettings } = require('..');
+  const settings = resolveSettings(E2E, { env: 'prod' });
+  const clean = state.check(out, settings.policy);
+  assert.deepEqual(clean.counts, { missing: 0, unused: 0, broad: 0, undecidable: 0 }, JSON.stringify(clean.findings));
   if (KNOWN_FAILURES.size === 0) {
     assert.deepEqual(withoutSids(got), want, `policy differs; got:\n${JSON.stringify(got, null, 2)}`);
     return;
@@ -123,4 +128,43 @@ test('jest + AWS SDK v3 against moto: the written policy equals the expected one
       assert.ok(same, `${action}: want ${[...(w.get(action) || [])]}, got ${[...(g.get(action) || [])]}`);
     }
   }
+});
+
+test('jest check: a declared policy without one of the needed actions fails the run, naming it', async (t) => {
+  const moto = await startMoto();
+  t.after(() => moto.stop());
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'leastpriv-e2e-check-'));
+  t.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  const declared = JSON.parse(fs.readFileSync(path.join(E2E, 'expected-policy.json'), 'utf8'));
+  for (const st of declared.Statement) st.Action = st.Action.filter((a) => a !== 'sqs:DeleteMessage');
+  declared.Statement = declared.Statement.filter((st) => st.Action.length > 0);
+  fs.writeFileSync(path.join(tmp, 'declared.json'), JSON.stringify(declared, null, 2));
+  const base = require(path.join(E2E, 'jest.config.js'));
+  const config = {
+    ...base,
+    globals: { leastpriv: { ...base.globals.leastpriv, out: path.join(tmp, 'policy.json'), check: path.join(tmp, 'declared.json') } },
+  };
+  fs.writeFileSync(path.join(tmp, 'jest.config.json'), JSON.stringify(config));
+  const run = spawnSync(
+    process.execPath,
+    [JEST, '--config', path.join(tmp, 'jest.config.json'), '--maxWorkers=2', '--ci', '--cacheDirectory', path.join(tmp, 'cache')],
+    {
+      cwd: E2E,
+      encoding: 'utf8',
+      timeout: 240000,
+      env: {
+        ...process.env,
+        MOTO_ENDPOINT: moto.endpoint,
+        E2E_RUN_ID: RUN_ID,
+        AWS_ACCESS_KEY_ID: 'testing',
+        AWS_SECRET_ACCESS_KEY: 'testing',
+        AWS_EC2_METADATA_DISABLED: 'true',
+      },
+    },
+  );
+  const log = `--- jest stdout\n${run.stdout}\n--- jest stderr\n${run.stderr}`;
+  assert.notEqual(run.status, 0, `the run fails\n${log}`);
+  assert.match(run.stderr, /Tests:\s+8 passed, 8 total/, `the tests themselves pass\n${log}`);
+  assert.match(run.stderr, /leastpriv check: missing: `sqs:DeleteMessage` on `arn:aws:sqs:eu-west-1:210987654321:order-events-prod`/, log);
+  assert.match(run.stderr, /leastpriv check failed: 1 missing/, log);
 });

@@ -266,3 +266,27 @@ test('resolveSettings: the configuration file under globals, the environment and
   fs.rmSync(path.join(dir, 'pkg', 'leastpriv.toml'));
   assert.throws(() => resolveSettings(path.join(dir, 'pkg'), { env: 'staging' }), (e) => e.code === 'usage' && e.field === 'env');
 });
+
+test('check(): findings of a declared policy, errors with code invalid_policy', (t) => {
+  const r = new Recorder(ctx);
+  r.record({ service: 's3', operation: 'GetObject', params: { Bucket: 'b', Key: 'k' } });
+  r.record({ service: 'sqs', operation: 'SendMessage', params: { QueueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/q', MessageBody: 'x' } });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leastpriv-check-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'policy.json');
+  fs.writeFileSync(
+    file,
+    JSON.stringify({ Version: '2012-10-17', Statement: [{ Sid: 'Read', Effect: 'Allow', Action: 's3:Get*', Resource: 'arn:aws:s3:::b/*' }] }, null, 2),
+  );
+  const got = r.check(file);
+  assert.equal(got.format, 'leastpriv-check');
+  assert.deepEqual(got.counts, { missing: 1, unused: 0, broad: 2, undecidable: 0 });
+  const missing = got.findings.find((f) => f.kind === 'missing');
+  assert.equal(missing.action, 'sqs:SendMessage');
+  const broad = got.findings.find((f) => f.kind === 'broad' && f.action);
+  assert.deepEqual(broad.statement, { path: file, line: 4, sid: 'Read' });
+  assert.deepEqual(broad.suggestion, { Action: ['s3:GetObject'] });
+  fs.writeFileSync(file, '{"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "bucket"}]}');
+  assert.throws(() => r.check(file), (e) => e.code === 'invalid_policy' && e.field === 'Resource' && e.path === file);
+  assert.throws(() => r.check(42), (e) => e.code === 'usage' && e.field === 'policy');
+});

@@ -242,6 +242,37 @@ impl Recorder {
         to_py(py, &lines)
     }
 
+    /// Checks a declared policy (IAM JSON files: a path or a list of paths) against what was
+    /// recorded, with the policy options as keywords (the same mappings and rewrite rules as
+    /// ``policy``). Returns the findings in the core's form (``format``, ``version``,
+    /// ``permissions``, ``counts`` of ``missing``/``unused``/``broad``/``undecidable``,
+    /// ``findings``); a malformed policy raises ``InvalidPolicyError`` with its place.
+    #[pyo3(signature = (policy, **options))]
+    fn check<'py>(
+        &self,
+        py: Python<'py>,
+        policy: &Bound<'py, PyAny>,
+        options: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let paths: Vec<PathBuf> = policy
+            .extract::<PathBuf>()
+            .map(|p| vec![p])
+            .or_else(|_| policy.extract::<Vec<PathBuf>>())
+            .map_err(|_| {
+                Error(
+                    leastpriv::Error::new(
+                        leastpriv::ErrorKind::Usage,
+                        "`policy` must be a path or a list of paths",
+                    )
+                    .with_field("policy"),
+                )
+            })?;
+        let opts = self.policy_options(py, options)?;
+        let seen = self.snapshot();
+        let v = py.detach(|| guard(|| Ok(leastpriv::check_paths(&paths, &seen, &opts)?)))?;
+        to_py(py, &v)
+    }
+
     /// Builds the policy (with the GIL released); the policy options (``name``, ``region``,
     /// ``account``, ``partition``, ``map_account``, ``map_region``, ``outcome``, ``exclude``,
     /// ``s3_objects``, ``group_by``, ``max_size``) as keywords.

@@ -227,3 +227,24 @@ def test_secret_appears_in_no_output(runs: dict[str, Run]) -> None:
             assert SECRET.encode() not in blob
         for path in run.policy.parent.iterdir():
             assert SECRET.encode() not in path.read_bytes()
+
+
+def test_check_of_the_written_policy_is_clean_and_catches_a_removed_action(
+    runs: dict[str, Run], tmp_path: Path
+) -> None:
+    rec = Recorder.from_bytes(runs["serial"].state.read_bytes())
+    result = rec.check(runs["serial"].policy, **POLICY_OPTIONS)
+    assert result["counts"] == {"missing": 0, "unused": 0, "broad": 0, "undecidable": 0}, result
+    doc = json.loads(runs["serial"].policy.read_text())
+    actions = sorted({a for st in doc["Statement"] for a in st["Action"]})
+    for action in actions:
+        cut = json.loads(runs["serial"].policy.read_text())
+        for st in cut["Statement"]:
+            st["Action"] = [a for a in st["Action"] if a != action]
+        cut["Statement"] = [st for st in cut["Statement"] if st["Action"]]
+        path = tmp_path / "cut.json"
+        path.write_text(json.dumps(cut))
+        got = rec.check(path, **POLICY_OPTIONS)
+        missing = {f["action"] for f in got["findings"] if f["kind"] == "missing"}
+        assert missing == {action}, (action, got["findings"])
+        assert got["counts"]["unused"] == 0, (action, got["findings"])

@@ -318,3 +318,40 @@ def test_a_rewrite_error_fails_the_session_and_says_why(configured: pytest.Pytes
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(["*leastpriv: error: rewrite rule 1 (match `orders-test-*`)*env*"])
     assert not (configured.path / "iam" / "policy.json").exists()
+
+
+def test_check_fails_the_session_when_a_permission_is_missing(configured: pytest.Pytester) -> None:
+    declared = configured.path / "iam" / "declared.json"
+    declared.parent.mkdir()
+    declared.write_text(
+        json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "s3:PutObject",
+                        "Resource": "arn:aws:s3:::orders-test-8f3a2c/*",
+                    }
+                ],
+            },
+            indent=2,
+        )
+    )
+    result = _run(configured, f"--leastpriv-check={declared}", "--leastpriv-config=none")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        [
+            "*leastpriv check*",
+            "missing: `sqs:SendMessage` on *jobs-8f3a2c* is needed but not allowed*",
+        ]
+    )
+    # With the queue allowed too, the session passes; the bucket pattern is reported as broad.
+    doc = json.loads(declared.read_text())
+    doc["Statement"].append({"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"})
+    declared.write_text(json.dumps(doc, indent=2))
+    configured.makeini("[pytest]\nleastpriv_check = iam/declared.json\nleastpriv_config = none\n")
+    result = _run(configured)
+    result.assert_outcomes(passed=1)
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["*broad: *declared.json:*", "*0 missing*"])

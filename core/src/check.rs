@@ -202,6 +202,15 @@ impl Declared {
         Ok(())
     }
 
+    /// The declared policy of `paths` (see [`Declared::add_path`]).
+    pub fn from_paths<P: AsRef<Path>>(paths: &[P]) -> Result<Declared> {
+        let mut d = Declared::default();
+        for p in paths {
+            d.add_path(p.as_ref())?;
+        }
+        Ok(d)
+    }
+
     /// Reads a declared policy file (IAM JSON).
     pub fn add_path(&mut self, path: &Path) -> Result<()> {
         let text = std::fs::read_to_string(path).map_err(|e| {
@@ -532,6 +541,24 @@ fn generated_resources<'n>(
             (a, g)
         })
         .collect()
+}
+
+/// Checks the declared policy files `paths` against `observed`, as data ([`check_value`]): what
+/// the bindings hand out.
+pub fn check_paths<P: AsRef<Path>>(
+    paths: &[P],
+    observed: &Observed,
+    opts: &PolicyOptions,
+) -> Result<Value> {
+    if paths.is_empty() {
+        return Err(Error::new(
+            ErrorKind::Usage,
+            "check needs the declared policy: one or more policy files",
+        )
+        .with_field("policy"));
+    }
+    let d = Declared::from_paths(paths)?;
+    Ok(check_value(&check(&d, observed, opts)?))
 }
 
 /// The result as data (the `--format json` form, `spec/schema/check.schema.json`).

@@ -61,7 +61,7 @@ pub use call::{
     Call, CallParts, Outcome, Source, Value, check_account, check_partition, check_region,
 };
 pub use check::{
-    CheckResult, Declared, Finding, FindingKind, StatementRef, check, check_value,
+    CheckResult, Declared, Finding, FindingKind, StatementRef, check, check_paths, check_value,
     render_check_github, render_check_sarif, render_check_text,
 };
 pub use config::{Config, ConfigKind, FAIL_ON, Layers, Settings, env_layer, resolve_settings};

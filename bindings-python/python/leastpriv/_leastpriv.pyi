@@ -43,6 +43,7 @@ from leastpriv.errors import (
     UsageError as UsageError,
 )
 from leastpriv.types import (
+    CheckResult,
     Counts,
     Diagnostic,
     Evidence,
@@ -114,6 +115,11 @@ class Recorder:
     def permissions(self, **options: Unpack[PolicyOptions]) -> list[PermissionLine]: ...
     def evidence(self, **options: Unpack[PolicyOptions]) -> list[EvidenceLine]: ...
     def policy(self, **options: Unpack[PolicyOptions]) -> Policy: ...
+    def check(
+        self,
+        policy: _Path | Iterable[_Path],
+        **options: Unpack[PolicyOptions],
+    ) -> CheckResult: ...
     def merge(self, other: Recorder) -> None: ...
     def to_bytes(self) -> bytes: ...
     @classmethod

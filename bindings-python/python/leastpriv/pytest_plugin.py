@@ -99,6 +99,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="comma-separated test phases whose calls count (default: call)",
     )
     group.addoption(
+        "--leastpriv-check",
+        metavar="PATH",
+        action="append",
+        default=None,
+        help="check a declared policy (IAM JSON) against the calls; a missing permission fails",
+    )
+    group.addoption(
         "--leastpriv-state",
         metavar="PATH",
         default=None,
@@ -124,6 +131,7 @@ _INI: list[tuple[str, Any, str]] = [
     ("name", "string", "leastpriv: policy name"),
     ("rules", "paths", "leastpriv: your own rules files or directories"),
     ("emit", "args", "leastpriv: extra outputs (variables)"),
+    ("check", "paths", "leastpriv: declared policy files to check against the calls"),
     ("phases", "string", "leastpriv: comma-separated test phases whose calls count"),
     ("state", "string", "leastpriv: also write the merged state to this path"),
 ]
@@ -179,10 +187,16 @@ def _settings(config: pytest.Config) -> dict[str, Any]:
             continue
         if kind == "paths":
             value = [str(p) for p in value]
+        if name == "check":
+            runner["check"] = {"policy": value}
+            continue
         if name in ("out", "config") and value != "none":
             value = str(_ini_dir(config) / value)
         runner["out_format" if name == "format" else name] = value
     cli: dict[str, Any] = {}
+    checks = _opt(config, "leastpriv_check")
+    if checks:
+        cli["check"] = {"policy": [str(here / c) for c in checks]}
     for opt, key in _CLI.items():
         value = _opt(config, opt)
         if value is None:
@@ -205,9 +219,15 @@ def _state_path(config: pytest.Config) -> str | None:
 
 
 def _active(config: pytest.Config) -> bool:
-    if _opt(config, "leastpriv_out") or _state_path(config):
+    if _opt(config, "leastpriv_out") or _opt(config, "leastpriv_check") or _state_path(config):
         return True
-    return bool(_settings(config).get("out"))
+    s = _settings(config)
+    return bool(s.get("out") or _check_paths(s))
+
+
+def _check_paths(settings: dict[str, Any]) -> list[str]:
+    policy = (settings.get("check") or {}).get("policy") or []
+    return [policy] if isinstance(policy, str) else list(policy)
 
 
 def _phases(raw: str) -> frozenset[str]:
@@ -237,6 +257,7 @@ class _Plugin:
         self.written: str | None = None
         self.policy_summary: str | None = None
         self.error: str | None = None
+        self.check_lines: list[str] = []
         _context.set_gate(False, None)  # nothing outside a recorded test phase counts
         try:
             from leastpriv.boto3 import instrument_all
@@ -289,9 +310,32 @@ class _Plugin:
             return
         try:
             self._write()
+            if self._check():
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
         except LeastprivError as e:  # a rewrite rule, say: the session fails and says why
             self.error = str(e)
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _check(self) -> bool:
+        """Checks the declared policy, if one is configured; ``True`` when it fails the run."""
+        paths = _check_paths(self.settings)
+        if not paths:
+            return False
+        result = self.recorder.check(paths, **self.policy_options)
+        fail_on = set((self.settings.get("check") or {}).get("fail_on") or []) | {"missing"}
+        for f in result["findings"]:
+            where = ""
+            st = f.get("statement")
+            if st:
+                where = f"{st['path']}:{st['line']}: " if st.get("line") else f"{st['path']}: "
+            self.check_lines.append(f"{f['kind']}: {where}{f['message']}")
+        c = result["counts"]
+        self.check_lines.append(
+            f"leastpriv check: {result['permissions']} permission(s) needed; "
+            f"{c['missing']} missing, "
+            f"{c['unused']} unused, {c['broad']} broad, {c['undecidable']} undecidable"
+        )
+        return any(c.get(k, 0) > 0 for k in fail_on)
 
     def _write(self) -> None:
         state = _state_path(self.config)
@@ -319,6 +363,10 @@ class _Plugin:
             terminalreporter.section("leastpriv")
             terminalreporter.write_line(f"leastpriv: error: {self.error}", red=True)
             return
+        if self.check_lines:
+            terminalreporter.section("leastpriv check")
+            for line in self.check_lines:
+                terminalreporter.write_line(line)
         if self.written is None:
             return
         terminalreporter.section("leastpriv")

@@ -17,6 +17,8 @@ __all__ = [
     "ReadOptions",
     "RewriteRule",
     "Settings",
+    "CheckResult",
+    "CheckFinding",
 ]
 
 Condition = dict[str, dict[str, list[str]]]
@@ -154,3 +156,26 @@ class PolicyResult(TypedDict):
     malformed_at: list[Evidence]
     statements: int
     documents: int
+
+
+class CheckFinding(TypedDict, total=False):
+    """A finding of ``Recorder.check``: ``kind`` (``missing``, ``unused``, ``broad``,
+    ``undecidable``), ``message``, and where it applies."""
+
+    kind: Literal["missing", "unused", "broad", "undecidable"]
+    message: str
+    action: str
+    resource: str
+    statement: dict[str, Any]
+    first: Evidence
+    suggestion: dict[str, list[str]]
+
+
+class CheckResult(TypedDict):
+    """What ``Recorder.check`` returns (``spec/schema/check.schema.json``)."""
+
+    format: Literal["leastpriv-check"]
+    version: int
+    permissions: int
+    counts: dict[str, int]
+    findings: list[CheckFinding]
