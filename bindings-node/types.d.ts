@@ -247,4 +247,6 @@ export interface CheckResult {
   permissions: number
   counts: { missing: number; unused: number; broad: number; undecidable: number }
   findings: CheckFinding[]
+  /** References of a Terraform policy that stayed unresolved (they match nothing). */
+  unresolved: Array<{ path: string; line: number; reference: string }>
 }

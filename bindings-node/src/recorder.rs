@@ -98,7 +98,11 @@ impl Recorder {
     /// Policy options from an options object, the recorder's context filling what it leaves
     /// out.
     fn policy_options(&self, opts: Option<Unknown<'_>>) -> Result<PolicyOptions, Error> {
-        let mut o = options(opts)?;
+        self.policy_options_value(options(opts)?)
+    }
+
+    /// Policy options from data, the recorder's context filling what they leave out.
+    fn policy_options_value(&self, mut o: Value) -> Result<PolicyOptions, Error> {
         if let Value::Object(m) = &mut o {
             for (k, v) in CONTEXT.iter().zip(&self.context) {
                 if m.get(*k).is_none_or(Value::is_null)
@@ -388,8 +392,9 @@ impl Recorder {
         })
     }
 
-    /// Checks a declared policy (IAM JSON files: a path or a list of paths) against what was
-    /// recorded, with the policy options (the same mappings and rewrite rules as `policy()`).
+    /// Checks a declared policy (IAM JSON or Terraform `.tf` files: a path or a list of paths)
+    /// against what was recorded, with the policy options (the same mappings and rewrite rules
+    /// as `policy()`) and `vars` resolving a Terraform policy's references.
     /// Returns the findings in the core's form (`format`, `version`, `permissions`, `counts` of
     /// `missing`/`unused`/`broad`/`undecidable`, `findings`); a malformed policy throws an
     /// `Error` with `code` `invalid_policy` and its place.
@@ -424,8 +429,27 @@ impl Recorder {
                     .with_field("policy"));
                 }
             };
-            let opts = self.policy_options(options)?;
-            leastpriv::check_paths(&paths, self.shared.lock().observed(), &opts)
+            // `vars` resolves a Terraform policy's references; the rest are policy options.
+            let mut o = crate::native::options(options)?;
+            let mut vars = std::collections::BTreeMap::new();
+            if let Some(Value::Object(m)) = o.as_object_mut().and_then(|m| m.remove("vars")) {
+                for (k, v) in m {
+                    match v {
+                        Value::String(s) => {
+                            vars.insert(k, s);
+                        }
+                        _ => {
+                            return Err(Error::new(
+                                leastpriv::ErrorKind::Usage,
+                                "`vars` maps names to strings",
+                            )
+                            .with_field("vars"));
+                        }
+                    }
+                }
+            }
+            let opts = self.policy_options_value(o)?;
+            leastpriv::check_paths(&paths, self.shared.lock().observed(), &opts, &vars)
         })
     }
 

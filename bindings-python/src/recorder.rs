@@ -244,14 +244,16 @@ impl Recorder {
 
     /// Checks a declared policy (IAM JSON files: a path or a list of paths) against what was
     /// recorded, with the policy options as keywords (the same mappings and rewrite rules as
-    /// ``policy``). Returns the findings in the core's form (``format``, ``version``,
+    /// ``policy``); Terraform files (``.tf``) too, ``vars`` resolving their references
+    /// (``{"orders_table": "orders"}`` for ``var.orders_table``, or whole reference texts). Returns the findings in the core's form (``format``, ``version``,
     /// ``permissions``, ``counts`` of ``missing``/``unused``/``broad``/``undecidable``,
     /// ``findings``); a malformed policy raises ``InvalidPolicyError`` with its place.
-    #[pyo3(signature = (policy, **options))]
+    #[pyo3(signature = (policy, *, vars=None, **options))]
     fn check<'py>(
         &self,
         py: Python<'py>,
         policy: &Bound<'py, PyAny>,
+        vars: Option<std::collections::BTreeMap<String, String>>,
         options: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let paths: Vec<PathBuf> = policy
@@ -269,7 +271,8 @@ impl Recorder {
             })?;
         let opts = self.policy_options(py, options)?;
         let seen = self.snapshot();
-        let v = py.detach(|| guard(|| Ok(leastpriv::check_paths(&paths, &seen, &opts)?)))?;
+        let vars = vars.unwrap_or_default();
+        let v = py.detach(|| guard(|| Ok(leastpriv::check_paths(&paths, &seen, &opts, &vars)?)))?;
         to_py(py, &v)
     }
 

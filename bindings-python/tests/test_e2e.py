@@ -248,3 +248,26 @@ def test_check_of_the_written_policy_is_clean_and_catches_a_removed_action(
         missing = {f["action"] for f in got["findings"] if f["kind"] == "missing"}
         assert missing == {action}, (action, got["findings"])
         assert got["counts"]["unused"] == 0, (action, got["findings"])
+
+
+def test_check_of_the_written_terraform_with_its_references_given(runs: dict[str, Run]) -> None:
+    rec = Recorder.from_bytes(runs["terraform"].state.read_bytes())
+    refs = {
+        "aws_s3_bucket.docs.arn": "arn:aws:s3:::acme-orders-docs",
+        "aws_dynamodb_table.orders.name": "orders",
+        "events_queue": "orders-events-prod",
+        "aws_sns_topic.notifications.arn": (
+            "arn:aws:sns:eu-west-1:210987654321:orders-notifications"
+        ),
+    }
+    result = rec.check(runs["terraform"].policy, vars=refs, **POLICY_OPTIONS)
+    assert result["unresolved"] == [], result["unresolved"]
+    assert result["counts"] == {"missing": 0, "unused": 0, "broad": 0, "undecidable": 0}, result
+    # A reference left out matches nothing: what depends on it is missing, and it is named.
+    del refs["events_queue"]
+    result = rec.check(runs["terraform"].policy, vars=refs, **POLICY_OPTIONS)
+    assert [u["reference"] for u in result["unresolved"]] == ["var.events_queue"]
+    assert {f["action"] for f in result["findings"] if f["kind"] == "missing"} == {
+        "sqs:GetQueueUrl",
+        "sqs:SendMessage",
+    }

@@ -9,6 +9,7 @@ use crate::evaluate::{Context, Decision, Effect, Place, Request, Statement, eval
 use crate::observed::{Evidence, Observed};
 use crate::policy::PolicyOptions;
 use crate::rewrite::{Rewriter, Target};
+pub use crate::tfpolicy::TfContext;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -68,11 +69,25 @@ pub struct Finding {
     pub suggestion: Option<Value>,
 }
 
-/// The declared policy: its statements, each with its file and line.
+/// A reference in a declared policy that could not be resolved (it matches nothing).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Unresolved {
+    /// The file.
+    pub path: String,
+    /// The line.
+    pub line: u64,
+    /// The reference as written (`var.orders_table`), or what could not be read.
+    pub reference: String,
+}
+
+/// The declared policy: its statements, each with its file and line, and what in it could not
+/// be resolved.
 #[derive(Debug, Clone, Default)]
 pub struct Declared {
     /// The statements of every document, unioned.
     pub statements: Vec<Statement>,
+    /// References that stayed unresolved (Terraform).
+    pub unresolved: Vec<Unresolved>,
 }
 
 /// The lines where the statements of a JSON text start, in document order: every object in a
@@ -203,16 +218,16 @@ impl Declared {
     }
 
     /// The declared policy of `paths` (see [`Declared::add_path`]).
-    pub fn from_paths<P: AsRef<Path>>(paths: &[P]) -> Result<Declared> {
+    pub fn from_paths<P: AsRef<Path>>(paths: &[P], ctx: &TfContext) -> Result<Declared> {
         let mut d = Declared::default();
         for p in paths {
-            d.add_path(p.as_ref())?;
+            d.add_path(p.as_ref(), ctx)?;
         }
         Ok(d)
     }
 
-    /// Reads a declared policy file (IAM JSON).
-    pub fn add_path(&mut self, path: &Path) -> Result<()> {
+    /// Reads a declared policy file: Terraform (`.tf`) or IAM JSON.
+    pub fn add_path(&mut self, path: &Path, ctx: &TfContext) -> Result<()> {
         let text = std::fs::read_to_string(path).map_err(|e| {
             let kind = if e.kind() == std::io::ErrorKind::NotFound {
                 ErrorKind::NotFound
@@ -227,7 +242,11 @@ impl Declared {
                 ),
             )
         })?;
-        self.add_json(path, &text)
+        if path.extension().is_some_and(|x| x == "tf") {
+            self.add_terraform(path, &text, ctx)
+        } else {
+            self.add_json(path, &text)
+        }
     }
 }
 
@@ -260,6 +279,8 @@ pub struct CheckResult {
     pub findings: Vec<Finding>,
     /// How many distinct permissions the calls needed.
     pub permissions: usize,
+    /// References of the declared policy that stayed unresolved (they match nothing).
+    pub unresolved: Vec<Unresolved>,
 }
 
 impl CheckResult {
@@ -353,7 +374,7 @@ pub fn check(
                 findings.push(Finding {
                     kind: FindingKind::Missing,
                     message: format!(
-                        "`{}` on `{}` is needed but {} (first needed at {})",
+                        "`{}` on `{}` is needed but {} (first needed at {}){}",
                         n.action,
                         shown(&n.resource),
                         if deny.is_some() {
@@ -361,7 +382,15 @@ pub fn check(
                         } else {
                             "not allowed"
                         },
-                        shown(&n.first.to_string())
+                        shown(&n.first.to_string()),
+                        if declared.unresolved.is_empty() {
+                            String::new()
+                        } else {
+                            format!(
+                                "; {} reference(s) of the declared policy are unresolved and match nothing",
+                                declared.unresolved.len()
+                            )
+                        }
                     ),
                     action: Some(n.action.clone()),
                     resource: Some(n.resource.clone()),
@@ -518,6 +547,7 @@ pub fn check(
     Ok(CheckResult {
         permissions: needed.len(),
         findings,
+        unresolved: declared.unresolved.clone(),
     })
 }
 
@@ -549,6 +579,7 @@ pub fn check_paths<P: AsRef<Path>>(
     paths: &[P],
     observed: &Observed,
     opts: &PolicyOptions,
+    vars: &BTreeMap<String, String>,
 ) -> Result<Value> {
     if paths.is_empty() {
         return Err(Error::new(
@@ -557,7 +588,13 @@ pub fn check_paths<P: AsRef<Path>>(
         )
         .with_field("policy"));
     }
-    let d = Declared::from_paths(paths)?;
+    let ctx = TfContext {
+        vars: vars.clone(),
+        account: opts.account.clone(),
+        region: opts.region.clone(),
+        partition: opts.partition.clone(),
+    };
+    let d = Declared::from_paths(paths, &ctx)?;
     Ok(check_value(&check(&d, observed, opts)?))
 }
 
@@ -597,6 +634,7 @@ pub fn check_value(r: &CheckResult) -> Value {
             "undecidable": r.count(FindingKind::Undecidable),
         },
         "findings": findings,
+        "unresolved": r.unresolved.iter().map(|u| json!({"path": u.path, "line": u.line, "reference": u.reference})).collect::<Vec<_>>(),
     })
 }
 
@@ -629,6 +667,14 @@ pub fn render_check_text(r: &CheckResult) -> String {
             ));
         }
         out.push('\n');
+    }
+    for u in &r.unresolved {
+        out.push_str(&format!(
+            "unresolved: {}:{}: `{}` (matches nothing; give it with --var or --tfvars)\n",
+            crate::render::printable(&u.path),
+            u.line,
+            crate::render::printable(&u.reference)
+        ));
     }
     out.push_str(&format!(
         "leastpriv check: {} permission(s) needed; {} missing, {} unused, {} broad, {} undecidable\n",

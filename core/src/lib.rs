@@ -53,6 +53,7 @@ mod render;
 mod result;
 mod rewrite;
 mod spec;
+mod tfpolicy;
 
 pub use arn::{
     Arn, ExprKind, Field, Resource, ResourceBuilder, Seg, SegRef, escape_iam, partition_of_region,
@@ -61,8 +62,8 @@ pub use call::{
     Call, CallParts, Outcome, Source, Value, check_account, check_partition, check_region,
 };
 pub use check::{
-    CheckResult, Declared, Finding, FindingKind, StatementRef, check, check_paths, check_value,
-    render_check_github, render_check_sarif, render_check_text,
+    CheckResult, Declared, Finding, FindingKind, StatementRef, TfContext, Unresolved, check,
+    check_paths, check_value, render_check_github, render_check_sarif, render_check_text,
 };
 pub use config::{Config, ConfigKind, FAIL_ON, Layers, Settings, env_layer, resolve_settings};
 pub use derive::{

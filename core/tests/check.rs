@@ -150,3 +150,186 @@ fn bad_policies_are_errors_with_their_place() {
         .expect_err("not an ARN");
     assert_eq!(e.field(), Some("Resource"));
 }
+
+fn tf_ctx(account: Option<&str>) -> leastpriv::TfContext {
+    leastpriv::TfContext {
+        account: account.map(str::to_owned),
+        region: Some("eu-west-1".into()),
+        ..leastpriv::TfContext::default()
+    }
+}
+
+#[test]
+fn terraform_round_trip_with_the_same_account_and_region() {
+    let seen = sample();
+    // Without an account the documents reference data.aws_caller_identity: `check` resolves it
+    // from the account given, as `policy` fills it.
+    for policy_opts in [
+        opts(),
+        PolicyOptions {
+            account: None,
+            ..opts()
+        },
+    ] {
+        let tf = leastpriv::render_terraform(
+            &build_policies(&seen, &policy_opts).expect("build"),
+            &leastpriv::TerraformOptions::default(),
+        );
+        let mut d = Declared::default();
+        d.add_terraform(
+            &PathBuf::from("iam/policy.tf"),
+            &tf,
+            &tf_ctx(Some("123456789012")),
+        )
+        .expect("terraform");
+        assert!(d.unresolved.is_empty(), "{:?}", d.unresolved);
+        let r = check(&d, &seen, &opts()).expect("check");
+        assert!(r.findings.is_empty(), "{:#?}", r.findings);
+        // Without one action line, exactly its permissions are missing.
+        let lines = permission_lines(&seen, &opts());
+        for action in ["s3:PutObject", "sqs:SendMessage", "kms:GenerateDataKey"] {
+            let cut: String = tf
+                .lines()
+                .filter(|l| l.trim() != format!("\"{action}\","))
+                .map(|l| format!("{l}\n"))
+                .collect();
+            let mut d = Declared::default();
+            d.add_terraform(
+                &PathBuf::from("iam/policy.tf"),
+                &cut,
+                &tf_ctx(Some("123456789012")),
+            )
+            .expect("terraform");
+            let r = check(&d, &seen, &opts()).expect("check");
+            let missing: BTreeSet<(String, String)> = r
+                .findings
+                .iter()
+                .filter(|f| f.kind == FindingKind::Missing)
+                .map(|f| {
+                    (
+                        f.action.clone().unwrap_or_default(),
+                        f.resource.clone().unwrap_or_default(),
+                    )
+                })
+                .collect();
+            let want: BTreeSet<(String, String)> = lines
+                .iter()
+                .filter(|l| l.action == action)
+                .map(|l| (l.action.clone(), l.resource.clone()))
+                .collect();
+            assert!(!want.is_empty());
+            assert_eq!(missing, want, "without {action}");
+        }
+    }
+}
+
+#[test]
+fn terraform_references_resolve_or_are_reported_with_their_line() {
+    let seen = sample();
+    let tf = r#"
+variable "bucket" {
+  type = string
+}
+
+data "aws_iam_policy_document" "app" {
+  statement {
+    sid       = "Docs"
+    actions   = ["s3:GetObject", "s3:PutObject"]
+    resources = ["arn:aws:s3:::${var.bucket}/invoices/*"]
+  }
+
+  dynamic "statement" {
+    for_each = var.extra
+    content {
+      actions   = statement.value.actions
+      resources = ["*"]
+    }
+  }
+}
+
+resource "aws_iam_policy" "queue" {
+  name = "queue"
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect   = "Allow"
+      Action   = ["sqs:SendMessage"]
+      Resource = aws_sqs_queue.events.arn
+    }]
+  })
+}
+"#;
+    let mut ctx = tf_ctx(Some("123456789012"));
+    let mut d = Declared::default();
+    d.add_terraform(&PathBuf::from("main.tf"), tf, &ctx)
+        .expect("terraform");
+    let refs: Vec<(u64, &str)> = d
+        .unresolved
+        .iter()
+        .map(|u| (u.line, u.reference.as_str()))
+        .collect();
+    assert_eq!(
+        refs,
+        [
+            (10, "var.bucket"),
+            (13, "a dynamic \"statement\" block"),
+            (29, "aws_sqs_queue.events.arn")
+        ]
+    );
+    let r = check(&d, &seen, &opts()).expect("check");
+    let put = r
+        .findings
+        .iter()
+        .find(|f| f.kind == FindingKind::Missing && f.action.as_deref() == Some("s3:PutObject"))
+        .expect("the S3 writes are missing: their resource did not resolve");
+    assert!(put.message.contains("unresolved"), "{}", put.message);
+    ctx.vars
+        .insert("bucket".into(), "acme-order-documents".into());
+    ctx.vars.insert(
+        "aws_sqs_queue.events.arn".into(),
+        "arn:aws:sqs:eu-west-1:123456789012:order-events".into(),
+    );
+    let mut d = Declared::default();
+    d.add_terraform(&PathBuf::from("main.tf"), tf, &ctx)
+        .expect("terraform");
+    assert_eq!(d.unresolved.len(), 1);
+    let r = check(&d, &seen, &opts()).expect("check");
+    assert!(
+        !r.findings.iter().any(|f| f.kind == FindingKind::Missing
+            && matches!(
+                f.action.as_deref(),
+                Some("s3:PutObject" | "sqs:SendMessage")
+            )
+            && f.resource
+                .as_deref()
+                .is_some_and(|x| x.contains("invoices") || x.ends_with("order-events"))),
+        "{:#?}",
+        r.findings
+    );
+    let statement_lines: Vec<Option<u64>> = d.statements.iter().map(|s| s.place.line).collect();
+    assert_eq!(statement_lines, [Some(7), Some(24)]);
+}
+
+#[test]
+fn terraform_mistakes_are_errors_with_their_place() {
+    let mut d = Declared::default();
+    let e = d
+        .add_terraform(
+            &PathBuf::from("bad.tf"),
+            "data \"aws_iam_policy_document\" \"x\" {\n  statement {\n",
+            &tf_ctx(None),
+        )
+        .expect_err("not HCL");
+    assert_eq!(
+        (e.kind().name(), e.path()),
+        ("invalid_policy", Some("bad.tf"))
+    );
+    let e = d
+        .add_terraform(
+            &PathBuf::from("bad.tf"),
+            "data \"aws_iam_policy_document\" \"x\" {\n  statement {\n    effect = \"Permit\"\n    actions = [\"s3:*\"]\n    resources = [\"*\"]\n  }\n}\n",
+            &tf_ctx(None),
+        )
+        .expect_err("unknown effect");
+    assert_eq!((e.line(), e.field()), (Some(2), Some("Effect")));
+}

@@ -1056,3 +1056,95 @@ fn the_readme_configuration_example_does_what_the_readme_says() {
     );
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+#[test]
+fn check_gates_on_missing_and_writes_every_format() {
+    let d = project("check");
+    let s = sample();
+    let s = s.to_str().unwrap();
+    let target = [
+        "--region",
+        "eu-west-1",
+        "--account",
+        "123456789012",
+        "--config",
+        "none",
+    ];
+    let policy = d.join("policy.json");
+    let mut args = vec!["policy", s, "-q", "-o", policy.to_str().unwrap()];
+    args.extend(target);
+    assert_eq!(run(&args).status.code(), Some(0));
+    let check = |extra: &[&str]| {
+        let mut args = vec!["check", "--policy", policy.to_str().unwrap(), s];
+        args.extend(target);
+        args.extend(extra);
+        run(&args)
+    };
+    let out = check(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("0 missing, 0 unused, 0 broad, 0 undecidable"));
+    // Without s3:PutObject, and with a statement nothing needs.
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&policy).unwrap()).unwrap();
+    let sts = doc["Statement"].as_array_mut().unwrap();
+    for st in sts.iter_mut() {
+        st["Action"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|a| a != "s3:PutObject");
+    }
+    sts.retain(|st| !st["Action"].as_array().unwrap().is_empty());
+    sts.push(serde_json::json!({"Sid": "Never", "Effect": "Allow", "Action": "ec2:RunInstances", "Resource": "*"}));
+    std::fs::write(&policy, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    let out = check(&["--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["format"], "leastpriv-check");
+    assert_eq!(v["counts"]["unused"], 1);
+    assert!(v["counts"]["missing"].as_u64().unwrap() >= 1);
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["kind"] != "missing" || f["action"] == "s3:PutObject")
+    );
+    let out = check(&["--format", "sarif"]);
+    let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let unused = results.iter().find(|r| r["ruleId"] == "unused").unwrap();
+    let loc = &unused["locations"][0]["physicalLocation"];
+    assert_eq!(loc["artifactLocation"]["uri"], policy.to_str().unwrap());
+    assert!(loc["region"]["startLine"].as_u64().unwrap() > 1);
+    assert_eq!(unused["level"], "warning");
+    let out = check(&["--format", "github"]);
+    assert!(
+        text(&out.stdout)
+            .lines()
+            .any(|l| l.starts_with("::error file=") && l.contains("title=missing::`s3:PutObject`"))
+    );
+    // Unused fails only when asked.
+    sts_only_unused(&policy);
+    assert_eq!(check(&[]).status.code(), Some(0));
+    assert_eq!(check(&["--fail-on", "unused"]).status.code(), Some(1));
+    // A bad policy is an error with its place, never "all clear".
+    std::fs::write(&policy, "{\n  \"Statement\": [\n    {\"Effect\": \"Allow\", \"Action\": \"s3:*\", \"Resource\": \"not-an-arn\"}\n  ]\n}\n").unwrap();
+    let out = check(&[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("policy.json:3:"),
+        "{}",
+        text(&out.stderr)
+    );
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+/// Puts s3:PutObject back into the policy file (so only the unused statement remains).
+fn sts_only_unused(policy: &Path) {
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(policy).expect("policy")).expect("json");
+    doc["Statement"].as_array_mut().expect("statements").push(serde_json::json!({
+        "Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::acme-order-documents/invoices/2024/*"}));
+    std::fs::write(policy, serde_json::to_string_pretty(&doc).expect("json")).expect("write");
+}

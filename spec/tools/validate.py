@@ -39,7 +39,7 @@ SPEC = os.path.dirname(HERE)
 ROOT = os.path.dirname(SPEC)
 SCHEMA_DIR = os.path.join(SPEC, "schema")
 SCHEMAS = ["call.schema.json", "rules.schema.json", "vector.schema.json", "services.schema.json",
-           "config.schema.json", "evaluate-vector.schema.json"]
+           "config.schema.json", "evaluate-vector.schema.json", "check.schema.json"]
 CONTEXT_VARS = {"partition", "region", "account"}
 VAR_RE = re.compile(r"\{([^{}]*)\}")
 

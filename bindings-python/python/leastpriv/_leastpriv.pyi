@@ -118,6 +118,8 @@ class Recorder:
     def check(
         self,
         policy: _Path | Iterable[_Path],
+        *,
+        vars: Mapping[str, str] | None = None,
         **options: Unpack[PolicyOptions],
     ) -> CheckResult: ...
     def merge(self, other: Recorder) -> None: ...

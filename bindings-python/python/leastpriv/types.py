@@ -179,3 +179,4 @@ class CheckResult(TypedDict):
     permissions: int
     counts: dict[str, int]
     findings: list[CheckFinding]
+    unresolved: list[dict[str, Any]]

@@ -36,7 +36,7 @@ enum Command {
     Explain(ExplainArgs),
     /// Combine event files and serialized Observed states into one serialized state.
     Merge(MergeArgs),
-    /// Check a declared policy (IAM JSON) against what the calls needed: missing, unused,
+    /// Check a declared policy (IAM JSON or Terraform) against what the calls needed: missing, unused,
     /// broader than used, undecidable. Exit 1 when something is missing (or a --fail-on kind).
     Check(CheckArgs),
     /// Print what the built-in rules cover.
@@ -241,7 +241,8 @@ struct CheckArgs {
     #[command(flatten)]
     target: TargetArgs,
     /// The declared policy: IAM JSON files (a document, a list of documents, or an object of
-    /// them); repeatable. Default: `check.policy` of the configuration.
+    /// them) or Terraform files (`.tf`: aws_iam_policy_document blocks, aws_iam_*policy
+    /// resources); repeatable. Default: `check.policy` of the configuration.
     #[arg(long = "policy", value_name = "PATH")]
     policy: Vec<PathBuf>,
     /// Output: text (default), json, sarif (2.1.0), github (workflow annotations).
@@ -256,6 +257,13 @@ struct CheckArgs {
     /// Write the findings to PATH (default: standard output).
     #[arg(short = 'o', long = "output", value_name = "PATH")]
     output: Option<PathBuf>,
+    /// A Terraform variable or reference the policy uses: `NAME=VALUE` (`var.NAME`), or
+    /// `aws_s3_bucket.orders.arn=arn:aws:s3:::orders` (repeatable).
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    vars: Vec<String>,
+    /// A `.tfvars` (or `.tfvars.json`) file of variables (repeatable).
+    #[arg(long = "tfvars", value_name = "FILE")]
+    tfvars: Vec<PathBuf>,
 }
 
 #[derive(Args)]
@@ -854,10 +862,24 @@ fn cmd_check(a: CheckArgs) -> Result<u8, Failure> {
             });
         }
     }
-    let mut declared = leastpriv::Declared::default();
-    for p in &policy_paths {
-        declared.add_path(p)?;
+    let mut ctx = leastpriv::TfContext {
+        account: settings.run.policy.account.clone(),
+        region: settings.run.policy.region.clone(),
+        partition: settings.run.policy.partition.clone(),
+        ..leastpriv::TfContext::default()
+    };
+    for f in &a.tfvars {
+        ctx.add_tfvars(f)?;
     }
+    for v in &a.vars {
+        match v.split_once('=') {
+            Some((k, val)) if !k.trim().is_empty() => {
+                ctx.vars.insert(k.trim().to_owned(), val.to_owned());
+            }
+            _ => return Err(usage("--var: expected NAME=VALUE")),
+        }
+    }
+    let declared = leastpriv::Declared::from_paths(&policy_paths, &ctx)?;
     let rules = load_rules(&settings.rules)?;
     let seen = read_all(&a.input, &settings.run.read, &rules)?;
     let result = leastpriv::check(&declared, &seen, &settings.run.policy)?;
