@@ -96,13 +96,14 @@ export declare class Recorder {
    */
   evidence(options?: import('./types').PolicyOptions | undefined | null): Array<import('./types').EvidenceLine>
   /**
-   * Checks a declared policy (IAM JSON files: a path or a list of paths) against what was
-   * recorded, with the policy options (the same mappings and rewrite rules as `policy()`).
+   * Checks a declared policy (IAM JSON or Terraform `.tf` files: a path or a list of paths)
+   * against what was recorded, with the policy options (the same mappings and rewrite rules
+   * as `policy()`) and `vars` resolving a Terraform policy's references.
    * Returns the findings in the core's form (`format`, `version`, `permissions`, `counts` of
    * `missing`/`unused`/`broad`/`undecidable`, `findings`); a malformed policy throws an
    * `Error` with `code` `invalid_policy` and its place.
    */
-  check(policy: string | string[], options?: import('./types').PolicyOptions | undefined | null): import('./types').CheckResult
+  check(policy: string | string[], options?: (import('./types').PolicyOptions & { vars?: Record<string, string> }) | undefined | null): import('./types').CheckResult
   /**
    * Builds the policy: statements grouped by resources, stable Sids, S3 keys generalised,
    * split into documents that fit IAM's size limit. Throws an error with `code` `usage` for

@@ -403,9 +403,10 @@ impl Recorder {
         &self,
         env: Env,
         #[napi(ts_arg_type = "string | string[]")] policy: Unknown<'_>,
-        #[napi(ts_arg_type = "import('./types').PolicyOptions | undefined | null")] options: Option<
-            Unknown<'_>,
-        >,
+        #[napi(
+            ts_arg_type = "(import('./types').PolicyOptions & { vars?: Record<string, string> }) | undefined | null"
+        )]
+        options: Option<Unknown<'_>>,
     ) -> napi::Result<Value> {
         guarded(&env, "check", || {
             let paths: Vec<String> = match leastpriv::native_to_value(&Js(policy))? {

@@ -124,9 +124,36 @@ struct Reader<'a> {
     ctx: &'a TfContext,
     locals: BTreeMap<String, String>,
     unresolved: Vec<Unresolved>,
+    /// Inside a `dynamic "statement"` block with a literal `for_each`: the iterator's name, and
+    /// the current element's key and value.
+    iter: Option<(String, Value, Value)>,
 }
 
 impl Reader<'_> {
+    /// The value of `NAME.key` / `NAME.value[.path]` for the current `dynamic` element.
+    fn iter_lookup(&self, reference: &str) -> Option<Value> {
+        let (name, key, value) = self.iter.as_ref()?;
+        let rest = reference.strip_prefix(name.as_str())?.strip_prefix('.')?;
+        if rest == "key" {
+            return Some(key.clone());
+        }
+        let rest = rest.strip_prefix("value")?;
+        let mut v = value;
+        for part in rest.split('.').filter(|p| !p.is_empty()) {
+            let (field, index) = match part.split_once('[') {
+                Some((f, i)) => (f, i.strip_suffix(']').and_then(|i| i.parse::<usize>().ok())),
+                None => (part, None),
+            };
+            if !field.is_empty() {
+                v = v.get(field)?;
+            }
+            if let Some(i) = index {
+                v = v.get(i)?;
+            }
+        }
+        Some(v.clone())
+    }
+
     fn line_of(&self, span: Option<std::ops::Range<usize>>) -> u64 {
         let at = span.map_or(0, |s| s.start).min(self.text.len());
         self.text[..at].matches('\n').count() as u64 + 1
@@ -181,6 +208,9 @@ impl Reader<'_> {
             Expression::Parenthesis(p) => self.string(p.inner()),
             Expression::Traversal(_) | Expression::Variable(_) => {
                 let r = self.source(e);
+                if let Some(v) = self.iter_lookup(&r) {
+                    return scalar(&v);
+                }
                 match self.ctx.resolve(&r, &self.locals) {
                     Some(v) => Some(v),
                     None => {
@@ -199,6 +229,11 @@ impl Reader<'_> {
 
     /// A list of strings; unresolved items are left out (they match nothing).
     fn strings(&mut self, e: &Expression) -> Vec<String> {
+        if matches!(e, Expression::Traversal(_))
+            && let Some(Value::Array(items)) = self.iter_lookup(&self.source(e))
+        {
+            return items.iter().filter_map(scalar).collect();
+        }
         match e {
             Expression::Array(items) => items.iter().filter_map(|i| self.string(i)).collect(),
             other => self.string(other).into_iter().collect(),
@@ -371,6 +406,51 @@ fn statement_json(r: &mut Reader<'_>, b: &Block) -> Value {
     Value::Object(st)
 }
 
+type Docs = BTreeMap<String, (Vec<crate::evaluate::Statement>, Vec<String>, Vec<String>)>;
+
+/// The statements of data document `name` merged with its sources and overrides.
+fn effective(
+    docs: &Docs,
+    name: &str,
+    seen: &mut Vec<String>,
+    r: &mut Reader<'_>,
+    shown: &str,
+) -> Vec<crate::evaluate::Statement> {
+    let Some((own, sources, overrides)) = docs.get(name) else {
+        r.unresolved.push(Unresolved {
+            path: shown.to_owned(),
+            line: 1,
+            reference: format!("data.aws_iam_policy_document.{name}.json (not in these files)"),
+        });
+        return Vec::new();
+    };
+    if seen.iter().any(|s| s == name) {
+        return Vec::new();
+    }
+    seen.push(name.to_owned());
+    let mut out: Vec<crate::evaluate::Statement> = Vec::new();
+    let merge = |out: &mut Vec<crate::evaluate::Statement>,
+                 add: Vec<crate::evaluate::Statement>| {
+        for s in add {
+            if let Some(sid) = &s.sid {
+                out.retain(|o| o.sid.as_ref() != Some(sid));
+            }
+            out.push(s);
+        }
+    };
+    for s in sources {
+        let add = effective(docs, s, seen, r, shown);
+        out.extend(add);
+    }
+    merge(&mut out, own.clone());
+    for o in overrides {
+        let add = effective(docs, o, seen, r, shown);
+        merge(&mut out, add);
+    }
+    seen.pop();
+    out
+}
+
 /// A statement list that lost every entry to unresolved references matches nothing: such a
 /// statement is left out.
 fn empty_lists(st: &Value) -> bool {
@@ -394,6 +474,7 @@ impl Declared {
             ctx,
             locals: BTreeMap::new(),
             unresolved: Vec::new(),
+            iter: None,
         };
         // Literal locals first.
         for b in body.get_blocks("locals") {
@@ -405,7 +486,13 @@ impl Declared {
                 }
             }
         }
+        let file_start = self.statements.len();
         let mut found = 0;
+        // Data documents a policy resource attaches (policies even when also a source).
+        let mut rooted: Vec<String> = Vec::new();
+        // Each data document: its own statements, and the documents it takes as sources and
+        // as overrides.
+        let mut docs: Docs = BTreeMap::new();
         let place_err = |e: Error, line: u64| {
             let f = e.field().map(str::to_owned);
             let mut err = Error::new(ErrorKind::InvalidPolicy, e.message())
@@ -423,6 +510,30 @@ impl Declared {
             let kind = b.ident.as_str();
             if kind == "data" && label(b, 0) == Some("aws_iam_policy_document") {
                 found += 1;
+                let mut doc_statements = Vec::new();
+                let refs = |r: &mut Reader<'_>, key: &str| -> Vec<String> {
+                    let Some(a) = b.body.get_attribute(key) else {
+                        return Vec::new();
+                    };
+                    let items: Vec<&Expression> = match &a.value {
+                        Expression::Array(items) => items.iter().collect(),
+                        other => vec![other],
+                    };
+                    let mut names = Vec::new();
+                    for x in items {
+                        let text = r.source(x);
+                        match text
+                            .strip_prefix("data.aws_iam_policy_document.")
+                            .and_then(|t| t.strip_suffix(".json"))
+                        {
+                            Some(n) if !n.contains('.') => names.push(n.to_owned()),
+                            _ => r.unresolved(x.span(), &text),
+                        }
+                    }
+                    names
+                };
+                let sources = refs(&mut r, "source_policy_documents");
+                let overrides = refs(&mut r, "override_policy_documents");
                 for inner in b.body.iter() {
                     let Structure::Block(sb) = inner else {
                         continue;
@@ -444,15 +555,73 @@ impl Declared {
                                     path: Some(path.display().to_string()),
                                     line: Some(line),
                                 };
-                                self.statements.push(s);
+                                doc_statements.push(s);
                             }
                         }
                         "dynamic" if label(sb, 0) == Some("statement") => {
-                            r.unresolved(sb.span(), "a dynamic \"statement\" block");
+                            // A literal for_each is expanded; anything else is unresolved.
+                            let before = r.unresolved.len();
+                            let each = sb
+                                .body
+                                .get_attribute("for_each")
+                                .and_then(|a| r.json(&a.value));
+                            let literal = r.unresolved.len() == before
+                                && each
+                                    .as_ref()
+                                    .is_some_and(|v| !v.to_string().contains(UNRESOLVED));
+                            r.unresolved.truncate(before);
+                            let content = sb.body.get_blocks("content").next();
+                            let (Some(each), Some(content), true) = (each, content, literal) else {
+                                r.unresolved(
+                                    sb.span(),
+                                    "a dynamic \"statement\" block (its for_each is not literal)",
+                                );
+                                continue;
+                            };
+                            let name = sb
+                                .body
+                                .get_attribute("iterator")
+                                .map(|a| r.source(&a.value))
+                                .unwrap_or_else(|| "statement".to_owned());
+                            let items: Vec<(Value, Value)> = match each {
+                                Value::Array(items) => items
+                                    .into_iter()
+                                    .enumerate()
+                                    .map(|(i, v)| (Value::from(i), v))
+                                    .collect(),
+                                Value::Object(m) => {
+                                    m.into_iter().map(|(k, v)| (Value::String(k), v)).collect()
+                                }
+                                _ => Vec::new(),
+                            };
+                            for (k, v) in items {
+                                r.iter = Some((name.clone(), k, v));
+                                let st = statement_json(&mut r, content);
+                                r.iter = None;
+                                if empty_lists(&st) {
+                                    continue;
+                                }
+                                let doc =
+                                    serde_json::json!({"Version": "2012-10-17", "Statement": [st]});
+                                let sts =
+                                    crate::evaluate::parse_policy_document(&doc, Place::default())
+                                        .map_err(|e| place_err(e, line))?;
+                                for mut s in sts {
+                                    s.place = Place {
+                                        path: Some(path.display().to_string()),
+                                        line: Some(line),
+                                    };
+                                    doc_statements.push(s);
+                                }
+                            }
                         }
                         _ => {}
                     }
                 }
+                docs.insert(
+                    label(b, 1).unwrap_or_default().to_owned(),
+                    (doc_statements, sources, overrides),
+                );
             } else if kind == "resource"
                 && label(b, 0).is_some_and(|t| POLICY_RESOURCES.contains(&t))
                 && let Some(a) = b.body.get_attribute("policy")
@@ -464,6 +633,13 @@ impl Declared {
                         if r.source(&a.value)
                             .starts_with("data.aws_iam_policy_document.") =>
                     {
+                        let text = r.source(&a.value);
+                        if let Some(n) = text
+                            .strip_prefix("data.aws_iam_policy_document.")
+                            .and_then(|t| t.strip_suffix(".json"))
+                        {
+                            rooted.push(n.to_owned());
+                        }
                         continue;
                     }
                     Expression::FuncCall(f) if f.name.name.as_str() == "jsonencode" => {
@@ -498,6 +674,24 @@ impl Declared {
                 }
             }
         }
+        // The documents no other document takes as a source or an override are the policies;
+        // each is its sources' statements, then its own (replacing a source's of the same Sid),
+        // then its overrides' (replacing any of the same Sid), as the provider merges them.
+        let taken: std::collections::BTreeSet<&String> = docs
+            .values()
+            .flat_map(|(_, s, o)| s.iter().chain(o))
+            .collect();
+        for name in docs
+            .keys()
+            .filter(|n| !taken.contains(n) || rooted.contains(n))
+        {
+            let mut seen = Vec::new();
+            self.statements
+                .extend(effective(&docs, name, &mut seen, &mut r, &shown));
+        }
+        // In the file's order.
+        let from = file_start.min(self.statements.len());
+        self.statements[from..].sort_by_key(|s| s.place.line);
         if found == 0 {
             return Err(Error::new(
                 ErrorKind::InvalidPolicy,

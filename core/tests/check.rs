@@ -272,7 +272,10 @@ resource "aws_iam_policy" "queue" {
         refs,
         [
             (10, "var.bucket"),
-            (13, "a dynamic \"statement\" block"),
+            (
+                13,
+                "a dynamic \"statement\" block (its for_each is not literal)"
+            ),
             (29, "aws_sqs_queue.events.arn")
         ]
     );
@@ -332,4 +335,88 @@ fn terraform_mistakes_are_errors_with_their_place() {
         )
         .expect_err("unknown effect");
     assert_eq!((e.line(), e.field()), (Some(2), Some("Effect")));
+}
+
+#[test]
+fn a_dynamic_statement_with_a_literal_for_each_is_expanded() {
+    let seen = sample();
+    let tf = r#"
+locals {
+  queue = "order-events"
+}
+
+data "aws_iam_policy_document" "app" {
+  dynamic "statement" {
+    for_each = [
+      { actions = ["sqs:SendMessage", "sqs:GetQueueUrl"], queue = "order-events" },
+      { actions = ["sqs:ReceiveMessage", "sqs:DeleteMessage"], queue = "order-events-dlq" },
+    ]
+    content {
+      actions   = statement.value.actions
+      resources = ["arn:aws:sqs:eu-west-1:123456789012:${statement.value.queue}"]
+    }
+  }
+}
+"#;
+    let mut d = Declared::default();
+    d.add_terraform(&PathBuf::from("main.tf"), tf, &tf_ctx(Some("123456789012")))
+        .expect("terraform");
+    assert!(d.unresolved.is_empty(), "{:?}", d.unresolved);
+    assert_eq!(d.statements.len(), 2);
+    assert_eq!(
+        d.statements[1].resources.0,
+        ["arn:aws:sqs:eu-west-1:123456789012:order-events-dlq"]
+    );
+    let r = check(&d, &seen, &opts()).expect("check");
+    let missing = |action: &str, queue: &str| {
+        r.findings.iter().any(|f| {
+            f.kind == FindingKind::Missing
+                && f.action.as_deref() == Some(action)
+                && f.resource
+                    .as_deref()
+                    .is_some_and(|x| x.ends_with(&format!(":{queue}")))
+        })
+    };
+    // Each element's actions on its own queue: allowed; the other combinations are not.
+    assert!(!missing("sqs:SendMessage", "order-events"));
+    assert!(missing("sqs:SendMessage", "order-events-dlq"));
+    assert!(missing("sqs:ReceiveMessage", "order-events"));
+}
+
+#[test]
+fn override_documents_replace_statements_of_the_same_sid() {
+    let seen = sample();
+    let tf = r#"
+data "aws_iam_policy_document" "base" {
+  statement {
+    sid       = "Queue"
+    actions   = ["sqs:*"]
+    resources = ["*"]
+  }
+}
+
+data "aws_iam_policy_document" "narrow" {
+  statement {
+    sid       = "Queue"
+    actions   = ["sqs:SendMessage"]
+    resources = ["arn:aws:sqs:eu-west-1:123456789012:order-events-dlq"]
+  }
+}
+
+data "aws_iam_policy_document" "app" {
+  source_policy_documents   = [data.aws_iam_policy_document.base.json]
+  override_policy_documents = [data.aws_iam_policy_document.narrow.json]
+}
+"#;
+    let mut d = Declared::default();
+    d.add_terraform(&PathBuf::from("main.tf"), tf, &tf_ctx(Some("123456789012")))
+        .expect("terraform");
+    assert!(d.unresolved.is_empty(), "{:?}", d.unresolved);
+    // Only `app` is a policy, and its `Queue` statement is the override's.
+    assert_eq!(d.statements.len(), 1);
+    assert_eq!(d.statements[0].actions.0, ["sqs:SendMessage"]);
+    let r = check(&d, &seen, &opts()).expect("check");
+    assert!(r.findings.iter().any(
+        |f| f.kind == FindingKind::Missing && f.action.as_deref() == Some("sqs:ReceiveMessage")
+    ));
 }
