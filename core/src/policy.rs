@@ -747,7 +747,7 @@ pub fn build_policies(observed: &Observed, opts: &PolicyOptions) -> Result<Polic
             .or_default()
             .push(resource);
     }
-    add_rewrite_diagnostics(opts, &used, random, &mut diagnostics);
+    crate::rewrite::add_diagnostics(&opts.rewrite, &used, random, &mut diagnostics);
     for ((action, resource), (count, first)) in failed_only {
         let (svc, name) = action.split_once(':').unwrap_or((&action, ""));
         diagnostics.insert(
@@ -955,75 +955,11 @@ pub fn build_policies(observed: &Observed, opts: &PolicyOptions) -> Result<Polic
     })
 }
 
-fn no_stats(first: Evidence) -> Stats {
+pub(crate) fn no_stats(first: Evidence) -> Stats {
     Stats {
         ok: 0,
         failed: 0,
         first,
-    }
-}
-
-/// `random_name` for each name that looks generated and no rule rewrote; `stale_rewrite` for
-/// each rule that matched nothing.
-fn add_rewrite_diagnostics(
-    opts: &PolicyOptions,
-    used: &[u64],
-    random: BTreeMap<String, (RandomName, String, &str, Stats)>,
-    diagnostics: &mut BTreeMap<Diagnostic, Stats>,
-) {
-    for (name, (n, arn, action, stats)) in random {
-        let suggestion = name.replacen(&n.part, "*", 1);
-        let shown = crate::render::printable(&name).into_owned();
-        let mut hint = BTreeMap::from([
-            (
-                "match".to_owned(),
-                crate::render::printable(&suggestion).into_owned(),
-            ),
-            ("service".to_owned(), n.service.clone()),
-        ]);
-        if let Some(t) = n.resource_type {
-            hint.insert("type".to_owned(), t.to_owned());
-        }
-        diagnostics.insert(
-            Diagnostic {
-                kind: DiagnosticKind::RandomName,
-                service: n.service.clone(),
-                operation: String::new(),
-                message: format!(
-                    "the name `{shown}` (in `{}`) looks made for a test run ({} `{}`): production names differ; add a rewrite rule, such as {{ service = \"{}\"{}, match = \"{}\", name = \"...\" }}",
-                    crate::render::printable(&arn),
-                    n.why,
-                    crate::render::printable(&n.part),
-                    n.service,
-                    n.resource_type
-                        .map(|t| format!(", type = \"{t}\""))
-                        .unwrap_or_default(),
-                    crate::render::printable(&suggestion),
-                ),
-                action: Some(action.to_owned()),
-                hint: Some(hint),
-            },
-            stats,
-        );
-    }
-    for (i, rule) in opts.rewrite.iter().enumerate() {
-        if used.get(i).copied().unwrap_or(0) == 0 {
-            diagnostics.insert(
-                Diagnostic {
-                    kind: DiagnosticKind::StaleRewrite,
-                    service: rule.service.clone().unwrap_or_default(),
-                    operation: String::new(),
-                    message: format!(
-                        "rewrite rule {} (match `{}`) matched no resource: the rule is stale, or the calls did not reach its resources",
-                        i + 1,
-                        crate::render::printable(&rule.pattern)
-                    ),
-                    action: None,
-                    hint: None,
-                },
-                no_stats(Evidence::default()),
-            );
-        }
     }
 }
 

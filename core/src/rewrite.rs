@@ -19,7 +19,9 @@
 //! including the name, keeping what follows: `${aws_s3_bucket.orders.arn}/invoices/*`).
 
 use crate::arn::{ExprKind, Resource, ResourceBuilder, SegRef};
+use crate::derive::{Diagnostic, DiagnosticKind};
 use crate::error::{Error, ErrorKind, Result};
+use crate::observed::{Evidence, Stats};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
@@ -864,6 +866,70 @@ fn check_fits(service: &str, t: &str, arn: &str) -> std::result::Result<(), &'st
         return Err(" (a bucket name is 3 to 63 lowercase letters, digits, `.` and `-`)");
     }
     Ok(())
+}
+
+/// `random_name` for each name that looks generated and no rule rewrote; `stale_rewrite` for
+/// each rule that matched nothing.
+pub(crate) fn add_diagnostics(
+    rules: &[RewriteRule],
+    used: &[u64],
+    random: BTreeMap<String, (RandomName, String, &str, Stats)>,
+    diagnostics: &mut BTreeMap<Diagnostic, Stats>,
+) {
+    for (name, (n, arn, action, stats)) in random {
+        let suggestion = name.replacen(&n.part, "*", 1);
+        let shown = crate::render::printable(&name).into_owned();
+        let mut hint = BTreeMap::from([
+            (
+                "match".to_owned(),
+                crate::render::printable(&suggestion).into_owned(),
+            ),
+            ("service".to_owned(), n.service.clone()),
+        ]);
+        if let Some(t) = n.resource_type {
+            hint.insert("type".to_owned(), t.to_owned());
+        }
+        diagnostics.insert(
+            Diagnostic {
+                kind: DiagnosticKind::RandomName,
+                service: n.service.clone(),
+                operation: String::new(),
+                message: format!(
+                    "the name `{shown}` (in `{}`) looks made for a test run ({} `{}`): production names differ; add a rewrite rule, such as {{ service = \"{}\"{}, match = \"{}\", name = \"...\" }}",
+                    crate::render::printable(&arn),
+                    n.why,
+                    crate::render::printable(&n.part),
+                    n.service,
+                    n.resource_type
+                        .map(|t| format!(", type = \"{t}\""))
+                        .unwrap_or_default(),
+                    crate::render::printable(&suggestion),
+                ),
+                action: Some(action.to_owned()),
+                hint: Some(hint),
+            },
+            stats,
+        );
+    }
+    for (i, rule) in rules.iter().enumerate() {
+        if used.get(i).copied().unwrap_or(0) == 0 {
+            diagnostics.insert(
+                Diagnostic {
+                    kind: DiagnosticKind::StaleRewrite,
+                    service: rule.service.clone().unwrap_or_default(),
+                    operation: String::new(),
+                    message: format!(
+                        "rewrite rule {} (match `{}`) matched no resource: the rule is stale, or the calls did not reach its resources",
+                        i + 1,
+                        crate::render::printable(&rule.pattern)
+                    ),
+                    action: None,
+                    hint: None,
+                },
+                crate::policy::no_stats(Evidence::default()),
+            );
+        }
+    }
 }
 
 /// An S3 bucket name as S3 allows it: 3 to 63 lowercase letters, digits, `.` and `-`.

@@ -406,6 +406,29 @@ fn statement_json(r: &mut Reader<'_>, b: &Block) -> Value {
     Value::Object(st)
 }
 
+/// Reads a statement block's IAM JSON form into `out`, placed at `line` of `path`; a statement
+/// whose action or resource list lost every entry to unresolved references matches nothing and
+/// is left out.
+fn add_block_statement(
+    st: Value,
+    path: &Path,
+    line: u64,
+    out: &mut Vec<crate::evaluate::Statement>,
+) -> Result<()> {
+    if empty_lists(&st) {
+        return Ok(());
+    }
+    let doc = serde_json::json!({"Version": "2012-10-17", "Statement": [st]});
+    for mut s in crate::evaluate::parse_policy_document(&doc, Place::default())? {
+        s.place = Place {
+            path: Some(path.display().to_string()),
+            line: Some(line),
+        };
+        out.push(s);
+    }
+    Ok(())
+}
+
 type Docs = BTreeMap<String, (Vec<crate::evaluate::Statement>, Vec<String>, Vec<String>)>;
 
 /// The statements of data document `name` merged with its sources and overrides.
@@ -542,21 +565,8 @@ impl Declared {
                     match sb.ident.as_str() {
                         "statement" => {
                             let st = statement_json(&mut r, sb);
-                            if empty_lists(&st) {
-                                continue;
-                            }
-                            let doc =
-                                serde_json::json!({"Version": "2012-10-17", "Statement": [st]});
-                            let sts =
-                                crate::evaluate::parse_policy_document(&doc, Place::default())
-                                    .map_err(|e| place_err(e, line))?;
-                            for mut s in sts {
-                                s.place = Place {
-                                    path: Some(path.display().to_string()),
-                                    line: Some(line),
-                                };
-                                doc_statements.push(s);
-                            }
+                            add_block_statement(st, path, line, &mut doc_statements)
+                                .map_err(|e| place_err(e, line))?;
                         }
                         "dynamic" if label(sb, 0) == Some("statement") => {
                             // A literal for_each is expanded; anything else is unresolved.
@@ -598,21 +608,8 @@ impl Declared {
                                 r.iter = Some((name.clone(), k, v));
                                 let st = statement_json(&mut r, content);
                                 r.iter = None;
-                                if empty_lists(&st) {
-                                    continue;
-                                }
-                                let doc =
-                                    serde_json::json!({"Version": "2012-10-17", "Statement": [st]});
-                                let sts =
-                                    crate::evaluate::parse_policy_document(&doc, Place::default())
-                                        .map_err(|e| place_err(e, line))?;
-                                for mut s in sts {
-                                    s.place = Place {
-                                        path: Some(path.display().to_string()),
-                                        line: Some(line),
-                                    };
-                                    doc_statements.push(s);
-                                }
+                                add_block_statement(st, path, line, &mut doc_statements)
+                                    .map_err(|e| place_err(e, line))?;
                             }
                         }
                         _ => {}
