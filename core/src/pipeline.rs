@@ -37,6 +37,11 @@ pub struct Pipeline {
     min_part: u64,
     /// What recent calls came to, by what the engine reads of a call.
     cache: IndexMap<CallKey, Interned, FxBuildHasher>,
+    /// Hits since the cache last started again.
+    cache_hits: usize,
+    /// Calls left to derive without the cache: after a generation of it found too few repeats
+    /// to pay for hashing and keeping each call.
+    cache_bypass: usize,
     ids: Interned,
     /// The fast lane's keys, and what each stands for (the ids, and whether the call
     /// succeeded).
@@ -258,6 +263,8 @@ impl Pipeline {
             progress: None,
             min_part: MIN_PART,
             cache: IndexMap::default(),
+            cache_hits: 0,
+            cache_bypass: 0,
             ids: Interned::default(),
             fast: FastCache::default(),
             entries: Vec::new(),
@@ -332,14 +339,29 @@ impl Pipeline {
     /// partition, endpoint) is counted as that one was derived, without deriving again.
     pub fn record(&mut self, call: &Call) {
         let (principal, ok) = (call.principal.as_deref(), call.outcome.is_ok());
+        if self.cache_bypass > 0 {
+            self.cache_bypass -= 1;
+            self.derive_and_count(call);
+            return;
+        }
         if let Some(ids) = self.cache.get(&CallRef(call)) {
+            self.cache_hits += 1;
             self.observed.count(ids, principal, ok, &call.source);
             self.ids.clone_from(ids);
             return;
         }
         self.derive_and_count(call);
         if self.cache.len() >= CACHE_CALLS {
+            // A generation that found few repeats (a stream of distinct calls) costs more
+            // than it saves: the next calls skip the cache, then it is tried again.
+            if self.cache_hits < CACHE_CALLS / 8 {
+                self.cache_bypass = CACHE_CALLS * 4;
+            }
             self.cache.clear();
+            self.cache_hits = 0;
+            if self.cache_bypass > 0 {
+                return;
+            }
         }
         self.cache.insert(
             CallKey {

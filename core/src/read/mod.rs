@@ -182,7 +182,7 @@ impl Selector {
             return s.clone();
         }
         let sel = self.rules.selection(service, operation);
-        let sel = (!sel.is_whole()).then(|| Arc::new(sel));
+        let sel = (!sel.is_whole()).then_some(sel);
         if self.cache.len() < SELECTOR_CACHE {
             self.cache.insert(Box::from(self.key.as_str()), sel.clone());
         }

@@ -605,7 +605,16 @@ pub struct Rules {
     pub(crate) apis: Vec<Api>,
     /// Every action the rules can emit, built on first use (by [`Rules::can_emit`]).
     emittable: OnceLock<std::collections::HashSet<String>>,
+    /// What each (service, operation) reads, built on first use (by [`Rules::selection`]).
+    pub(crate) selections: SelectionCache,
 }
+
+/// Selections by (service, operation).
+type Selections = HashMap<(String, String), Arc<select::Selection>>;
+
+/// The selections worked out so far, shared by every clone of the rules.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SelectionCache(Arc<std::sync::RwLock<Selections>>);
 
 impl Rules {
     /// The curated rules shipped with the crate (parsed once, then shared).
@@ -619,6 +628,7 @@ impl Rules {
                 names: HashMap::default(),
                 apis: Vec::new(),
                 emittable: OnceLock::new(),
+                selections: SelectionCache::default(),
             }),
         }
     }
@@ -871,6 +881,7 @@ impl RulesBuilder {
             names: HashMap::default(),
             apis: Vec::new(),
             emittable: OnceLock::new(),
+            selections: SelectionCache::default(),
         };
         if self.builtin {
             add_services(&mut rules, "spec/services.json", EMBEDDED_SERVICES)?;

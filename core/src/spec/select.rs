@@ -10,6 +10,7 @@ use super::{Binding, Condition, Operation, Rules, find_operation};
 use crate::call::Value;
 use serde_json::Map;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// The parts of a request's parameters that the rules for one operation read: a tree of member
 /// names, list elements (`[]`) and map values (`*`).
@@ -403,7 +404,27 @@ impl Rules {
     /// What the rules for `operation` of `service` read of a request's parameters: empty for
     /// an unknown service or a permissionless operation; everything for an operation without a
     /// curated rule.
-    pub fn selection(&self, service: &str, operation: &str) -> Selection {
+    ///
+    /// Worked out once per (service, operation) and shared: a recorder asks for every call.
+    pub fn selection(&self, service: &str, operation: &str) -> Arc<Selection> {
+        let cache = &self.selections.0;
+        if let Ok(map) = cache.read()
+            && let Some(s) = map.get(&(service.to_owned(), operation.to_owned()))
+        {
+            return Arc::clone(s);
+        }
+        let sel = Arc::new(self.compute_selection(service, operation));
+        if let Ok(mut map) = cache.write() {
+            // Bounded: names come from callers (a recorder's record()).
+            if map.len() >= 8192 {
+                map.clear();
+            }
+            map.insert((service.to_owned(), operation.to_owned()), Arc::clone(&sel));
+        }
+        sel
+    }
+
+    fn compute_selection(&self, service: &str, operation: &str) -> Selection {
         let mut sel = Selection::default();
         let Some(api) = self.api_of(service) else {
             return sel; // an unknown service: `prefix:Operation` on `*`, nothing read
