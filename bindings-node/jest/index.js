@@ -163,7 +163,7 @@ function runCheck(all, s, o) {
   const c = s.check || {};
   const paths = typeof c.policy === 'string' ? [c.policy] : Array.isArray(c.policy) ? c.policy : [];
   if (paths.length === 0) return undefined;
-  const result = all.check(paths, s.policy);
+  const result = all.check(paths, { ...s.policy, vars: c.vars || undefined });
   const lines = result.findings.map((f) => {
     const st = f.statement;
     const where = st ? `${st.path}${st.line ? `:${st.line}` : ''}: ` : '';

@@ -404,10 +404,12 @@ fn absolute_paths(m: &mut Map<String, Value>, base: &Path) {
         None => {}
     }
     if let Some(Value::Object(check)) = m.get_mut("check") {
-        match check.get_mut("policy") {
-            Some(Value::Array(items)) => items.iter_mut().for_each(abs),
-            Some(v) => abs(v),
-            None => {}
+        for key in ["policy", "tfvars"] {
+            match check.get_mut(key) {
+                Some(Value::Array(items)) => items.iter_mut().for_each(abs),
+                Some(v) => abs(v),
+                None => {}
+            }
         }
     }
 }
@@ -550,14 +552,28 @@ fn settings_from(v: &Value) -> Result<Settings> {
     let check = match m.get("check") {
         None | Some(Value::Null) => Value::Null,
         Some(Value::Object(c)) => {
-            if let Some(k) = c.keys().find(|k| *k != "policy" && *k != "fail_on") {
+            if let Some(k) = c
+                .keys()
+                .find(|k| !["policy", "fail_on", "vars", "tfvars"].contains(&k.as_str()))
+            {
                 return Err(usage(
                     "check",
                     format!(
-                        "`check`: unknown key `{}` (it has `policy` and `fail_on`)",
+                        "`check`: unknown key `{}` (it has `policy`, `fail_on`, `vars` and `tfvars`)",
                         crate::render::printable(k)
                     ),
                 ));
+            }
+            strings(c.get("tfvars"), "check.tfvars")?;
+            match c.get("vars") {
+                None | Some(Value::Null) => {}
+                Some(Value::Object(m)) if m.values().all(Value::is_string) => {}
+                Some(_) => {
+                    return Err(usage(
+                        "check.vars",
+                        "`check.vars` maps Terraform variables or references to strings",
+                    ));
+                }
             }
             strings(c.get("policy"), "check.policy")?;
             let f = strings(c.get("fail_on"), "check.fail_on")?;

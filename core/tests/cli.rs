@@ -1148,3 +1148,63 @@ fn sts_only_unused(policy: &Path) {
         "Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::acme-order-documents/invoices/2024/*"}));
     std::fs::write(policy, serde_json::to_string_pretty(&doc).expect("json")).expect("write");
 }
+
+#[test]
+fn check_takes_its_policy_and_variables_from_the_configuration() {
+    let d = project("check-config");
+    let s = sample();
+    let s = s.to_str().unwrap();
+    std::fs::create_dir_all(d.join("iam")).unwrap();
+    std::fs::write(
+        d.join("iam/policy.tf"),
+        r#"data "aws_iam_policy_document" "app" {
+  statement {
+    actions   = ["s3:PutObject", "s3:GetObject"]
+    resources = ["arn:aws:s3:::${var.bucket}/invoices/*"]
+  }
+  statement {
+    actions   = ["sqs:SendMessage"]
+    resources = ["arn:aws:sqs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:${var.queue}"]
+  }
+}
+"#,
+    )
+    .unwrap();
+    std::fs::write(d.join("iam/prod.tfvars"), "queue = \"order-events-dlq\"\n").unwrap();
+    std::fs::write(
+        d.join("leastpriv.toml"),
+        "region = \"eu-west-1\"\naccount = \"123456789012\"\n\n[check]\npolicy = \"iam/policy.tf\"\ntfvars = \"iam/prod.tfvars\"\nvars = { bucket = \"acme-order-documents\" }\n",
+    )
+    .unwrap();
+    let out = run_in(&d.join("app"), &["check", s, "--format", "json"], &[]);
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", text(&out.stderr)));
+    assert_eq!(v["unresolved"], serde_json::json!([]), "{v}");
+    let missing: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "missing")
+        .filter_map(|f| f["action"].as_str())
+        .collect();
+    assert!(!missing.contains(&"s3:PutObject"), "{v}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "other calls of the sample are not in this policy"
+    );
+    // Without the variables, the references are reported and what they hold is missing.
+    std::fs::write(
+        d.join("leastpriv.toml"),
+        "region = \"eu-west-1\"\naccount = \"123456789012\"\n\n[check]\npolicy = \"iam/policy.tf\"\n",
+    )
+    .unwrap();
+    let out = run_in(&d.join("app"), &["check", s], &[]);
+    let t = text(&out.stdout);
+    assert!(
+        t.contains("unresolved: ") && t.contains("`var.bucket`") && t.contains("`var.queue`"),
+        "{t}"
+    );
+    assert!(t.contains("missing: `s3:PutObject`"), "{t}");
+    std::fs::remove_dir_all(&d).unwrap();
+}

@@ -321,7 +321,8 @@ class _Plugin:
         paths = _check_paths(self.settings)
         if not paths:
             return False
-        result = self.recorder.check(paths, **self.policy_options)
+        check = self.settings.get("check") or {}
+        result = self.recorder.check(paths, vars=check.get("vars"), **self.policy_options)
         fail_on = set((self.settings.get("check") or {}).get("fail_on") or []) | {"missing"}
         for f in result["findings"]:
             where = ""

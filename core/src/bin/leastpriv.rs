@@ -868,6 +868,31 @@ fn cmd_check(a: CheckArgs) -> Result<u8, Failure> {
         partition: settings.run.policy.partition.clone(),
         ..leastpriv::TfContext::default()
     };
+    // The configuration's check.tfvars and check.vars first; the command line's over them.
+    for f in check
+        .get("tfvars")
+        .map(|v| match v {
+            serde_json::Value::String(s) => vec![s.clone()],
+            serde_json::Value::Array(items) => items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_owned))
+                .collect(),
+            _ => Vec::new(),
+        })
+        .unwrap_or_default()
+    {
+        ctx.add_tfvars(Path::new(&f))?;
+    }
+    for (k, v) in check
+        .get("vars")
+        .and_then(|v| v.as_object())
+        .into_iter()
+        .flatten()
+    {
+        if let Some(v) = v.as_str() {
+            ctx.vars.insert(k.clone(), v.to_owned());
+        }
+    }
     for f in &a.tfvars {
         ctx.add_tfvars(f)?;
     }
