@@ -247,6 +247,8 @@ export interface CheckResult {
   permissions: number
   counts: { missing: number; unused: number; broad: number; undecidable: number }
   findings: CheckFinding[]
+  /** Needed permissions whose partition, region or account the calls did not tell. */
+  gaps: number
   /** References of a Terraform policy that stayed unresolved (they match nothing). */
   unresolved: Array<{ path: string; line: number; reference: string }>
 }

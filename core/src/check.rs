@@ -281,6 +281,9 @@ pub struct CheckResult {
     pub permissions: usize,
     /// References of the declared policy that stayed unresolved (they match nothing).
     pub unresolved: Vec<Unresolved>,
+    /// Needed permissions whose partition, region or account the calls did not tell (judged
+    /// with `*` there, as the JSON policy writes them): give them as to `policy`.
+    pub gaps: usize,
 }
 
 impl CheckResult {
@@ -307,6 +310,7 @@ pub fn check(
     let mut random = Vec::new();
     // The permissions, as `policy` would write them (before grouping), merged.
     let mut needed: BTreeMap<(String, String, String), Needed> = BTreeMap::new();
+    let mut gaps: BTreeSet<(String, String)> = BTreeSet::new();
     for p in observed.permissions_unordered() {
         if !opts.included(p.action, &p.stats) {
             continue;
@@ -317,6 +321,9 @@ pub fn check(
             Some(c) => Some(rewriter.apply_condition(c, &mut used, &mut random)?),
             None => None,
         };
+        if r.has_gap() {
+            gaps.insert((p.action.to_owned(), r.to_iam()));
+        }
         let resource = r.to_iam();
         let key = (
             p.action.to_owned(),
@@ -548,6 +555,7 @@ pub fn check(
         permissions: needed.len(),
         findings,
         unresolved: declared.unresolved.clone(),
+        gaps: gaps.len(),
     })
 }
 
@@ -634,6 +642,7 @@ pub fn check_value(r: &CheckResult) -> Value {
             "undecidable": r.count(FindingKind::Undecidable),
         },
         "findings": findings,
+        "gaps": r.gaps,
         "unresolved": r.unresolved.iter().map(|u| json!({"path": u.path, "line": u.line, "reference": u.reference})).collect::<Vec<_>>(),
     })
 }
@@ -674,6 +683,12 @@ pub fn render_check_text(r: &CheckResult) -> String {
             crate::render::printable(&u.path),
             u.line,
             crate::render::printable(&u.reference)
+        ));
+    }
+    if r.gaps > 0 {
+        out.push_str(&format!(
+            "note: {} permission(s) have a partition, region or account the calls did not tell, judged as `*` there: give --account, --region or --partition as to `policy`\n",
+            r.gaps
         ));
     }
     out.push_str(&format!(

@@ -420,3 +420,21 @@ data "aws_iam_policy_document" "app" {
         |f| f.kind == FindingKind::Missing && f.action.as_deref() == Some("sqs:ReceiveMessage")
     ));
 }
+
+#[test]
+fn permissions_with_an_unknown_account_are_counted_and_named_in_the_report() {
+    let seen = sample();
+    let json = render_json(&build_policies(&seen, &opts()).expect("build"), false);
+    let without_account = PolicyOptions {
+        account: None,
+        ..opts()
+    };
+    let r = check(&declared(&json), &seen, &without_account).expect("check");
+    assert!(r.gaps > 0);
+    assert!(r.count(FindingKind::Missing) > 0);
+    assert!(leastpriv::render_check_text(&r).contains("give --account, --region or --partition"));
+    assert_eq!(
+        check(&declared(&json), &seen, &opts()).expect("check").gaps,
+        0
+    );
+}

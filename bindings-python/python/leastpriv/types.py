@@ -180,3 +180,4 @@ class CheckResult(TypedDict):
     counts: dict[str, int]
     findings: list[CheckFinding]
     unresolved: list[dict[str, Any]]
+    gaps: int
