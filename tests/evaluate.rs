@@ -23,23 +23,7 @@ fn run(v: &Value) -> Result<(), Failed> {
             }
             Ok(())
         }
-        (None, Some(want)) => {
-            let err = match got {
-                Ok(v) => return Err(format!("expected an error {want}, got {v}").into()),
-                Err(e) => e,
-            };
-            if let Some(k) = want.get("kind").and_then(Value::as_str)
-                && k != err.kind().name()
-            {
-                return Err(format!("error kind: want {k}, got {} ({err})", err.kind()).into());
-            }
-            if let Some(f) = want.get("field").and_then(Value::as_str)
-                && Some(f) != err.field()
-            {
-                return Err(format!("error field: want {f}, got {:?} ({err})", err.field()).into());
-            }
-            Ok(())
-        }
+        (None, Some(_)) => leastpriv_tests::check_error(v, got.map(|_| ())).map_err(Failed::from),
         _ => Err("a vector has one of expect and error".into()),
     }
 }

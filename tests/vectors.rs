@@ -168,29 +168,7 @@ fn run(v: &Value) -> Result<(), Failed> {
 }
 
 fn check_error(v: &Value, result: Result<(), leastpriv::Error>) -> Result<(), Failed> {
-    let want = v.get("error").ok_or("unexpected error")?;
-    let err = match result {
-        Ok(()) => return Err(format!("expected an error {want}, got success").into()),
-        Err(e) => e,
-    };
-    if let Some(kind) = want.get("kind").and_then(Value::as_str)
-        && kind != err.kind().name()
-    {
-        return Err(format!("error kind: want {kind}, got {} ({err})", err.kind().name()).into());
-    }
-    for (key, got) in [("line", err.line()), ("column", err.column())] {
-        if let Some(w) = want.get(key).and_then(Value::as_u64)
-            && Some(w) != got
-        {
-            return Err(format!("error {key}: want {w}, got {got:?} ({err})").into());
-        }
-    }
-    if let Some(f) = want.get("field").and_then(Value::as_str)
-        && Some(f) != err.field()
-    {
-        return Err(format!("error field: want {f}, got {:?} ({err})", err.field()).into());
-    }
-    Ok(())
+    leastpriv_tests::check_error(v, result).map_err(Failed::from)
 }
 
 fn main() {

@@ -28,6 +28,19 @@ pub enum FindingKind {
 }
 
 impl FindingKind {
+    /// Every kind.
+    pub const ALL: [FindingKind; 4] = [
+        FindingKind::Missing,
+        FindingKind::Unused,
+        FindingKind::Broad,
+        FindingKind::Undecidable,
+    ];
+
+    /// The kind of a name ([`FindingKind::name`]).
+    pub fn from_name(name: &str) -> Option<FindingKind> {
+        FindingKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
     /// `missing`, `unused`, `broad`, `undecidable`.
     pub fn name(self) -> &'static str {
         match self {
@@ -171,9 +184,7 @@ impl Declared {
     pub fn add_json(&mut self, path: &Path, text: &str) -> Result<()> {
         let shown = crate::render::printable(&path.display().to_string()).into_owned();
         let v = crate::read::json::parse(text).map_err(|e| {
-            let before = &text[..e.offset.min(text.len())];
-            let line = before.matches('\n').count() as u64 + 1;
-            let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u64 + 1;
+            let (line, col) = crate::read::line_col(text, e.offset);
             Error::new(
                 ErrorKind::InvalidPolicy,
                 format!("not valid JSON: {}", e.message),
@@ -349,14 +360,7 @@ pub fn check(
         let mut ctx = Context::new();
         for keys in n.condition.iter().flat_map(|c| c.values()) {
             for (k, v) in keys {
-                let values = v
-                    .iter()
-                    .map(|x| {
-                        x.replace("${*}", "*")
-                            .replace("${?}", "?")
-                            .replace("${$}", "$")
-                    })
-                    .collect();
+                let values = v.iter().map(|x| crate::evaluate::unescape(x)).collect();
                 ctx.set(k, Some(values));
             }
         }

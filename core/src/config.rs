@@ -139,9 +139,7 @@ impl Config {
         let is_json = path.extension().is_some_and(|x| x == "json");
         let (kind, table) = if is_json {
             let v: Value = crate::read::json::parse(&text).map_err(|e| {
-                let before = &text[..e.offset.min(text.len())];
-                let line = before.matches('\n').count() + 1;
-                let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+                let (line, col) = crate::read::line_col(&text, e.offset);
                 Error::new(
                     ErrorKind::Usage,
                     format!("{}:{line}:{col}: {}", shown(path), e.message),
@@ -359,9 +357,7 @@ fn parse_toml(text: &str, path: &Path) -> Result<Value> {
         let place = e
             .span()
             .map(|s| {
-                let before = &text[..s.start.min(text.len())];
-                let line = before.matches('\n').count() + 1;
-                let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+                let (line, col) = crate::read::line_col(text, s.start);
                 format!(":{line}:{col}")
             })
             .unwrap_or_default();
@@ -460,10 +456,43 @@ pub struct Settings {
     /// Diagnostic kinds that fail the run (`unmapped`, `wildcard`, `oversize`, `quota`,
     /// `random_name`, `stale_rewrite`).
     pub fail_on: Vec<String>,
-    /// The `check` table: `policy` (declared policy files) and `fail_on`.
-    pub check: Value,
+    /// The `check` table.
+    pub check: CheckSettings,
     /// The configuration file read, if any.
     pub config: Option<PathBuf>,
+}
+
+/// The `check` table of a configuration: what `check` reads when the command line does not say.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckSettings {
+    /// The declared policy files.
+    pub policy: Vec<PathBuf>,
+    /// Finding kinds that fail the run besides `missing`.
+    pub fail_on: Vec<String>,
+    /// Terraform variables or references and their values.
+    pub vars: std::collections::BTreeMap<String, String>,
+    /// `.tfvars` / `.tfvars.json` files.
+    pub tfvars: Vec<PathBuf>,
+}
+
+impl CheckSettings {
+    /// As data (`null` when the table says nothing).
+    fn to_json(&self) -> Value {
+        if *self == CheckSettings::default() {
+            return Value::Null;
+        }
+        let paths = |v: &[PathBuf]| {
+            v.iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+        };
+        serde_json::json!({
+            "policy": paths(&self.policy),
+            "fail_on": self.fail_on,
+            "vars": self.vars,
+            "tfvars": paths(&self.tfvars),
+        })
+    }
 }
 
 /// Diagnostic kinds `fail_on` takes.
@@ -550,7 +579,7 @@ fn settings_from(v: &Value) -> Result<Settings> {
         },
     };
     let check = match m.get("check") {
-        None | Some(Value::Null) => Value::Null,
+        None | Some(Value::Null) => CheckSettings::default(),
         Some(Value::Object(c)) => {
             if let Some(k) = c
                 .keys()
@@ -564,20 +593,31 @@ fn settings_from(v: &Value) -> Result<Settings> {
                     ),
                 ));
             }
-            strings(c.get("tfvars"), "check.tfvars")?;
-            match c.get("vars") {
-                None | Some(Value::Null) => {}
-                Some(Value::Object(m)) if m.values().all(Value::is_string) => {}
+            let vars = match c.get("vars") {
+                None | Some(Value::Null) => Default::default(),
+                Some(Value::Object(m)) => m
+                    .iter()
+                    .map(|(k, v)| match v {
+                        Value::String(s) => Ok((k.clone(), s.clone())),
+                        _ => Err(()),
+                    })
+                    .collect::<std::result::Result<_, ()>>()
+                    .map_err(|()| {
+                        usage(
+                            "check.vars",
+                            "`check.vars` maps Terraform variables or references to strings",
+                        )
+                    })?,
                 Some(_) => {
                     return Err(usage(
                         "check.vars",
                         "`check.vars` maps Terraform variables or references to strings",
                     ));
                 }
-            }
-            strings(c.get("policy"), "check.policy")?;
-            let f = strings(c.get("fail_on"), "check.fail_on")?;
-            if f.iter()
+            };
+            let fail_on = strings(c.get("fail_on"), "check.fail_on")?;
+            if fail_on
+                .iter()
                 .any(|x| !["missing", "unused", "broad", "undecidable"].contains(&x.as_str()))
             {
                 return Err(usage(
@@ -585,7 +625,13 @@ fn settings_from(v: &Value) -> Result<Settings> {
                     "`check.fail_on` takes `missing`, `unused`, `broad`, `undecidable`",
                 ));
             }
-            Value::Object(c.clone())
+            let paths = |v: Vec<String>| v.into_iter().map(PathBuf::from).collect();
+            CheckSettings {
+                policy: paths(strings(c.get("policy"), "check.policy")?),
+                fail_on,
+                vars,
+                tfvars: paths(strings(c.get("tfvars"), "check.tfvars")?),
+            }
         }
         Some(_) => return Err(usage("check", "`check` must be a table")),
     };
@@ -643,7 +689,7 @@ impl Settings {
             "emit": self.emit,
             "terraform_provider": self.terraform_provider,
             "fail_on": self.fail_on,
-            "check": self.check,
+            "check": self.check.to_json(),
             "config": self.config.as_ref().map(|p| p.display().to_string()),
         })
     }

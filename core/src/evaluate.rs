@@ -139,7 +139,7 @@ fn bad_context(_key: &str) -> Error {
     .with_field("context")
 }
 
-fn scalar(v: &Value) -> Option<String> {
+pub(crate) fn scalar(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
@@ -781,7 +781,7 @@ fn substitute(
 }
 
 /// Un-escapes IAM text (`${*}` → `*`) for comparisons of condition values.
-fn unescape(text: &str) -> String {
+pub(crate) fn unescape(text: &str) -> String {
     text.replace("${*}", "*")
         .replace("${?}", "?")
         .replace("${$}", "$")

@@ -12,7 +12,7 @@
 
 use crate::check::{Declared, Unresolved};
 use crate::error::{Error, ErrorKind, Result};
-use crate::evaluate::Place;
+use crate::evaluate::{Place, scalar};
 use hcl_edit::Span;
 use hcl_edit::expr::{Expression, ObjectKey};
 use hcl_edit::structure::{Block, BlockLabel, Body, Structure};
@@ -87,15 +87,6 @@ impl TfContext {
     }
 }
 
-fn scalar(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
-
 fn literal(e: &Expression) -> Option<String> {
     match e {
         Expression::String(s) => Some(s.value().clone()),
@@ -155,8 +146,7 @@ impl Reader<'_> {
     }
 
     fn line_of(&self, span: Option<std::ops::Range<usize>>) -> u64 {
-        let at = span.map_or(0, |s| s.start).min(self.text.len());
-        self.text[..at].matches('\n').count() as u64 + 1
+        crate::read::line_col(self.text, span.map_or(0, |s| s.start)).0
     }
 
     fn unresolved(&mut self, span: Option<std::ops::Range<usize>>, what: &str) {

@@ -325,3 +325,41 @@ fn operations() -> Vec<(String, String)> {
     ops.push(("s3".into(), "NoSuchOperation".into()));
     ops
 }
+
+/// Checks that `result` is the error a vector's `error` member describes: its `kind`, and
+/// `line`, `column` and `field` where the vector gives them. Shared by the vector runners.
+pub fn check_error(
+    v: &serde_json::Value,
+    result: Result<(), leastpriv::Error>,
+) -> Result<(), String> {
+    use serde_json::Value;
+    let want = v.get("error").ok_or("unexpected error")?;
+    let err = match result {
+        Ok(()) => return Err(format!("expected an error {want}, got success")),
+        Err(e) => e,
+    };
+    if let Some(kind) = want.get("kind").and_then(Value::as_str)
+        && kind != err.kind().name()
+    {
+        return Err(format!(
+            "error kind: want {kind}, got {} ({err})",
+            err.kind().name()
+        ));
+    }
+    for (key, got) in [("line", err.line()), ("column", err.column())] {
+        if let Some(w) = want.get(key).and_then(Value::as_u64)
+            && Some(w) != got
+        {
+            return Err(format!("error {key}: want {w}, got {got:?} ({err})"));
+        }
+    }
+    if let Some(f) = want.get("field").and_then(Value::as_str)
+        && Some(f) != err.field()
+    {
+        return Err(format!(
+            "error field: want {f}, got {:?} ({err})",
+            err.field()
+        ));
+    }
+    Ok(())
+}

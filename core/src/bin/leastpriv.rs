@@ -819,16 +819,9 @@ fn cmd_check(a: CheckArgs) -> Result<u8, Failure> {
         cli.insert("s3_objects".into(), serde_json::json!(o));
     }
     let settings = settings(cli)?;
-    let check = settings.check.clone();
+    let check = &settings.check;
     let policy_paths: Vec<PathBuf> = if a.policy.is_empty() {
-        match check.get("policy") {
-            Some(serde_json::Value::String(s)) => vec![PathBuf::from(s)],
-            Some(serde_json::Value::Array(items)) => items
-                .iter()
-                .filter_map(|i| i.as_str().map(PathBuf::from))
-                .collect(),
-            _ => Vec::new(),
-        }
+        check.policy.clone()
     } else {
         a.policy.clone()
     };
@@ -837,62 +830,33 @@ fn cmd_check(a: CheckArgs) -> Result<u8, Failure> {
             "check needs the declared policy: --policy PATH (or `check.policy` in the configuration)",
         ));
     }
-    let mut fail: Vec<FindingKind> = a
-        .fail_on
-        .iter()
-        .map(|f| match f {
-            CheckFailOn::Unused => FindingKind::Unused,
-            CheckFailOn::Broad => FindingKind::Broad,
-            CheckFailOn::Undecidable => FindingKind::Undecidable,
-        })
-        .collect();
-    if a.fail_on.is_empty() {
-        for f in check
-            .get("fail_on")
-            .and_then(|v| v.as_array())
-            .into_iter()
-            .flatten()
-            .filter_map(|v| v.as_str())
-        {
-            fail.push(match f {
-                "unused" => FindingKind::Unused,
-                "broad" => FindingKind::Broad,
-                "undecidable" => FindingKind::Undecidable,
-                _ => FindingKind::Missing,
-            });
-        }
-    }
+    let fail: Vec<FindingKind> = if a.fail_on.is_empty() {
+        check
+            .fail_on
+            .iter()
+            .filter_map(|f| FindingKind::from_name(f))
+            .collect()
+    } else {
+        a.fail_on
+            .iter()
+            .map(|f| match f {
+                CheckFailOn::Unused => FindingKind::Unused,
+                CheckFailOn::Broad => FindingKind::Broad,
+                CheckFailOn::Undecidable => FindingKind::Undecidable,
+            })
+            .collect()
+    };
     let mut ctx = leastpriv::TfContext {
         account: settings.run.policy.account.clone(),
         region: settings.run.policy.region.clone(),
         partition: settings.run.policy.partition.clone(),
         ..leastpriv::TfContext::default()
     };
-    // The configuration's check.tfvars and check.vars first; the command line's over them.
-    for f in check
-        .get("tfvars")
-        .map(|v| match v {
-            serde_json::Value::String(s) => vec![s.clone()],
-            serde_json::Value::Array(items) => items
-                .iter()
-                .filter_map(|i| i.as_str().map(str::to_owned))
-                .collect(),
-            _ => Vec::new(),
-        })
-        .unwrap_or_default()
-    {
-        ctx.add_tfvars(Path::new(&f))?;
+    // The configuration's check.tfvars, then its check.vars; the command line's over them.
+    for f in &check.tfvars {
+        ctx.add_tfvars(f)?;
     }
-    for (k, v) in check
-        .get("vars")
-        .and_then(|v| v.as_object())
-        .into_iter()
-        .flatten()
-    {
-        if let Some(v) = v.as_str() {
-            ctx.vars.insert(k.clone(), v.to_owned());
-        }
-    }
+    ctx.vars.extend(check.vars.clone());
     for f in &a.tfvars {
         ctx.add_tfvars(f)?;
     }

@@ -9,6 +9,7 @@
 //! | `auto` | detected from the first bytes |
 
 mod edn;
+pub(crate) use edn::line_col;
 mod fast;
 pub(crate) mod json;
 mod jsonl;
