@@ -161,7 +161,7 @@ async function globalTeardown(globalConfig, projectConfig) {
  */
 function runCheck(all, s, o) {
   const c = s.check || {};
-  const paths = typeof c.policy === 'string' ? [c.policy] : Array.isArray(c.policy) ? c.policy : [];
+  const paths = c.policy || []; // a list: resolveSettings normalises the check table
   if (paths.length === 0) return undefined;
   const result = all.check(paths, { ...s.policy, vars: c.vars || undefined });
   const lines = result.findings.map((f) => {

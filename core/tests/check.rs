@@ -25,6 +25,29 @@ fn opts() -> PolicyOptions {
     }
 }
 
+/// The (action, resource) of every `missing` finding.
+fn missing_pairs(r: &leastpriv::CheckResult) -> BTreeSet<(String, String)> {
+    r.findings
+        .iter()
+        .filter(|f| f.kind == FindingKind::Missing)
+        .map(|f| {
+            (
+                f.action.clone().unwrap_or_default(),
+                f.resource.clone().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+/// The (action, resource) of every permission line with `action`.
+fn pairs_with(lines: &[leastpriv::PermissionLine], action: &str) -> BTreeSet<(String, String)> {
+    lines
+        .iter()
+        .filter(|l| l.action == action)
+        .map(|l| (l.action.clone(), l.resource.clone()))
+        .collect()
+}
+
 fn declared(text: &str) -> Declared {
     let mut d = Declared::default();
     d.add_json(&PathBuf::from("policy.json"), text)
@@ -64,22 +87,8 @@ fn removing_any_one_action_makes_exactly_its_permissions_missing() {
         }
         sts.retain(|s| !s["Action"].as_array().is_some_and(Vec::is_empty));
         let r = check(&declared(&cut.to_string()), &seen, &opts()).expect("check");
-        let missing: BTreeSet<(String, String)> = r
-            .findings
-            .iter()
-            .filter(|f| f.kind == FindingKind::Missing)
-            .map(|f| {
-                (
-                    f.action.clone().unwrap_or_default(),
-                    f.resource.clone().unwrap_or_default(),
-                )
-            })
-            .collect();
-        let want: BTreeSet<(String, String)> = lines
-            .iter()
-            .filter(|l| &l.action == action)
-            .map(|l| (l.action.clone(), l.resource.clone()))
-            .collect();
+        let missing = missing_pairs(&r);
+        let want = pairs_with(&lines, action);
         assert_eq!(missing, want, "without {action}");
         assert_eq!(
             r.count(FindingKind::Unused),
@@ -201,22 +210,8 @@ fn terraform_round_trip_with_the_same_account_and_region() {
             )
             .expect("terraform");
             let r = check(&d, &seen, &opts()).expect("check");
-            let missing: BTreeSet<(String, String)> = r
-                .findings
-                .iter()
-                .filter(|f| f.kind == FindingKind::Missing)
-                .map(|f| {
-                    (
-                        f.action.clone().unwrap_or_default(),
-                        f.resource.clone().unwrap_or_default(),
-                    )
-                })
-                .collect();
-            let want: BTreeSet<(String, String)> = lines
-                .iter()
-                .filter(|l| l.action == action)
-                .map(|l| (l.action.clone(), l.resource.clone()))
-                .collect();
+            let missing = missing_pairs(&r);
+            let want = pairs_with(&lines, action);
             assert!(!want.is_empty());
             assert_eq!(missing, want, "without {action}");
         }

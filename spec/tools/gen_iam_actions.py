@@ -40,6 +40,21 @@ def fetch_wheel(dest):
     return os.path.join(dest, wheels[0])
 
 
+def write_table(path, head, key, table):
+    """Writes {head..., key: {prefix: value}}: one line per prefix, sorted, byte-stable."""
+    lines = ["{"]
+    lines += [f"  {json.dumps(k)}: {v}," for k, v in head]
+    lines.append(f"  {json.dumps(key)}: {{")
+    items = sorted(table.items())
+    for i, (prefix, value) in enumerate(items):
+        comma = "," if i + 1 < len(items) else ""
+        lines.append(f"    {json.dumps(prefix)}: {json.dumps(value, sort_keys=True)}{comma}")
+    lines.append("  }")
+    lines.append("}")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--wheel", help="a local copy of the pinned wheel")
@@ -73,30 +88,11 @@ def main():
                     types[key] = sorted(set(arns))
             if types:
                 formats[prefix] = types
-    lines = ["{"]
-    lines.append(f'  "source": {{"package": "{PACKAGE}", "version": "{VERSION}", "data_updated": {json.dumps(meta.get("updatedAt", ""))}}},')
-    lines.append(f'  "count": {sum(len(v) for v in actions.values())},')
-    lines.append('  "actions": {')
-    items = sorted(actions.items())
-    for i, (prefix, names) in enumerate(items):
-        comma = "," if i + 1 < len(items) else ""
-        lines.append(f"    {json.dumps(prefix)}: {json.dumps(names)}{comma}")
-    lines.append("  }")
-    lines.append("}")
+    source = f'{{"package": "{PACKAGE}", "version": "{VERSION}", "data_updated": {json.dumps(meta.get("updatedAt", ""))}}}'
+    count = f"{sum(len(v) for v in actions.values())}"
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
-    with open(OUT, "w", encoding="utf-8") as f:
-        f.write("\n".join(lines) + "\n")
-    lines = ["{"]
-    lines.append(f'  "source": {{"package": "{PACKAGE}", "version": "{VERSION}", "data_updated": {json.dumps(meta.get("updatedAt", ""))}}},')
-    lines.append('  "types": {')
-    items = sorted(formats.items())
-    for i, (prefix, types) in enumerate(items):
-        comma = "," if i + 1 < len(items) else ""
-        lines.append(f"    {json.dumps(prefix)}: {json.dumps(types, sort_keys=True)}{comma}")
-    lines.append("  }")
-    lines.append("}")
-    with open(FORMATS_OUT, "w", encoding="utf-8") as f:
-        f.write("\n".join(lines) + "\n")
+    write_table(OUT, [("source", source), ("count", count)], "actions", actions)
+    write_table(FORMATS_OUT, [("source", source)], "types", formats)
     print(f"{FORMATS_OUT}: {sum(len(v) for v in formats.values())} resource types in {len(formats)} services")
     print(f"{OUT}: {sum(len(v) for v in actions.values())} actions in {len(actions)} services ({PACKAGE} {VERSION})")
 

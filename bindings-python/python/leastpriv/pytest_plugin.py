@@ -226,8 +226,8 @@ def _active(config: pytest.Config) -> bool:
 
 
 def _check_paths(settings: dict[str, Any]) -> list[str]:
-    policy = (settings.get("check") or {}).get("policy") or []
-    return [policy] if isinstance(policy, str) else list(policy)
+    # The core gives the check table's policy as a list (resolve_settings).
+    return list((settings.get("check") or {}).get("policy") or [])
 
 
 def _phases(raw: str) -> frozenset[str]:
