@@ -290,3 +290,23 @@ test('check(): findings of a declared policy, errors with code invalid_policy', 
   assert.throws(() => r.check(file), (e) => e.code === 'invalid_policy' && e.field === 'Resource' && e.path === file);
   assert.throws(() => r.check(42), (e) => e.code === 'usage' && e.field === 'policy');
 });
+
+test('check(): a condition on s3:prefix is judged with each call\'s prefix', (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leastpriv-check-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'policy.json');
+  fs.writeFileSync(
+    file,
+    JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: 's3:ListBucket', Resource: 'arn:aws:s3:::reports', Condition: { StringLike: { 's3:prefix': 'home/*' } } }],
+    }),
+  );
+  const r = new Recorder(ctx);
+  r.record({ service: 's3', operation: 'ListObjectsV2', params: { Bucket: 'reports', Prefix: 'home/alice/' } });
+  assert.deepEqual(r.check(file).counts, { missing: 0, unused: 0, broad: 0, undecidable: 0 });
+  r.record({ service: 's3', operation: 'ListObjectsV2', params: { Bucket: 'reports' } });
+  const got = Recorder.deserialize(r.serialize()).check(file);
+  assert.equal(got.counts.missing, 1);
+  assert.match(got.findings.find((f) => f.kind === 'missing').message, /s3:prefix absent/);
+});

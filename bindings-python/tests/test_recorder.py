@@ -338,3 +338,31 @@ def test_only_what_the_rules_read_is_converted(tmp_path: Path) -> None:
         "dynamodb:PutItem",
         "sqs:SendMessage",
     ]
+
+
+def test_check_judges_a_prefix_condition_with_each_calls_prefix(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.json"
+    policy.write_text(
+        json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "s3:ListBucket",
+                        "Resource": "arn:aws:s3:::reports",
+                        "Condition": {"StringLike": {"s3:prefix": "home/*"}},
+                    }
+                ],
+            }
+        )
+    )
+    rec = Recorder(region="eu-west-1", account="123456789012")
+    rec.record("s3", "ListObjectsV2", {"Bucket": "reports", "Prefix": "home/alice/"})
+    assert rec.check(policy)["counts"] == {"missing": 0, "unused": 0, "broad": 0, "undecidable": 0}
+    rec.record("s3", "ListObjectsV2", {"Bucket": "reports"})
+    # Survives the state's round trip.
+    result = Recorder.from_bytes(rec.to_bytes()).check(policy)
+    assert result["counts"]["missing"] == 1
+    (missing,) = [f for f in result["findings"] if f["kind"] == "missing"]
+    assert "s3:prefix absent" in missing["message"]

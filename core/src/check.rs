@@ -274,6 +274,102 @@ fn has_wildcard(p: &str) -> bool {
     stripped.contains('*') || stripped.contains('?')
 }
 
+const REQUESTED_REGION: &str = "aws:RequestedRegion";
+
+/// How a needed permission fared over the request contexts of its calls.
+struct Judged<'a> {
+    /// Denied if any context is denied, else undecidable if any is, else allowed.
+    decision: Decision,
+    /// For a denial, the statements behind it; for undecidable, the statements involved.
+    statements: Vec<usize>,
+    /// For undecidable: the keys or variables not told.
+    unknown: Vec<String>,
+    /// The statements that allowed it in some context.
+    allowed_by: Vec<usize>,
+    /// The context of the deciding evaluation, when the calls told one.
+    context: Option<&'a crate::derive::RequestContext>,
+}
+
+/// Evaluates a needed permission once per request context its calls had.
+fn evaluate_needed<'a>(sts: &[Statement], n: &'a Needed) -> Judged<'a> {
+    let mut base = Context::new();
+    for keys in n.condition.iter().flat_map(|c| c.values()) {
+        for (k, v) in keys {
+            let values = v.iter().map(|x| crate::evaluate::unescape(x)).collect();
+            base.set(k, Some(values));
+        }
+    }
+    let mut contexts: Vec<Option<&crate::derive::RequestContext>> =
+        n.contexts.iter().map(Some).collect();
+    if contexts.is_empty() || !n.complete {
+        // Calls whose context is not known (or not all kept): nothing told.
+        contexts.push(None);
+    }
+    let rank = |d: Decision| match d {
+        Decision::ExplicitDeny | Decision::ImplicitDeny => 2,
+        Decision::Undecidable => 1,
+        Decision::Allow => 0,
+    };
+    let mut judged = Judged {
+        decision: Decision::Allow,
+        statements: Vec::new(),
+        unknown: Vec::new(),
+        allowed_by: Vec::new(),
+        context: None,
+    };
+    for c in contexts {
+        let mut ctx = base.clone();
+        for (k, v) in c.into_iter().flatten() {
+            ctx.set(k, v.as_ref().map(|v| vec![v.clone()]));
+        }
+        let e = evaluate(
+            sts,
+            &Request {
+                action: &n.action,
+                resource: &n.resource,
+                resource_is_pattern: true,
+                context: &ctx,
+            },
+        );
+        let add = |to: &mut Vec<usize>, from: &[usize]| {
+            for i in from {
+                if !to.contains(i) {
+                    to.push(*i);
+                }
+            }
+        };
+        if e.decision == Decision::Allow {
+            add(&mut judged.allowed_by, &e.statements);
+        }
+        if rank(e.decision) > rank(judged.decision) {
+            judged.decision = e.decision;
+            judged.statements = e.statements;
+            judged.unknown = e.unknown;
+            judged.context = c.filter(|c| !c.is_empty());
+        } else if rank(e.decision) == rank(judged.decision) && e.decision == Decision::Undecidable {
+            add(&mut judged.statements, &e.statements);
+            for k in e.unknown {
+                if !judged.unknown.contains(&k) {
+                    judged.unknown.push(k);
+                }
+            }
+        }
+    }
+    judged
+}
+
+/// A request context as a finding shows it: `key` `value`, or `key` absent.
+fn context_text(c: &crate::derive::RequestContext) -> String {
+    let shown = |s: &str| crate::render::printable(s).into_owned();
+    c.iter()
+        .map(|(k, v)| match v {
+            Some(v) => format!("{} `{}`", shown(k), shown(v)),
+            None => format!("{} absent", shown(k)),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// One permission as the check judges it.
 struct Needed {
     action: String,
@@ -281,6 +377,10 @@ struct Needed {
     res: crate::arn::Resource,
     condition: Option<crate::derive::ConditionBlock>,
     first: Evidence,
+    /// The request contexts of its calls (Region mapped as the policy's).
+    contexts: BTreeSet<crate::derive::RequestContext>,
+    /// `false` when the calls told more contexts than were kept.
+    complete: bool,
 }
 
 /// The result of a check.
@@ -347,51 +447,59 @@ pub fn check(
             res: r.clone(),
             condition,
             first: p.stats.first.clone(),
+            contexts: BTreeSet::new(),
+            complete: true,
         });
         if p.stats.first < entry.first {
             entry.first = p.stats.first.clone();
+        }
+        let (contexts, complete) = p.contexts.list();
+        entry.complete &= complete;
+        for c in contexts {
+            let mut c = c.clone();
+            let region = match c.get(REQUESTED_REGION) {
+                Some(Some(r)) => Some(opts.map_requested_region(r).to_owned()),
+                _ => opts.region.clone(),
+            };
+            if let Some(r) = region {
+                c.insert(REQUESTED_REGION.to_owned(), Some(r));
+            }
+            entry.contexts.insert(c);
         }
     }
     let sts = &declared.statements;
     let mut findings = Vec::new();
     // Per Allow statement: the permissions it allowed.
     let mut allowed_by: BTreeMap<usize, Vec<&Needed>> = BTreeMap::new();
+    // Statements whose conditions the calls did not tell: not reported unused.
+    let mut undecided: BTreeSet<usize> = BTreeSet::new();
     for n in needed.values() {
-        let mut ctx = Context::new();
-        for keys in n.condition.iter().flat_map(|c| c.values()) {
-            for (k, v) in keys {
-                let values = v.iter().map(|x| crate::evaluate::unescape(x)).collect();
-                ctx.set(k, Some(values));
-            }
-        }
-        let e = evaluate(
-            sts,
-            &Request {
-                action: &n.action,
-                resource: &n.resource,
-                resource_is_pattern: true,
-                context: &ctx,
-            },
-        );
+        let e = evaluate_needed(sts, n);
         let shown = |s: &str| crate::render::printable(s).into_owned();
+        for &i in &e.allowed_by {
+            allowed_by.entry(i).or_default().push(n);
+        }
         match e.decision {
-            Decision::Allow => {
-                for i in e.statements {
-                    allowed_by.entry(i).or_default().push(n);
-                }
-            }
+            Decision::Allow => {}
             Decision::ImplicitDeny | Decision::ExplicitDeny => {
                 let deny = e.statements.first().map(|i| &sts[*i]);
                 findings.push(Finding {
                     kind: FindingKind::Missing,
                     message: format!(
-                        "`{}` on `{}` is needed but {} (first needed at {}){}",
+                        "`{}` on `{}` is needed but {}{} (first needed at {}){}",
                         n.action,
                         shown(&n.resource),
                         if deny.is_some() {
                             "explicitly denied"
                         } else {
                             "not allowed"
+                        },
+                        match e.context {
+                            Some(c) if !e.allowed_by.is_empty() => format!(
+                                " in a request with {} (allowed in the calls' other requests)",
+                                context_text(c)
+                            ),
+                            _ => String::new(),
                         },
                         shown(&n.first.to_string()),
                         if declared.unresolved.is_empty() {
@@ -411,6 +519,7 @@ pub fn check(
                 });
             }
             Decision::Undecidable => {
+                undecided.extend(e.statements.iter().copied());
                 findings.push(Finding {
                     kind: FindingKind::Undecidable,
                     message: format!(
@@ -443,6 +552,9 @@ pub fn check(
         }
         let shown = |x: &str| crate::render::printable(x).into_owned();
         let Some(perms) = allowed_by.get(&i) else {
+            if undecided.contains(&i) {
+                continue;
+            }
             findings.push(Finding {
                 kind: FindingKind::Unused,
                 message: format!(

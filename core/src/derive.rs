@@ -121,11 +121,7 @@ impl Permission {
                 return bad("condition", "not an IAM condition operator");
             }
             for (key, values) in keys {
-                if key.is_empty()
-                    || !key.bytes().all(|b| {
-                        b.is_ascii_alphanumeric() || matches!(b, b':' | b'/' | b'_' | b'-' | b'.')
-                    })
-                {
+                if !crate::spec::is_condition_key(key) {
                     return bad("condition", "not an IAM condition key");
                 }
                 if !values.iter().all(|v| no_variables(v)) {
@@ -217,6 +213,11 @@ pub struct Diagnostic {
     pub hint: Option<BTreeMap<String, String>>,
 }
 
+/// What a request tells of IAM's request context, for `check` to evaluate conditions with:
+/// condition key → its value, `None` when the request leaves the key out. Keys the request
+/// does not tell are not in it (a condition on them is undecidable).
+pub type RequestContext = BTreeMap<String, Option<String>>;
+
 /// What the engine made of one call.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Derived {
@@ -224,6 +225,9 @@ pub struct Derived {
     pub permissions: Vec<Permission>,
     /// Notes on how they were found.
     pub diagnostics: Vec<Diagnostic>,
+    /// What the request tells of the request context: `aws:RequestedRegion` from the call's
+    /// Region, and the keys the operation's rules name (`s3:prefix` of a listing).
+    pub context: RequestContext,
 }
 
 /// Applies `rules` to `call`.
@@ -244,6 +248,10 @@ pub fn derive(rules: &Rules, call: &Call) -> Derived {
 
 /// Like [`derive`], appending to `out`.
 pub fn derive_into(rules: &Rules, call: &Call, out: &mut Derived) {
+    if let Some(region) = &call.region {
+        out.context
+            .insert("aws:RequestedRegion".to_owned(), Some(region.clone()));
+    }
     let Some(api) = rules.api_of(&call.service) else {
         let prefix = normalize_service_name(&call.service);
         let op_display = pascal_operation(&call.operation);
@@ -601,6 +609,19 @@ fn apply_grant_to(g: &Grant, call: &Call, prefix: &str, out: &mut Derived, no_el
             || g.unless.iter().any(|c| holds(c, root, elem, call))
         {
             continue;
+        }
+        for (key, path) in &g.context {
+            // A member that is a map or a list tells nothing a string condition could test.
+            match path.get(root, elem, call) {
+                None => {
+                    out.context.insert(key.clone(), None);
+                }
+                Some(v) => {
+                    if let Some(text) = v.as_str() {
+                        out.context.insert(key.clone(), Some(text.to_owned()));
+                    }
+                }
+            }
         }
         let mut bound: Vec<(&str, Option<Bound>)> = Vec::with_capacity(g.bind.len());
         for (var, b) in &g.bind {

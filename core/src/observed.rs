@@ -5,7 +5,7 @@
 
 use crate::arn::Resource;
 use crate::call::Source;
-use crate::derive::{ConditionBlock, Derived, Diagnostic, Permission};
+use crate::derive::{ConditionBlock, Derived, Diagnostic, Permission, RequestContext};
 use crate::error::{Error, ErrorKind, Result};
 use indexmap::{IndexMap, IndexSet};
 use rustc_hash::FxBuildHasher;
@@ -75,6 +75,13 @@ const MALFORMED_KEPT: usize = 100;
 
 /// No principal, no condition.
 const NONE: u32 = u32::MAX;
+
+/// A tally's `ctx` with this bit set is an index into `Observed::context_sets`.
+const CTX_SET: u32 = 1 << 31;
+/// A tally's `ctx` when its calls told more distinct request contexts than are kept.
+const CTX_MORE: u32 = u32::MAX - 1;
+/// How many distinct request contexts are kept per permission.
+const CONTEXTS_KEPT: usize = 16;
 
 /// Values stored once, each known by its index.
 #[derive(Debug, Clone)]
@@ -262,6 +269,9 @@ struct Tally {
     failed: u64,
     line: u64,
     source: u32,
+    /// The request contexts of its calls: one context id, `CTX_SET | i` for a set of them,
+    /// `CTX_MORE`, or `NONE` (a diagnostic's).
+    ctx: u32,
 }
 
 /// A permission seen, as [`Observed::permissions`] lists it.
@@ -277,6 +287,50 @@ pub struct Seen<'a> {
     pub condition: Option<&'a ConditionBlock>,
     /// Counts and first evidence.
     pub stats: Stats,
+    /// What its calls told of the request context.
+    pub contexts: Contexts<'a>,
+}
+
+/// The distinct request contexts of a permission's calls (see [`RequestContext`]), as
+/// [`Seen::contexts`] gives them.
+#[derive(Clone, Copy)]
+pub struct Contexts<'a> {
+    observed: &'a Observed,
+    ctx: u32,
+}
+
+impl<'a> Contexts<'a> {
+    /// The contexts, sorted; and `false` when the calls told more than are kept (16), so the
+    /// list is not all of them.
+    pub fn list(&self) -> (Vec<&'a RequestContext>, bool) {
+        let o = self.observed;
+        let mut v: Vec<&RequestContext> = match self.ctx {
+            NONE | CTX_MORE => Vec::new(),
+            c if c & CTX_SET != 0 => o.context_sets[(c & !CTX_SET) as usize]
+                .iter()
+                .map(|&i| o.contexts.get(i))
+                .collect(),
+            c => vec![o.contexts.get(c)],
+        };
+        v.sort();
+        (v, self.ctx != CTX_MORE)
+    }
+}
+
+impl PartialEq for Contexts<'_> {
+    fn eq(&self, other: &Contexts<'_>) -> bool {
+        self.list() == other.list()
+    }
+}
+
+impl std::fmt::Debug for Contexts<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (list, complete) = self.list();
+        f.debug_struct("Contexts")
+            .field("list", &list)
+            .field("complete", &complete)
+            .finish()
+    }
 }
 
 impl Seen<'_> {
@@ -314,6 +368,9 @@ pub struct Observed {
     resources: ResourceStore,
     conditions: Interner<ConditionBlock>,
     sources: Interner<Arc<str>>,
+    /// Request contexts, and the sets of them of permissions that saw several.
+    contexts: Interner<RequestContext>,
+    context_sets: Vec<Vec<u32>>,
     permissions: PermTable,
     diagnostics: IndexMap<Diagnostic, Tally, FxBuildHasher>,
     counts: Counts,
@@ -331,6 +388,8 @@ pub(crate) struct Interned {
     pub(crate) perms: Vec<(u32, u32, u32)>,
     /// Diagnostic indices.
     pub(crate) diags: Vec<u32>,
+    /// The request context's id.
+    pub(crate) ctx: u32,
 }
 
 impl PartialEq for Observed {
@@ -365,6 +424,7 @@ impl Observed {
     pub(crate) fn intern(&mut self, derived: &Derived, out: &mut Interned) {
         out.perms.clear();
         out.diags.clear();
+        out.ctx = self.contexts.id(&derived.context, RequestContext::clone);
         for p in &derived.permissions {
             out.perms.push((
                 self.actions.id(p.action.as_str(), Box::from),
@@ -388,6 +448,7 @@ impl Observed {
                                 failed: 0,
                                 line: u64::MAX,
                                 source: NONE,
+                                ctx: NONE,
                             },
                         )
                         .0
@@ -405,7 +466,7 @@ impl Observed {
         ok: bool,
         source: &Source,
     ) {
-        self.count_ids(&ids.perms, &ids.diags, principal, ok, source);
+        self.count_ids(&ids.perms, &ids.diags, ids.ctx, principal, ok, source);
     }
 
     /// As [`Observed::count`], with the ids apart.
@@ -413,6 +474,7 @@ impl Observed {
         &mut self,
         perms: &[(u32, u32, u32)],
         diags: &[u32],
+        ctx: u32,
         principal: Option<&str>,
         ok: bool,
         source: &Source,
@@ -446,9 +508,14 @@ impl Observed {
                 condition,
             };
             let sources = &self.sources;
-            let (t, new) = self.permissions.entry(key, || new_tally(ok, src, line));
+            let (t, new) = self
+                .permissions
+                .entry(key, || new_tally(ok, src, line, ctx));
             if !new {
                 count(t, ok, src, line, sources);
+                if t.ctx != ctx {
+                    add_context(t, ctx, &mut self.context_sets);
+                }
             }
         }
         for &i in diags {
@@ -473,6 +540,7 @@ impl Observed {
             failed: stats.failed,
             line: stats.first.line,
             source: self.source_id(&stats.first.source),
+            ctx: NONE,
         }
     }
 
@@ -530,6 +598,12 @@ impl Observed {
             .iter()
             .map(|c| self.conditions.id(c, ConditionBlock::clone))
             .collect();
+        let contexts: Vec<u32> = other
+            .contexts
+            .0
+            .iter()
+            .map(|c| self.contexts.id(c, RequestContext::clone))
+            .collect();
         let remap = |id: u32, ids: &[u32]| if id == NONE { NONE } else { ids[id as usize] };
         for (k, t) in other.permissions.iter() {
             let key = Key {
@@ -538,13 +612,25 @@ impl Observed {
                 resource: resources[k.resource as usize],
                 condition: remap(k.condition, &conditions),
             };
+            let theirs = t.ctx;
             let t = Tally {
                 source: sources[t.source as usize],
+                ctx: NONE,
                 ..*t
             };
             let (s, new) = self.permissions.entry(key, || t);
             if !new {
                 add_tally(s, &t, &self.sources);
+            }
+            match theirs {
+                NONE => {}
+                CTX_MORE => add_context(s, CTX_MORE, &mut self.context_sets),
+                c if c & CTX_SET != 0 => {
+                    for &i in context_ids(c, &other.context_sets) {
+                        add_context(s, contexts[i as usize], &mut self.context_sets);
+                    }
+                }
+                c => add_context(s, contexts[c as usize], &mut self.context_sets),
             }
         }
         for (d, t) in &other.diagnostics {
@@ -669,6 +755,10 @@ impl Observed {
             resource: self.resources.get(k.resource),
             condition: (k.condition != NONE).then(|| self.conditions.get(k.condition)),
             stats: self.stats_of(t),
+            contexts: Contexts {
+                observed: self,
+                ctx: t.ctx,
+            },
         }
     }
 
@@ -692,12 +782,16 @@ impl Observed {
             counts: self.counts,
             malformed_at: self.malformed_at.iter().collect(),
             permissions: SerSeq(std::cell::RefCell::new(Some(self.permissions().map(|s| {
+                let (list, complete) = s.contexts.list();
+                let told = !(complete && list.iter().all(|c| c.is_empty()));
                 SerPermissionOut {
                     principal: s.principal,
                     action: s.action,
                     resource: s.resource,
                     condition: s.condition,
                     stats: s.stats,
+                    contexts: told.then_some(list),
+                    contexts_complete: complete,
                 }
             })))),
             diagnostics: self
@@ -785,10 +879,39 @@ impl Observed {
                     None => NONE,
                 },
             };
+            if p.contexts.len() > CONTEXTS_KEPT
+                || p.contexts
+                    .iter()
+                    .flatten()
+                    .any(|(k, _)| !crate::spec::is_condition_key(k))
+            {
+                return Err(Error::new(
+                    ErrorKind::Serialization,
+                    format!(
+                        "permission {}: more than {CONTEXTS_KEPT} request contexts, or a key that is not an IAM condition key",
+                        i + 1
+                    ),
+                )
+                .with_field(format!("permissions[{i}].contexts")));
+            }
+            let mut ids: Vec<u32> = p
+                .contexts
+                .iter()
+                .map(|c| o.contexts.id(c, RequestContext::clone))
+                .collect();
+            if ids.is_empty() {
+                ids.push(o.contexts.id(&RequestContext::new(), RequestContext::clone));
+            }
             let t = o.tally_of(&p.stats);
             let (s, new) = o.permissions.entry(key, || t);
             if !new {
                 add_tally(s, &t, &o.sources);
+            }
+            for id in ids {
+                add_context(s, id, &mut o.context_sets);
+            }
+            if !p.contexts_complete {
+                add_context(s, CTX_MORE, &mut o.context_sets);
             }
         }
         for d in doc.diagnostics {
@@ -799,12 +922,54 @@ impl Observed {
     }
 }
 
-fn new_tally(ok: bool, source: u32, line: u64) -> Tally {
+fn new_tally(ok: bool, source: u32, line: u64, ctx: u32) -> Tally {
     Tally {
         ok: u64::from(ok),
         failed: u64::from(!ok),
         line,
         source,
+        ctx,
+    }
+}
+
+/// Adds request context `ctx` (an id, or `CTX_MORE`) to a permission's tally.
+fn add_context(t: &mut Tally, ctx: u32, sets: &mut Vec<Vec<u32>>) {
+    if ctx == NONE || t.ctx == ctx || t.ctx == CTX_MORE {
+        return;
+    }
+    if ctx == CTX_MORE {
+        if t.ctx & CTX_SET != 0 && t.ctx != NONE {
+            sets[(t.ctx & !CTX_SET) as usize] = Vec::new();
+        }
+        t.ctx = CTX_MORE;
+        return;
+    }
+    match t.ctx {
+        NONE => t.ctx = ctx,
+        c if c & CTX_SET != 0 => {
+            let set = &mut sets[(c & !CTX_SET) as usize];
+            if let Err(i) = set.binary_search(&ctx) {
+                if set.len() >= CONTEXTS_KEPT {
+                    *set = Vec::new();
+                    t.ctx = CTX_MORE;
+                } else {
+                    set.insert(i, ctx);
+                }
+            }
+        }
+        c => {
+            sets.push(if c < ctx { vec![c, ctx] } else { vec![ctx, c] });
+            t.ctx = CTX_SET | (sets.len() - 1) as u32;
+        }
+    }
+}
+
+/// The context ids (or `CTX_MORE`) a tally's `ctx` stands for, in `sets`.
+fn context_ids(ctx: u32, sets: &[Vec<u32>]) -> &[u32] {
+    match ctx {
+        NONE | CTX_MORE => &[],
+        c if c & CTX_SET != 0 => &sets[(c & !CTX_SET) as usize],
+        _ => &[],
     }
 }
 
@@ -921,6 +1086,10 @@ struct SerPermission {
     permission: Permission,
     #[serde(flatten)]
     stats: Stats,
+    #[serde(default)]
+    contexts: Vec<RequestContext>,
+    #[serde(default = "yes")]
+    contexts_complete: bool,
 }
 
 /// The serialized permission, borrowed: the same fields, in the same order, as
@@ -935,6 +1104,18 @@ struct SerPermissionOut<'a> {
     condition: Option<&'a ConditionBlock>,
     #[serde(flatten)]
     stats: Stats,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    contexts: Option<Vec<&'a RequestContext>>,
+    #[serde(skip_serializing_if = "is_true")]
+    contexts_complete: bool,
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Serialize, Deserialize)]

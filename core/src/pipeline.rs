@@ -60,6 +60,7 @@ struct FastEntry {
     n_perms: u16,
     n_diags: u16,
     ok: bool,
+    ctx: u32,
 }
 
 /// How many distinct calls the derivation cache remembers (it starts again when full).
@@ -317,6 +318,7 @@ impl Pipeline {
     fn derive_and_count(&mut self, call: &Call) {
         self.scratch.permissions.clear();
         self.scratch.diagnostics.clear();
+        self.scratch.context.clear();
         derive_into(&self.rules, call, &mut self.scratch);
         self.observed.intern(&self.scratch, &mut self.ids);
         self.observed.count(
@@ -441,6 +443,7 @@ impl Pipeline {
                         self.observed.count_ids(
                             &self.fast_perms[perms],
                             &self.fast_diags[diags],
+                            e.ctx,
                             principal.as_deref(),
                             e.ok,
                             &source,
@@ -470,6 +473,7 @@ impl Pipeline {
                                 n_perms: self.ids.perms.len() as u16,
                                 n_diags: self.ids.diags.len() as u16,
                                 ok: call.outcome.is_ok(),
+                                ctx: self.ids.ctx,
                             });
                             self.fast_perms.extend_from_slice(&self.ids.perms);
                             self.fast_diags.extend_from_slice(&self.ids.diags);

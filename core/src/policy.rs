@@ -151,6 +151,11 @@ impl PolicyOptions {
             .unwrap_or(v)
     }
 
+    /// A request's Region as the policy is for: `map_region` applied.
+    pub fn map_requested_region<'a>(&'a self, region: &'a str) -> &'a str {
+        PolicyOptions::map(&self.map_region, region)
+    }
+
     /// Applies the account/region mappings to a resource's known fields, then fills its gaps
     /// from the options (partition from the region when not given).
     pub fn resolve(&self, r: &Resource) -> Resource {

@@ -433,3 +433,130 @@ fn permissions_with_an_unknown_account_are_counted_and_named_in_the_report() {
         0
     );
 }
+
+/// Calls read from JSON lines.
+fn calls(lines: &[serde_json::Value]) -> Observed {
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    let mut p = leastpriv::Pipeline::new(Rules::builtin(), ReadOptions::default());
+    p.read(text.as_bytes(), "calls.jsonl").expect("read");
+    p.into_observed()
+}
+
+fn listing(prefix: Option<&str>, region: &str) -> serde_json::Value {
+    let mut params = serde_json::json!({"Bucket": "reports"});
+    if let Some(p) = prefix {
+        params["Prefix"] = p.into();
+    }
+    serde_json::json!({"service": "s3", "operation": "ListObjectsV2", "params": params,
+                       "region": region, "account": "123456789012"})
+}
+
+const PREFIX_POLICY: &str = r#"{"Version": "2012-10-17", "Statement": [
+  {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::reports",
+   "Condition": {"StringLike": {"s3:prefix": "home/*"}}}]}"#;
+
+#[test]
+fn a_condition_on_s3_prefix_is_judged_with_each_calls_prefix() {
+    let o = opts();
+    // Every listing under home/: allowed, the statement used.
+    let seen = calls(&[
+        listing(Some("home/alice/"), "eu-west-1"),
+        listing(Some("home/bob/"), "eu-west-1"),
+    ]);
+    let r = check(&declared(PREFIX_POLICY), &seen, &o).expect("check");
+    assert!(r.findings.is_empty(), "{:#?}", r.findings);
+    // One listing without a prefix: s3:prefix is absent from that request, so IAM denies it.
+    let seen = calls(&[
+        listing(Some("home/alice/"), "eu-west-1"),
+        listing(None, "eu-west-1"),
+    ]);
+    let r = check(&declared(PREFIX_POLICY), &seen, &o).expect("check");
+    let missing: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.kind == FindingKind::Missing)
+        .collect();
+    assert_eq!(missing.len(), 1, "{:#?}", r.findings);
+    assert!(
+        missing[0].message.contains("s3:prefix absent"),
+        "{}",
+        missing[0].message
+    );
+    // The statement allowed the other listing: it is not unused.
+    assert_eq!(r.count(FindingKind::Unused), 0, "{:#?}", r.findings);
+    // A prefix outside home/: denied too.
+    let seen = calls(&[listing(Some("tmp/"), "eu-west-1")]);
+    let r = check(&declared(PREFIX_POLICY), &seen, &o).expect("check");
+    assert_eq!(r.count(FindingKind::Missing), 1, "{:#?}", r.findings);
+}
+
+#[test]
+fn a_condition_on_the_requested_region_uses_the_calls_region_after_map_region() {
+    let policy = r#"{"Version": "2012-10-17", "Statement": [
+      {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*",
+       "Condition": {"StringEquals": {"aws:RequestedRegion": ["eu-west-1"]}}}]}"#;
+    let call = serde_json::json!({"service": "sqs", "operation": "SendMessage",
+        "params": {"QueueUrl": "https://sqs.us-east-1.amazonaws.com/123456789012/q", "MessageBody": "x"},
+        "region": "us-east-1", "account": "123456789012"});
+    let seen = calls(std::slice::from_ref(&call));
+    let r = check(&declared(policy), &seen, &opts()).expect("check");
+    assert_eq!(r.count(FindingKind::Missing), 1, "{:#?}", r.findings);
+    let mapped = PolicyOptions {
+        map_region: vec![("us-east-1".into(), "eu-west-1".into())],
+        ..opts()
+    };
+    let r = check(&declared(policy), &seen, &mapped).expect("check");
+    assert_eq!(r.count(FindingKind::Missing), 0, "{:#?}", r.findings);
+    assert_eq!(r.count(FindingKind::Undecidable), 0, "{:#?}", r.findings);
+    // A call without a Region: the key is not told, unless --region gives it.
+    let mut no_region = call.clone();
+    no_region.as_object_mut().expect("object").remove("region");
+    let seen = calls(&[no_region]);
+    let unknown = PolicyOptions {
+        region: None,
+        ..opts()
+    };
+    let r = check(&declared(policy), &seen, &unknown).expect("check");
+    assert_eq!(r.count(FindingKind::Undecidable), 1, "{:#?}", r.findings);
+    let r = check(&declared(policy), &seen, &opts()).expect("check");
+    assert!(
+        r.findings
+            .iter()
+            .all(|f| f.kind != FindingKind::Undecidable && f.kind != FindingKind::Missing),
+        "{:#?}",
+        r.findings
+    );
+}
+
+#[test]
+fn request_contexts_survive_state_files_and_merges() {
+    let a = calls(&[listing(Some("home/alice/"), "eu-west-1")]);
+    let b = calls(&[listing(None, "eu-west-1")]);
+    let mut merged = Observed::from_bytes(&a.to_bytes()).expect("state");
+    merged.merge(&Observed::from_bytes(&b.to_bytes()).expect("state"));
+    let both = calls(&[
+        listing(Some("home/alice/"), "eu-west-1"),
+        listing(None, "eu-west-1"),
+    ]);
+    assert_eq!(merged.to_bytes(), both.to_bytes());
+    let r = check(&declared(PREFIX_POLICY), &merged, &opts()).expect("check");
+    assert_eq!(r.count(FindingKind::Missing), 1, "{:#?}", r.findings);
+}
+
+#[test]
+fn more_request_contexts_than_are_kept_leave_a_condition_undecidable() {
+    let many: Vec<_> = (0..40)
+        .map(|i| listing(Some(&format!("home/u{i}/")), "eu-west-1"))
+        .collect();
+    let seen = calls(&many);
+    let state = String::from_utf8(seen.to_bytes()).expect("utf-8");
+    assert!(state.contains("\"contexts_complete\":false"), "{state}");
+    let r = check(&declared(PREFIX_POLICY), &seen, &opts()).expect("check");
+    assert_eq!(r.count(FindingKind::Undecidable), 1, "{:#?}", r.findings);
+    // Each kept context was allowed; the ones not kept are not guessed.
+    assert_eq!(r.count(FindingKind::Missing), 0, "{:#?}", r.findings);
+    // Without a condition on the keys, the answer does not depend on them.
+    let plain = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::reports"}]}"#;
+    let r = check(&declared(plain), &seen, &opts()).expect("check");
+    assert!(r.findings.is_empty(), "{:#?}", r.findings);
+}

@@ -232,6 +232,8 @@ struct RawGrant {
     #[serde(default)]
     condition: Option<BTreeMap<String, BTreeMap<String, OneOrMany>>>,
     #[serde(default)]
+    context: Option<BTreeMap<String, String>>,
+    #[serde(default)]
     broadened: Option<String>,
     #[serde(default)]
     hint: Option<BTreeMap<String, String>>,
@@ -408,6 +410,14 @@ pub(crate) enum ResourceSpec {
     },
 }
 
+/// An IAM condition key's form: letters, digits and `:/_-.`, not empty.
+pub(crate) fn is_condition_key(key: &str) -> bool {
+    !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'/' | b'_' | b'-' | b'.'))
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Grant {
     pub(crate) action: String,
@@ -420,6 +430,8 @@ pub(crate) struct Grant {
     pub(crate) each: Option<Path>,
     /// (operator, key, value templates)
     pub(crate) condition: Vec<(String, String, Vec<Template>)>,
+    /// Request context keys the request tells (for `check`): (key, path of the member).
+    pub(crate) context: Vec<(String, Path)>,
     /// Why the resource is wider than the request's, when it is.
     pub(crate) broadened: Option<String>,
     /// What would narrow it (goes into the `broadened` diagnostic).
@@ -1318,6 +1330,16 @@ fn compile_grant(
         Some(e) => Some(Path::parse(&e, true)?),
         None => None,
     };
+    let mut context = Vec::new();
+    for (key, path) in g.context.unwrap_or_default() {
+        if !is_condition_key(&key) {
+            return Err(format!("context: `{key}` is not an IAM condition key"));
+        }
+        context.push((
+            key,
+            Path::parse(&path, false).map_err(|m| format!("context: {m}"))?,
+        ));
+    }
     Ok(Grant {
         action: g.action,
         resource,
@@ -1340,6 +1362,7 @@ fn compile_grant(
             .map_err(|m| format!("unless: {m}"))?,
         each,
         condition,
+        context,
         broadened: g.broadened,
         hint: g.hint,
     })

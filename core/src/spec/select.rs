@@ -479,6 +479,9 @@ impl Rules {
             for c in g.if_.iter().chain(&g.unless) {
                 add_condition(&mut sel, &base, c);
             }
+            for (_, path) in &g.context {
+                add_path(&mut sel, &base, path, Use::Whole);
+            }
         }
         sel
     }
