@@ -19,8 +19,8 @@ export interface RecorderOptions {
 
 /** Options of `read()`, `readSync()` and `readBuffer()`. */
 export interface ReadOptions {
-  /** `auto` (the default: detected from the content), `mulog-edn`, `mulog-json`, `jsonl` or `observed`. */
-  format?: 'auto' | 'mulog-edn' | 'edn' | 'mulog-json' | 'jsonl' | 'json-lines' | 'observed'
+  /** `auto` (the default: detected from the content), `mulog-edn`, `mulog-json`, `jsonl`, `cloudtrail` or `observed`. */
+  format?: 'auto' | 'mulog-edn' | 'edn' | 'mulog-json' | 'jsonl' | 'json-lines' | 'cloudtrail' | 'observed'
   /** Skip malformed events (counted in `counts.malformed`, listed in `malformedAt`). */
   lenient?: boolean
   /** The μ/log event name to use (default `aws/request`). */
@@ -29,6 +29,8 @@ export interface ReadOptions {
   principalKey?: string
   /** The largest event read: bytes, or a size such as `16M` (the default). */
   maxEventSize?: number | string
+  /** CloudTrail: keep only the records of principals matching these ARN globs (IAM wildcards). */
+  principal?: string | string[]
   /** `readBuffer()` only: the name of the input in errors and evidence (default `input`). */
   label?: string
 }
@@ -185,6 +187,8 @@ export interface Diagnostic {
     | 'quota'
     | 'random_name'
     | 'stale_rewrite'
+    | 'denied'
+    | 'no_data_events'
   service: string
   operation: string
   message: string

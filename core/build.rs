@@ -67,6 +67,12 @@ fn main() {
         "/// The ARN formats of every IAM resource type (`spec/tools/gen_iam_actions.py`).\npub(crate) static EMBEDDED_RESOURCE_FORMATS: &str = include_str!({:?});\n",
         abs(&formats)
     ));
+    let cloudtrail = spec.join("cloudtrail").join("cloudtrail.json");
+    println!("cargo:rerun-if-changed={}", cloudtrail.display());
+    code.push_str(&format!(
+        "/// How CloudTrail records are read back into calls.\npub(crate) static EMBEDDED_CLOUDTRAIL: &str = include_str!({:?});\n",
+        abs(&cloudtrail)
+    ));
     let out = PathBuf::from(env::var("OUT_DIR").expect("set by cargo")).join("embedded_rules.rs");
     fs::write(out, code).expect("write OUT_DIR file");
 }

@@ -29,6 +29,36 @@ impl Outcome {
         matches!(self, Outcome::Ok)
     }
 
+    /// `true` for an error whose code says the caller was refused: `AccessDenied`,
+    /// `AuthorizationError`, or a code ending in `AccessDeniedException` or
+    /// `UnauthorizedOperation` (EC2 logs `Client.UnauthorizedOperation`). An EC2
+    /// `DryRunOperation` is not one: the caller had the permission.
+    ///
+    /// ```
+    /// use leastpriv::Outcome;
+    /// let e = |c: &str| Outcome::Error { code: Some(c.into()) };
+    /// for c in ["AccessDenied", "AccessDeniedException", "Client.UnauthorizedOperation", "AuthorizationError"] {
+    ///     assert!(e(c).is_denied(), "{c}");
+    /// }
+    /// for c in ["Client.DryRunOperation", "NoSuchKey", "ThrottlingException"] {
+    ///     assert!(!e(c).is_denied(), "{c}");
+    /// }
+    /// assert!(!Outcome::Ok.is_denied());
+    /// ```
+    pub fn is_denied(&self) -> bool {
+        // https://docs.aws.amazon.com/awscloudtrail/latest/userguide/use-cloudformation-template-to-create-cloudwatch-alarms.html
+        // (the authorization-failure alarm matches AccessDenied and *UnauthorizedOperation).
+        match self {
+            Outcome::Error { code: Some(c) } => {
+                c == "AccessDenied"
+                    || c == "AuthorizationError"
+                    || c.ends_with("AccessDeniedException")
+                    || c.ends_with("UnauthorizedOperation")
+            }
+            _ => false,
+        }
+    }
+
     /// The outcome a recorder reports: `outcome` is `ok`, `error` or absent, and an error code
     /// makes the call failed whatever `outcome` says (the code is the evidence; a call that
     /// failed still needed its permission). An empty code counts as none. Any other `outcome`

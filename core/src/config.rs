@@ -26,6 +26,7 @@ const RUN_KEYS: &[&str] = &[
     "event_name",
     "lenient",
     "max_event_size",
+    "principal",
     "group_by",
     "name",
     "region",

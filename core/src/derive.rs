@@ -170,6 +170,13 @@ pub enum DiagnosticKind {
     RandomName,
     /// A rewrite rule matched no resource.
     StaleRewrite,
+    /// The call was refused (its error code is an authorization failure): what the principal
+    /// tried and was not allowed. Its permissions are still listed.
+    Denied,
+    /// A CloudTrail input holds management events that imply data access (S3 objects,
+    /// DynamoDB items, Lambda invocations) and no data events: those permissions cannot be
+    /// seen in it.
+    NoDataEvents,
 }
 
 impl DiagnosticKind {
@@ -189,6 +196,8 @@ impl DiagnosticKind {
             DiagnosticKind::Quota => "quota",
             DiagnosticKind::RandomName => "random_name",
             DiagnosticKind::StaleRewrite => "stale_rewrite",
+            DiagnosticKind::Denied => "denied",
+            DiagnosticKind::NoDataEvents => "no_data_events",
         }
     }
 }
@@ -248,6 +257,47 @@ pub fn derive(rules: &Rules, call: &Call) -> Derived {
 
 /// Like [`derive`], appending to `out`.
 pub fn derive_into(rules: &Rules, call: &Call, out: &mut Derived) {
+    let start = out.permissions.len();
+    derive_call(rules, call, out);
+    if call.outcome.is_denied() {
+        denied(call, start, out);
+    }
+}
+
+/// A `denied` note for each action of a refused call.
+fn denied(call: &Call, start: usize, out: &mut Derived) {
+    let code = match &call.outcome {
+        // An error code is an identifier; anything else in it is dropped, never echoed.
+        crate::call::Outcome::Error { code: Some(c) } => c
+            .chars()
+            .filter(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '.' | '_' | '-' | ':'))
+            .take(128)
+            .collect::<String>(),
+        _ => return,
+    };
+    let mut actions: Vec<&str> = out.permissions[start..]
+        .iter()
+        .map(|p| p.action.as_str())
+        .collect();
+    actions.sort_unstable();
+    actions.dedup();
+    let notes: Vec<Diagnostic> = actions
+        .into_iter()
+        .map(|a| Diagnostic {
+            kind: DiagnosticKind::Denied,
+            service: a.split(':').next().unwrap_or_default().to_owned(),
+            operation: pascal_operation(&call.operation),
+            message: format!(
+                "refused with `{code}`: the caller lacked `{a}` there, or a policy denied it"
+            ),
+            action: Some(a.to_owned()),
+            hint: None,
+        })
+        .collect();
+    out.diagnostics.extend(notes);
+}
+
+fn derive_call(rules: &Rules, call: &Call, out: &mut Derived) {
     if let Some(region) = &call.region {
         out.context
             .insert("aws:RequestedRegion".to_owned(), Some(region.clone()));

@@ -236,7 +236,14 @@ impl Error {
         } else {
             ErrorKind::Io
         };
-        let mut e = Error::new(kind, err.to_string()).with_path(path);
+        let text = err.to_string();
+        // flate2's messages for a gzip stream cut short or damaged.
+        let text = if text.contains("deflate") || text.contains("gzip") {
+            format!("{text}: the gzip stream ends early or is damaged (a truncated file?)")
+        } else {
+            text
+        };
+        let mut e = Error::new(kind, text).with_path(path);
         e.0.source = Some(Arc::new(std::io::Error::new(err.kind(), err.to_string())));
         e
     }

@@ -346,8 +346,9 @@ pub fn check_policy_name(name: &str) -> Result<()> {
 
 impl ReadOptions {
     /// Read options from data: `format` (`auto`, `mulog-edn`, `mulog-json`, `jsonl`,
-    /// `observed`), `event_name`, `principal_key`, `lenient`, `max_event_size` (bytes, or
-    /// `16M`); absent or null means the default. An unknown option is an error.
+    /// `cloudtrail`, `observed`), `event_name`, `principal_key`, `lenient`, `max_event_size`
+    /// (bytes, or `16M`), `principal` (CloudTrail: ARN globs of the principals to keep);
+    /// absent or null means the default. An unknown option is an error.
     ///
     /// ```
     /// let o = leastpriv::ReadOptions::from_json(&serde_json::json!({"lenient": true, "max_event_size": "1M"})).unwrap();
@@ -376,6 +377,7 @@ fn read_from<'a>(r: &mut Reader<'a>) -> Result<ReadOptions> {
         max_event_bytes: r
             .size("max_event_size", MAX_EVENT_SIZE_BOUNDS)?
             .unwrap_or(MAX_EVENT_BYTES),
+        principals: r.strings("principal")?,
         ..d
     })
 }
@@ -434,6 +436,7 @@ impl ReadOptions {
             "principal_key": self.principal_key,
             "lenient": self.lenient,
             "max_event_size": self.max_event_bytes,
+            "principal": self.principals,
         })
     }
 }

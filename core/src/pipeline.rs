@@ -341,6 +341,11 @@ impl Pipeline {
     /// partition, endpoint) is counted as that one was derived, without deriving again.
     pub fn record(&mut self, call: &Call) {
         let (principal, ok) = (call.principal.as_deref(), call.outcome.is_ok());
+        // A refused call gets notes an equal call that was not refused does not.
+        if call.outcome.is_denied() {
+            self.derive_and_count(call);
+            return;
+        }
         if self.cache_bypass > 0 {
             self.cache_bypass -= 1;
             self.derive_and_count(call);
@@ -492,6 +497,16 @@ impl Pipeline {
         if let Some(p) = &self.progress {
             p.events.fetch_add(batch, Ordering::Relaxed);
         }
+        if let Some((note, n)) = reader.closing_note() {
+            self.observed.note(
+                note,
+                &crate::observed::Stats {
+                    ok: n,
+                    failed: 0,
+                    first: Evidence::new(label, 0),
+                },
+            );
+        }
         self.observed.count_skipped_n(reader.skipped());
         result.map(|()| reader.lines_read())
     }
@@ -612,7 +627,9 @@ impl Pipeline {
             let mut head = BufReader::with_capacity(1 << 16, &mut file);
             read::sniff_format(&mut head, path, &self.options)?
         };
-        if format == Format::Observed {
+        if matches!(format, Format::Observed | Format::CloudTrail) {
+            // A state is read whole; a CloudTrail file is one document (or its records are
+            // not worth finding line starts for).
             return None;
         }
         let edn = format == Format::MulogEdn;

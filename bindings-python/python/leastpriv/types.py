@@ -28,11 +28,14 @@ Mappings = Mapping[str, str] | Iterable[str] | str
 class ReadOptions(TypedDict, total=False):
     """How ``Recorder.read`` reads a file (checked by the core)."""
 
-    format: Literal["auto", "mulog-edn", "edn", "mulog-json", "jsonl", "json-lines", "observed"]
+    format: Literal[
+        "auto", "mulog-edn", "edn", "mulog-json", "jsonl", "json-lines", "cloudtrail", "observed"
+    ]
     lenient: bool
     event_name: str
     principal_key: str
     max_event_size: int | str
+    principal: str | Iterable[str]
 
 
 class PolicyOptions(TypedDict, total=False):

@@ -47,11 +47,12 @@ enum Command {
 
 #[derive(Args, Clone)]
 struct InputArgs {
-    /// Event files (`-` for standard input): μ/log EDN, μ/log JSON, JSON lines, or serialized
-    /// Observed states.
+    /// Event files (`-` for standard input): μ/log EDN, μ/log JSON, JSON lines, CloudTrail
+    /// (delivery files, gzipped or not, JSON lines of records, EventBridge events), or
+    /// serialized Observed states.
     #[arg(required = true, value_name = "FILE")]
     files: Vec<String>,
-    /// Input format: auto (the default), mulog-edn, mulog-json, jsonl, observed.
+    /// Input format: auto (the default), mulog-edn, mulog-json, jsonl, cloudtrail, observed.
     #[arg(long = "input", value_name = "FORMAT")]
     input: Option<String>,
     /// The μ/log event name of AWS requests (default `aws/request`).
@@ -64,9 +65,14 @@ struct InputArgs {
     /// built-in rules operation by operation.
     #[arg(long = "rules", value_name = "PATH")]
     rules: Vec<PathBuf>,
-    /// Group by principal: a μ/log event key such as `app-name`, or `principal` (JSON lines).
+    /// Group by principal: a μ/log event key such as `app-name`, or `principal` (JSON lines;
+    /// CloudTrail: the role behind an assumed-role session, else the user's ARN).
     #[arg(long, value_name = "KEY")]
     group_by: Option<String>,
+    /// CloudTrail: keep only the records of principals matching this ARN glob (IAM
+    /// wildcards; repeatable), e.g. `arn:aws:iam::*:role/deploy-*`.
+    #[arg(long = "principal", value_name = "ARN_GLOB")]
+    principal: Vec<String>,
     /// The largest event read (a line, or an EDN form across lines): bytes, or with a K, M or
     /// G suffix. A longer event is an error (skipped with --lenient), found before it is
     /// parsed.
@@ -363,6 +369,9 @@ fn cli_layer(
     }
     if let Some(g) = &input.group_by {
         put("group_by", json!(g));
+    }
+    if !input.principal.is_empty() {
+        put("principal", json!(input.principal));
     }
     if let Some(n) = input.max_event_size {
         put("max_event_size", json!(n));

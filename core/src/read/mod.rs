@@ -5,9 +5,11 @@
 //! | `mulog-edn` | μ/log's simple-file publisher: one EDN map per line (forms may continue onto following lines) |
 //! | `mulog-json` | μ/log's JSON publisher: one JSON object per line, `"mulog/event-name": "aws/request"` |
 //! | `jsonl` | the plain JSON-lines Call format of `spec/schema/call.schema.json` |
+//! | `cloudtrail` | CloudTrail: delivery files (`{"Records": [...]}`), JSON lines of records, EventBridge events |
 //! | `observed` | a serialized [`Observed`] state (from any binding or `leastpriv merge`) |
 //! | `auto` | detected from the first bytes |
 
+mod cloudtrail;
 mod edn;
 pub(crate) use edn::line_col;
 mod fast;
@@ -37,6 +39,8 @@ pub enum Format {
     MulogJson,
     /// Plain JSON lines (the Call schema).
     Jsonl,
+    /// CloudTrail records: delivery files, JSON lines of records, EventBridge events.
+    CloudTrail,
     /// A serialized Observed state.
     Observed,
 }
@@ -49,6 +53,7 @@ impl Format {
             Format::MulogEdn => "mulog-edn",
             Format::MulogJson => "mulog-json",
             Format::Jsonl => "jsonl",
+            Format::CloudTrail => "cloudtrail",
             Format::Observed => "observed",
         }
     }
@@ -62,11 +67,12 @@ impl std::str::FromStr for Format {
             "mulog-edn" | "edn" => Format::MulogEdn,
             "mulog-json" => Format::MulogJson,
             "jsonl" | "json-lines" => Format::Jsonl,
+            "cloudtrail" => Format::CloudTrail,
             "observed" => Format::Observed,
             _ => {
                 return Err(Error::new(
                     ErrorKind::UnknownFormat,
-                    "unknown input format: expected auto, mulog-edn, mulog-json, jsonl or observed",
+                    "unknown input format: expected auto, mulog-edn, mulog-json, jsonl, cloudtrail or observed",
                 ));
             }
         })
@@ -89,6 +95,9 @@ pub struct ReadOptions {
     pub max_event_bytes: usize,
     /// The largest serialized Observed state read, in bytes.
     pub max_state_bytes: u64,
+    /// CloudTrail: keep only the records of principals matching one of these ARN globs
+    /// (IAM wildcards); all when empty.
+    pub principals: Vec<String>,
 }
 
 /// The default [`ReadOptions::max_event_bytes`]: 16 MiB.
@@ -105,6 +114,7 @@ impl Default for ReadOptions {
             lenient: false,
             max_event_bytes: MAX_EVENT_BYTES,
             max_state_bytes: MAX_STATE_BYTES,
+            principals: Vec::new(),
         }
     }
 }
@@ -116,6 +126,8 @@ impl Default for ReadOptions {
 /// assert_eq!(detect_format(b"{:mulog/event-name :aws/request}"), Some(Format::MulogEdn));
 /// assert_eq!(detect_format(br#"{"mulog/event-name": "aws/request"}"#), Some(Format::MulogJson));
 /// assert_eq!(detect_format(br#"{"service": "s3", "operation": "GetObject"}"#), Some(Format::Jsonl));
+/// assert_eq!(detect_format(br#"{"Records": [{"eventVersion": "1.08"}]}"#), Some(Format::CloudTrail));
+/// assert_eq!(detect_format(br#"{"eventVersion": "1.08", "eventSource": "s3.amazonaws.com"}"#), Some(Format::CloudTrail));
 /// assert_eq!(detect_format(b"hello"), None);
 /// ```
 pub fn detect_format(prefix: &[u8]) -> Option<Format> {
@@ -131,6 +143,8 @@ pub fn detect_format(prefix: &[u8]) -> Option<Format> {
             Some(b'"') => {
                 if contains(b"\"leastpriv-observed\"") && contains(b"\"format\"") {
                     Some(Format::Observed)
+                } else if is_cloudtrail(p) {
+                    Some(Format::CloudTrail)
                 } else if contains(b"\"mulog/event-name\"")
                     || (contains(b"\"api\"") && !contains(b"\"service\""))
                 {
@@ -148,6 +162,32 @@ pub fn detect_format(prefix: &[u8]) -> Option<Format> {
     } else {
         None
     }
+}
+
+/// A header line of a CSV export of CloudTrail events (`eventName` or `Event name` among
+/// comma-separated names).
+fn looks_like_csv_export(line: &[u8]) -> bool {
+    let l = String::from_utf8_lossy(line).to_ascii_lowercase();
+    l.contains(',') && (l.contains("eventname") || l.contains("event name"))
+}
+
+/// An object (`p` starts with `{`) whose first member is `Records`.
+fn starts_with_records(p: &[u8]) -> bool {
+    p[1..]
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .is_some_and(|i| p[1 + i..].starts_with(b"\"Records\""))
+}
+
+/// A CloudTrail delivery file's start, or a record (or an EventBridge event of one): the first
+/// member is `Records`, or the object has `eventVersion`, or `eventSource` and `eventName`, or
+/// `detail-type`.
+fn is_cloudtrail(p: &[u8]) -> bool {
+    let contains = |needle: &[u8]| p.windows(needle.len()).any(|w| w == needle);
+    starts_with_records(p)
+        || contains(b"\"eventVersion\"")
+        || (contains(b"\"eventSource\"") && contains(b"\"eventName\""))
+        || contains(b"\"detail-type\"")
 }
 
 /// What the rules read of each operation's request, found once per (service, operation) as
@@ -317,6 +357,9 @@ pub struct CallReader<R> {
     members: Vec<json::Member>,
     /// The input starts at the start of a file (a byte order mark may open it).
     at_start: bool,
+    /// CloudTrail: the record reader's state, and the principal globs to keep.
+    cloudtrail: Option<Box<cloudtrail::Stream>>,
+    principals: Vec<String>,
 }
 
 /// Reads one line (through its `\n`) into `out`, at most `limit` bytes of it: `Ok(None)` at the
@@ -380,6 +423,20 @@ fn sniff<R: BufRead>(
     let mut head = Vec::new();
     let mut undetected = Vec::new();
     let mut line = 0u64;
+    // A CloudTrail delivery file is one document, often on one line longer than any event:
+    // its start tells, without reading the line.
+    if let Ok(buf) = input.fill_buf() {
+        let p = buf.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(buf);
+        let p = &p[p
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())
+            .unwrap_or(p.len())..];
+        if p.starts_with(b"{") && starts_with_records(p) {
+            return Ok((Format::CloudTrail, head, undetected));
+        }
+    }
+    // A first line that is only `{` (a pretty-printed document): the next line tells.
+    let mut open_brace = false;
     loop {
         let start = head.len();
         let r = read_line_bounded(input, &mut head, opts.max_event_bytes)
@@ -415,6 +472,17 @@ fn sniff<R: BufRead>(
         if text.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
+        if !open_brace && text.trim_ascii() == b"{" {
+            open_brace = true;
+            continue;
+        }
+        let joined;
+        let text = if open_brace {
+            joined = [b"{".as_slice(), text].concat();
+            joined.as_slice()
+        } else {
+            text
+        };
         match detect_format(text) {
             Some(f) => return Ok((f, head, undetected)),
             None if opts.lenient => {
@@ -423,10 +491,18 @@ fn sniff<R: BufRead>(
                 head.push(b'\n');
                 undetected.push(line);
             }
+            None if looks_like_csv_export(text) => {
+                return Err(Error::new(
+                    ErrorKind::UnknownFormat,
+                    "a CSV export of CloudTrail events is not read (it lacks the request parameters): export the events as JSON, or read the trail's files",
+                )
+                .with_path(label)
+                .at(line, 1));
+            }
             None => {
                 return Err(Error::new(
                     ErrorKind::UnknownFormat,
-                    "cannot tell the input format (expected μ/log EDN, μ/log JSON, JSON lines or a serialized Observed state); name it with --input",
+                    "cannot tell the input format (expected μ/log EDN, μ/log JSON, JSON lines, CloudTrail or a serialized Observed state); name it with --input",
                 )
                 .with_path(label)
                 .at(line, 1));
@@ -487,6 +563,8 @@ impl<R: BufRead> CallReader<R> {
             selector: None,
             members: Vec::new(),
             at_start: true,
+            cloudtrail: None,
+            principals: opts.principals.clone(),
         }
     }
 
@@ -929,6 +1007,7 @@ impl<R: BufRead> CallReader<R> {
         }
         match self.format {
             Format::MulogEdn => self.next_edn(fast),
+            Format::CloudTrail => self.next_cloudtrail(),
             _ => {
                 let r = self.next_json(fast);
                 if r.is_none() {
@@ -937,6 +1016,57 @@ impl<R: BufRead> CallReader<R> {
                 r
             }
         }
+    }
+}
+
+impl<R: BufRead> CallReader<R> {
+    /// The next CloudTrail record that is an API call.
+    fn next_cloudtrail(&mut self) -> Option<Result<Item>> {
+        let CallReader {
+            cloudtrail,
+            head,
+            head_pos,
+            input,
+            label,
+            selector,
+            principals,
+            max_event_bytes,
+            skipped,
+            done,
+            line,
+            ..
+        } = self;
+        let st = cloudtrail.get_or_insert_with(|| {
+            let rules = selector
+                .as_ref()
+                .map(|s| Arc::clone(&s.rules))
+                .unwrap_or_else(Rules::builtin);
+            Box::new(cloudtrail::Stream::new(rules, principals.clone()))
+        });
+        let mut src = cloudtrail::Src {
+            head,
+            pos: head_pos,
+            input,
+        };
+        loop {
+            match st.next(&mut src, label, *max_event_bytes) {
+                Ok(cloudtrail::Next::Call(call)) => {
+                    *line = call.source.line.unwrap_or(*line);
+                    return Some(Ok(Item::Call(*call, None)));
+                }
+                Ok(cloudtrail::Next::Skipped) => *skipped += 1,
+                Ok(cloudtrail::Next::End) => {
+                    *done = true;
+                    return None;
+                }
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+
+    /// A note the reader makes at the end of its input (CloudTrail: no data events).
+    pub(crate) fn closing_note(&self) -> Option<(crate::derive::Diagnostic, u64)> {
+        self.cloudtrail.as_ref().and_then(|c| c.closing_note())
     }
 }
 
@@ -1063,14 +1193,34 @@ impl<R: BufRead> CallReader<R> {
 /// [`ErrorKind::NotFound`], a directory [`ErrorKind::Io`], both with the path.
 pub fn open_input(path: &str) -> Result<Box<dyn BufRead>> {
     if path == "-" {
-        return Ok(Box::new(BufReader::with_capacity(
-            1 << 16,
-            std::io::stdin().lock(),
-        )));
+        return gunzip(
+            BufReader::with_capacity(1 << 16, std::io::stdin().lock()),
+            path,
+        );
     }
     let file = std::fs::File::open(path).map_err(|e| Error::io(&e, path))?;
     if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
         return Err(Error::new(ErrorKind::Io, "is a directory, not a file").with_path(path));
     }
-    Ok(Box::new(BufReader::with_capacity(1 << 16, file)))
+    gunzip(BufReader::with_capacity(1 << 16, file), path)
+}
+
+/// The input, decompressed as it is read when it is gzip (CloudTrail delivers `.json.gz`;
+/// any format may be compressed). A truncated or corrupt stream is an I/O error when reached.
+pub fn gunzip<R: BufRead + 'static>(mut input: R, label: &str) -> Result<Box<dyn BufRead>> {
+    let head = loop {
+        match input.fill_buf() {
+            Ok(b) => break b,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::io(&e, label)),
+        }
+    };
+    if head.starts_with(&[0x1f, 0x8b]) {
+        Ok(Box::new(BufReader::with_capacity(
+            1 << 16,
+            flate2::bufread::MultiGzDecoder::new(input),
+        )))
+    } else {
+        Ok(Box::new(input))
+    }
 }

@@ -691,6 +691,29 @@ impl Rules {
         self.api_of(service).map(|a| a.prefix.as_str())
     }
 
+    /// Whether `service` (by any of its names) has `operation`: a curated or generated rule,
+    /// or an operation botocore lists that maps to no IAM action.
+    pub(crate) fn has_operation(&self, service: &str, operation: &str) -> bool {
+        let Some(api) = self.api_of(service) else {
+            return false;
+        };
+        if api.ops().exact_operations.contains_key(operation)
+            || find_operation(&api.ops().operations, operation).is_some()
+        {
+            return true;
+        }
+        api.catalog.as_deref().is_some_and(|c| {
+            let ops = c.ops();
+            find_operation(&ops.operations, operation).is_some()
+                || find_operation(&ops.unmatched, operation).is_some()
+        })
+    }
+
+    /// The botocore name of the API `service` names.
+    pub(crate) fn api_key(&self, service: &str) -> Option<&str> {
+        self.api_of(service).map(|a| a.key.as_str())
+    }
+
     pub(crate) fn api_of(&self, service: &str) -> Option<&Api> {
         self.names
             .get(service)
