@@ -15,6 +15,7 @@ build's), LEASTPRIV_CLI, LEASTPRIV_FLOOR (the binaries), LEASTPRIV_BENCH_DIR (sc
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import subprocess
@@ -132,6 +133,81 @@ def to_calls(src: Path, dst: Path) -> None:
             fo.write(json.dumps(call) + "\n")
 
 
+def _lower_first(v):
+    if isinstance(v, dict):
+        return {(k[:1].lower() + k[1:]): _lower_first(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_lower_first(x) for x in v]
+    return v
+
+
+def to_cloudtrail(src: Path, lines_out: Path, doc_out: Path, limit: int) -> int:
+    """μ/log JSON events as CloudTrail records (member names lower-camel, as CloudTrail writes
+    them): JSON lines of records, and the same records as one gzipped delivery file on one
+    line. Returns the number of records."""
+    if lines_out.exists() and doc_out.exists():
+        with open(lines_out, "rb") as f:
+            return sum(1 for _ in f)
+    n = 0
+    with open(src) as fi, open(lines_out, "w") as fo, gzip.open(doc_out, "wt") as fd:
+        fd.write('{"Records":[')
+        for line in fi:
+            e = json.loads(line)
+            if e.get("mulog/event-name") != "aws/request":
+                continue
+            r = {
+                "eventVersion": "1.09",
+                "userIdentity": {
+                    "type": "AssumedRole",
+                    "arn": "arn:aws:sts::123456789012:assumed-role/app/s",
+                    "sessionContext": {"sessionIssuer": {"arn": "arn:aws:iam::123456789012:role/app"}},
+                },
+                "eventTime": "2026-11-30T10:00:00Z",
+                "eventSource": f"{e['api']}.amazonaws.com",
+                "eventName": e["operation"],
+                "awsRegion": "eu-west-1",
+                "sourceIPAddress": "192.0.2.1",
+                "userAgent": "bench",
+                "requestParameters": _lower_first(e.get("request") or {}),
+                "responseElements": None,
+                "eventID": str(n),
+                "eventType": "AwsApiCall",
+                "recipientAccountId": "123456789012",
+            }
+            text = json.dumps(r)
+            fo.write(text + "\n")
+            fd.write(("," if n else "") + text)
+            n += 1
+            if n >= limit:
+                break
+        fd.write("]}")
+    return n
+
+
+def cloudtrail(d: str) -> None:
+    limit = min(EVENTS, 300_000)
+    lines_file, doc = TMP / "ct.jsonl", TMP / "ct-delivery.json.gz"
+    n = to_cloudtrail(Path(d), lines_file, doc, limit)
+    size = os.path.getsize(lines_file) / 1e6
+    print(f"\nCloudTrail, {n:,} records ({size:.0f} MB as JSON lines), best of {REPS}, side by side:")
+    r = best(
+        {
+            "floor": [FLOOR, str(lines_file), "value"],
+            "lines": [CLI, "permissions", "-q", "-j1", "--input", "cloudtrail", str(lines_file)],
+            "doc": [CLI, "permissions", "-q", "-j1", str(doc)],
+        }
+    )
+    rate = lambda name: n / r[name][0]  # noqa: E731
+    row("serde_json::Value per record (the floor)", f"{rate('floor'):,.0f} rec/s")
+    x = r["floor"][0] / r["lines"][0]
+    row("permissions -j1, JSON lines of records", f"{rate('lines'):,.0f} rec/s  {x:.2f}x")
+    y = r["floor"][0] / r["doc"][0]
+    row(
+        "permissions -j1, one gzipped delivery file (one line)",
+        f"{rate('doc'):,.0f} rec/s  {y:.2f}x, peak {r['doc'][1] // 1024} MB",
+    )
+
+
 def lines(out: bytes) -> int:
     return out.count(b"\n")
 
@@ -235,6 +311,8 @@ def main() -> None:
     )
     total = per_block * times
     row(f"{total:,} events, {lines(out):,} distinct permissions", f"{kb / 1024:.1f} MB", "< 32 MB", kb < 32 * 1024)
+
+    cloudtrail(k)
 
     if BINDINGS:
         # On the KEYS=1 mix: the CLI's output (16k lines) weighs little beside the reading.

@@ -8,6 +8,8 @@
 #   - ../shared/bench/seed_pipeline.py (plain Python) on its own input, with the default jobs;
 #   - peak memory per distinct permission and the constant, from two sizes of one mix; 10M events
 #     with ~1,000 distinct permissions;
+#   - CloudTrail records (from the same events): JSON lines and one gzipped delivery file
+#     against the serde_json floor on the same records;
 #   - the Python Recorder.read and the Node readSync against the CLI on the same file, and the
 #     bindings' record() in calls per second (beside a baseline build's, with
 #     LEASTPRIV_BENCH_BASELINE=<git ref>).

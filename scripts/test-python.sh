@@ -44,7 +44,7 @@ cargo build --quiet -p leastpriv --features cli
 export LEASTPRIV_CLI="$CARGO_TARGET_DIR/debug/leastpriv"
 
 step "python: lint (ruff)"
-(cd bindings-python && "$VENV/bin/ruff" check python tests tests_aio bench && "$VENV/bin/ruff" format --check python tests tests_aio bench)
+(cd bindings-python && "$VENV/bin/ruff" check python tests tests_aio bench examples && "$VENV/bin/ruff" format --check python tests tests_aio bench examples)
 
 step "python: type stubs (mypy --strict, mypy.stubtest)"
 "$py" -m mypy --config-file bindings-python/pyproject.toml -p leastpriv

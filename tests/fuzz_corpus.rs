@@ -56,6 +56,13 @@ fn read_jsonl() {
 }
 
 #[test]
+fn read_cloudtrail() {
+    replay("read_cloudtrail", |d| {
+        leastpriv_tests::read(d, Format::CloudTrail)
+    });
+}
+
+#[test]
 fn read_auto() {
     replay("read_auto", |d| leastpriv_tests::read(d, Format::Auto));
 }

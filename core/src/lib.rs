@@ -67,15 +67,15 @@ pub use check::{
 };
 pub use config::{Config, ConfigKind, FAIL_ON, Layers, Settings, env_layer, resolve_settings};
 pub use derive::{
-    ConditionBlock, Derived, Diagnostic, DiagnosticKind, Permission, check_action, derive,
-    derive_into,
+    ConditionBlock, Derived, Diagnostic, DiagnosticKind, Permission, RequestContext, check_action,
+    derive, derive_into,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use evaluate::{
     Condition, Context, Decision, Effect, Evaluation, Place, Request, Statement as PolicyStatement,
     evaluate, evaluate_json, parse_policy_document,
 };
-pub use observed::{Counts, Evidence, Observed, Seen, Stats};
+pub use observed::{Contexts, Counts, Evidence, Observed, Seen, Stats};
 pub use options::{MAX_EVENT_SIZE_BOUNDS, MAX_SIZE_BOUNDS, RunOptions, check_policy_name};
 pub use output::write_files;
 pub use pipeline::{Pipeline, Progress};

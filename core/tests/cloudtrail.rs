@@ -207,3 +207,52 @@ fn json_lines_of_records_and_eventbridge_events_read_as_one() {
         "{shown}"
     );
 }
+
+#[test]
+fn records_seen_before_count_as_reading_each_does() {
+    use leastpriv::{CallReader, Format, Observed, Pipeline, ReadOptions, Rules, derive};
+    // Equal records under several principals, some refused, some with other resources.
+    let mut records = Vec::new();
+    for i in 0..300 {
+        let mut r = record(i % 7, ["A", "B", "C"][i % 3]);
+        if i % 11 == 0 {
+            r["errorCode"] = "AccessDenied".into();
+        }
+        if i % 5 == 0 {
+            r["eventSource"] = "kms.amazonaws.com".into();
+            r["eventName"] = "Decrypt".into();
+            r["requestParameters"] =
+                serde_json::json!({"encryptionAlgorithm": "SYMMETRIC_DEFAULT"});
+            r["resources"] = serde_json::json!([{"type": "AWS::KMS::Key",
+                "ARN": format!("arn:aws:kms:us-west-2:111122223333:key/k{}", i % 3)}]);
+        }
+        records.push(r);
+    }
+    let doc = delivery_file(&records);
+    let opts = ReadOptions {
+        format: Format::CloudTrail,
+        ..ReadOptions::default()
+    };
+    let mut fast = Pipeline::new(Rules::builtin(), opts.clone());
+    fast.read(doc.as_bytes(), "trail.json").expect("read");
+    let rules = Rules::builtin();
+    let mut plain = Observed::new();
+    for call in CallReader::new(doc.as_bytes(), "trail.json", &opts).expect("reader") {
+        let call = call.expect("call");
+        plain.add(
+            &derive(&rules, &call),
+            call.principal.as_deref(),
+            call.outcome.is_ok(),
+            &call.source,
+        );
+    }
+    assert_eq!(fast.observed().to_bytes(), plain.to_bytes());
+    assert!(fast.observed().len() > 10);
+    let kms: Vec<_> = fast
+        .observed()
+        .permissions()
+        .filter(|p| p.action == "kms:Decrypt")
+        .map(|p| p.resource.to_iam())
+        .collect();
+    assert!(kms.iter().any(|r| r.ends_with("key/k2")), "{kms:?}");
+}

@@ -186,6 +186,16 @@ fn same_as_plain(data: &[u8], opts: &ReadOptions) -> Result<(), String> {
         }
     }
     plain.count_skipped_n(reader.skipped());
+    if let Some((note, n)) = reader.closing_note() {
+        plain.note(
+            note,
+            &leastpriv::Stats {
+                ok: n,
+                failed: 0,
+                first: leastpriv::Evidence::new("fuzz", 0),
+            },
+        );
+    }
     if p.into_observed().to_bytes() != plain.to_bytes() {
         return Err("the pipeline counts differently from the plain reader and the engine".into());
     }

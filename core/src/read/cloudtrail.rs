@@ -157,10 +157,14 @@ pub(crate) struct Stream {
     /// The line and column (bytes) of the next byte.
     line: u64,
     col: u64,
-    /// Records started so far.
+    /// Records started so far, and the line the last one started on.
     index: u64,
+    last_line: u64,
     rec: Vec<u8>,
     scratch: Vec<u8>,
+    members: Vec<json::Member>,
+    /// (event source, event name, API version) → (API, operation, selection).
+    resolutions: rustc_hash::FxHashMap<String, (String, String, Arc<Selection>)>,
     rules: Arc<Rules>,
     principals: Vec<String>,
     /// Data events seen, and management events of the APIs whose data events are apart.
@@ -176,8 +180,11 @@ impl Stream {
             line: 1,
             col: 0,
             index: 0,
+            last_line: 0,
             rec: Vec::new(),
             scratch: Vec::new(),
+            members: Vec::new(),
+            resolutions: Default::default(),
             rules,
             principals,
             data_events: 0,
@@ -240,12 +247,29 @@ impl<R: BufRead> Src<'_, R> {
 
 /// What one step of reading found.
 pub(crate) enum Next {
-    /// A call.
-    Call(Box<Call>),
+    /// A call; `true` when the fast lane's key was set for it (a record not seen before).
+    Call(bool, Box<Call>),
+    /// A record equal in all that matters to one seen before: fast-lane entry `entry`.
+    Known {
+        entry: u32,
+        principal: Option<String>,
+    },
     /// A record that is not an API call of a principal (counted as skipped).
     Skipped,
     /// The end of the input.
     End,
+}
+
+/// Why a record could not be read: its JSON (at an offset of its text) or anything else.
+enum Failed {
+    Json(json::JsonError),
+    Other(Error),
+}
+
+impl From<Error> for Failed {
+    fn from(e: Error) -> Failed {
+        Failed::Other(e)
+    }
 }
 
 /// Line breaks in `bytes`: how many, and the bytes after the last one.
@@ -260,6 +284,11 @@ fn breaks(bytes: &[u8]) -> (u64, Option<u64>) {
 }
 
 impl Stream {
+    /// The line the last record read started on.
+    pub(crate) fn line_of_last(&self) -> u64 {
+        self.last_line
+    }
+
     fn advance(&mut self, n: usize, (nl, after): (u64, Option<u64>)) {
         self.line += nl;
         match after {
@@ -393,11 +422,12 @@ impl Stream {
         src: &mut Src<'_, R>,
         label: &Arc<str>,
         limit: usize,
+        fast: Option<&mut super::FastCache>,
     ) -> Result<Next> {
         if self.done {
             return Ok(Next::End);
         }
-        let r = self.next_inner(src, label, limit);
+        let r = self.next_inner(src, label, limit, fast);
         if let Err(e) = &r
             && (e.kind() == ErrorKind::Io || e.kind() == ErrorKind::Syntax)
         {
@@ -424,6 +454,7 @@ impl Stream {
         src: &mut Src<'_, R>,
         label: &Arc<str>,
         limit: usize,
+        fast: Option<&mut super::FastCache>,
     ) -> Result<Next> {
         let io = |e: std::io::Error| Error::io(&e, label);
         loop {
@@ -486,7 +517,7 @@ impl Stream {
                     if too_long? {
                         return Err(too_large(limit, self.index).at(line, col));
                     }
-                    return self.record(label, line, col);
+                    return self.record(label, line, col, fast);
                 }
                 Mode::Records => {
                     match self.peek(src).map_err(io)? {
@@ -508,7 +539,7 @@ impl Stream {
                     if too_long? {
                         return Err(too_large(limit, self.index).at(line, col));
                     }
-                    return self.record(label, line, col);
+                    return self.record(label, line, col, fast);
                 }
                 Mode::AfterRecord => match self.peek(src).map_err(io)? {
                     Some(b',') => {
@@ -553,10 +584,31 @@ impl Stream {
     }
 
     /// The record in `self.rec`, which started at `line`, `col`.
-    fn record(&mut self, label: &Arc<str>, line: u64, col: u64) -> Result<Next> {
+    fn record(
+        &mut self,
+        label: &Arc<str>,
+        line: u64,
+        col: u64,
+        fast: Option<&mut super::FastCache>,
+    ) -> Result<Next> {
+        self.last_line = line;
+        let rec = std::mem::take(&mut self.rec);
+        let r = self.record_in(&rec, label, line, col, fast);
+        self.rec = rec;
+        r
+    }
+
+    fn record_in(
+        &mut self,
+        rec: &[u8],
+        label: &Arc<str>,
+        line: u64,
+        col: u64,
+        fast: Option<&mut super::FastCache>,
+    ) -> Result<Next> {
         let index = self.index;
         let at = |e: Error| e.at(line, col);
-        let text = match std::str::from_utf8(&self.rec) {
+        let text = match std::str::from_utf8(rec) {
             Ok(t) => t,
             Err(_) => {
                 return Err(at(Error::new(
@@ -565,7 +617,7 @@ impl Stream {
                 )));
             }
         };
-        let map = json::parse_object(text).map_err(|e| {
+        let json_error = |e: json::JsonError| {
             let before = &text[..e.offset.min(text.len())];
             let nl = before.matches('\n').count() as u64;
             let c = match before.rfind('\n') {
@@ -579,13 +631,33 @@ impl Stream {
                 out = out.with_field(f);
             }
             out.at(line + nl, c)
-        })?;
+        };
+        let mut members = std::mem::take(&mut self.members);
+        let picked = picked(text, &mut members);
+        self.members = members;
+        let picked = picked.map_err(json_error)?;
         let source = Source::at(Arc::clone(label), line);
-        self.call_of(map, index, source).map_err(at)
+        self.call_of(picked, text, index, source, fast)
+            .map_err(|e| match e {
+                Failed::Json(e) => json_error(e),
+                Failed::Other(e) => at(e),
+            })
     }
 
-    fn call_of(&mut self, map: Map<String, Value>, index: u64, source: Source) -> Result<Next> {
-        let mut rec = map;
+    fn call_of(
+        &mut self,
+        picked: Picked,
+        text: &str,
+        index: u64,
+        source: Source,
+        fast: Option<&mut super::FastCache>,
+    ) -> std::result::Result<Next, Failed> {
+        let Picked {
+            map: mut rec,
+            request,
+            resources,
+            ..
+        } = picked;
         if let Some(dt) = rec.get("detail-type") {
             if dt.as_str() != Some("AWS API Call via CloudTrail") {
                 return Ok(Next::Skipped);
@@ -597,7 +669,8 @@ impl Stream {
                         index,
                         "detail",
                         "an EventBridge event without its record in `detail`",
-                    ));
+                    )
+                    .into());
                 }
             };
         }
@@ -611,45 +684,46 @@ impl Stream {
                 }
             }
         }
-        let text = |rec: &Map<String, Value>, field: &str| -> Result<Option<String>> {
-            match rec.get(field) {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::String(s)) => Ok(Some(s.trim().to_owned())),
-                Some(_) => Err(invalid(index, field, "must be a string")),
-            }
-        };
-        let Some(event_source) = text(&rec, "eventSource")? else {
+        let field =
+            |rec: &Map<String, Value>, name: &str| -> std::result::Result<Option<String>, Failed> {
+                match rec.get(name) {
+                    None | Some(Value::Null) => Ok(None),
+                    Some(Value::String(s)) => Ok(Some(s.trim().to_owned())),
+                    Some(_) => Err(invalid(index, name, "must be a string").into()),
+                }
+            };
+        let Some(event_source) = field(&rec, "eventSource")? else {
             return Err(invalid(
                 index,
                 "eventSource",
                 "a CloudTrail record without `eventSource`",
-            ));
+            )
+            .into());
         };
         let Some(prefix) = event_source.strip_suffix(".amazonaws.com") else {
             return Err(invalid(
                 index,
                 "eventSource",
                 "`eventSource` is not an AWS service's (`*.amazonaws.com`): not a CloudTrail record (an S3 event notification?)",
-            ));
+            ).into());
         };
         let prefix = prefix.to_owned();
-        let Some(event_name) = text(&rec, "eventName")? else {
+        let Some(event_name) = field(&rec, "eventName")? else {
             return Err(invalid(
                 index,
                 "eventName",
                 "a CloudTrail record without `eventName`",
-            ));
+            )
+            .into());
         };
         if event_name.is_empty() || event_name.len() > 256 {
-            return Err(invalid(
-                index,
-                "eventName",
-                "an empty or overlong event name",
-            ));
+            return Err(invalid(index, "eventName", "an empty or overlong event name").into());
         }
         let identity = rec.get("userIdentity").and_then(Value::as_object);
         let id_type = identity.and_then(|i| i.get("type")).and_then(Value::as_str);
-        if id_type == Some("AWSService")
+        // A service acting in the account, or the resource owner's copy of another account's
+        // call (`AWSAccount`): no principal of this account needed the permission.
+        if matches!(id_type, Some("AWSService" | "AWSAccount"))
             || (id_type.is_none() && identity.is_some_and(|i| i.contains_key("invokedBy")))
         {
             return Ok(Next::Skipped);
@@ -674,29 +748,91 @@ impl Stream {
                 None => self.implied = Some((prefix.clone(), 1)),
             }
         }
-        let region = text(&rec, "awsRegion")?;
-        let account = text(&rec, "recipientAccountId")?;
-        let outcome = match text(&rec, "errorCode")? {
+        let region = field(&rec, "awsRegion")?;
+        let account = field(&rec, "recipientAccountId")?;
+        let outcome = match field(&rec, "errorCode")? {
             Some(code) if !code.is_empty() => Outcome::Error { code: Some(code) },
             _ => Outcome::Ok,
         };
-        let api_version = text(&rec, "apiVersion")?;
-        let (service, operation) = self.resolve(&prefix, &event_name, api_version.as_deref());
-        let request = rec.remove("requestParameters").unwrap_or(Value::Null);
-        let mut params = convert_params(&self.rules, &service, &operation, request);
-        fill_from_resources(&service, rec.get("resources"), &mut params);
-        Ok(Next::Call(Box::new(Call {
-            service,
-            operation,
-            params,
-            region,
-            account,
-            partition: None,
-            endpoint: None,
-            outcome,
-            principal,
-            source,
-        })))
+        let api_version = field(&rec, "apiVersion")?;
+        let (service, operation, selection) =
+            self.resolved(&prefix, &event_name, api_version.as_deref());
+        let wants_resources = table().resources.contains_key(&service);
+        let mut keyed = false;
+        if let Some(f) = fast {
+            // What the call comes to depends on these alone: a record equal in them to one
+            // seen before counts as that one did.
+            let raw = |r: &Option<std::ops::Range<usize>>| r.clone().map_or("", |r| &text[r]);
+            f.key.clear();
+            for part in [
+                service.as_str(),
+                operation.as_str(),
+                region.as_deref().unwrap_or("\u{1}"),
+                account.as_deref().unwrap_or("\u{1}"),
+                match &outcome {
+                    Outcome::Error { code: Some(c) } => c.as_str(),
+                    _ => "\u{1}",
+                },
+                raw(&request),
+                if wants_resources { raw(&resources) } else { "" },
+            ] {
+                f.key.extend_from_slice(part.as_bytes());
+                f.key.push(0xFF);
+            }
+            if let Some(entry) = f.get() {
+                return Ok(Next::Known { entry, principal });
+            }
+            keyed = true;
+        }
+        let parse = |r: Option<std::ops::Range<usize>>| match r {
+            Some(r) => json::parse_range(text, r).map_err(Failed::Json),
+            None => Ok(Value::Null),
+        };
+        let mut params = convert_params(&service, &selection, parse(request)?);
+        if wants_resources {
+            fill_from_resources(&service, Some(&parse(resources)?), &mut params);
+        }
+        Ok(Next::Call(
+            keyed,
+            Box::new(Call {
+                service,
+                operation,
+                params,
+                region,
+                account,
+                partition: None,
+                endpoint: None,
+                outcome,
+                principal,
+                source,
+            }),
+        ))
+    }
+
+    /// [`Stream::resolve`], and what the rules read of the operation, remembered.
+    fn resolved(
+        &mut self,
+        prefix: &str,
+        event: &str,
+        api_version: Option<&str>,
+    ) -> (String, String, Arc<Selection>) {
+        let mut key = String::with_capacity(prefix.len() + event.len() + 12);
+        key.push_str(prefix);
+        key.push('\0');
+        key.push_str(event);
+        key.push('\0');
+        key.push_str(api_version.unwrap_or_default());
+        if let Some((s, o, sel)) = self.resolutions.get(&key) {
+            return (s.clone(), o.clone(), Arc::clone(sel));
+        }
+        let (s, o) = self.resolve(prefix, event, api_version);
+        let sel = self.rules.selection(&s, &o);
+        if self.resolutions.len() >= 4096 {
+            self.resolutions.clear();
+        }
+        self.resolutions
+            .insert(key, (s.clone(), o.clone(), Arc::clone(&sel)));
+        (s, o, sel)
     }
 
     /// The API and operation of an event source and event name.
@@ -730,6 +866,82 @@ impl Stream {
         let first = candidates.first().copied().unwrap_or(prefix);
         (first.to_owned(), stripped.unwrap_or(event).to_owned())
     }
+}
+
+/// The members of a record the reader uses.
+const USED: &[&str] = &[
+    "eventSource",
+    "eventName",
+    "eventType",
+    "eventCategory",
+    "managementEvent",
+    "awsRegion",
+    "recipientAccountId",
+    "errorCode",
+    "apiVersion",
+    "userIdentity",
+    "resources",
+    "requestParameters",
+    "detail-type",
+];
+
+/// The record checked whole (as every reader checks an event: duplicate keys at any depth,
+/// escapes, numbers), and only its small members the reader uses parsed into values; an
+/// EventBridge event's `detail` likewise. `insightDetails` is only noted as present; where the
+/// request and the resources are is kept, for them to be parsed only when needed.
+fn picked(
+    text: &str,
+    members: &mut Vec<json::Member>,
+) -> std::result::Result<Picked, json::JsonError> {
+    json::scan_object(text, members)?;
+    let mut top = pick(text, members.iter().cloned())?;
+    let api_call =
+        top.map.get("detail-type").and_then(Value::as_str) == Some("AWS API Call via CloudTrail");
+    if let (true, Some(range)) = (api_call, top.detail.take()) {
+        if !text[range.clone()].trim_start().starts_with('{') {
+            top.map.insert("detail".into(), Value::Null);
+            return Ok(top);
+        }
+        let inner = pick(text, json::members(text, range))?;
+        top.map.insert("detail".into(), Value::Object(inner.map));
+        top.request = inner.request;
+        top.resources = inner.resources;
+    }
+    Ok(top)
+}
+
+fn pick(
+    text: &str,
+    members: impl Iterator<Item = json::Member>,
+) -> std::result::Result<Picked, json::JsonError> {
+    let mut p = Picked::default();
+    for m in members {
+        let key = m.key(text);
+        match key.as_ref() {
+            "detail" => p.detail = Some(m.value.clone()),
+            "insightDetails" => {
+                p.map.insert(key.into_owned(), Value::Bool(true));
+            }
+            "requestParameters" => p.request = Some(m.value.clone()),
+            "resources" => p.resources = Some(m.value.clone()),
+            k if USED.contains(&k) => {
+                let v = json::parse_range(text, m.value.clone())?;
+                p.map.insert(key.into_owned(), v);
+            }
+            _ => {}
+        }
+    }
+    Ok(p)
+}
+
+/// A record's small members parsed, and where its request and resources are in its text
+/// (parsed only when the record is not one seen before).
+#[derive(Default)]
+struct Picked {
+    map: Map<String, Value>,
+    detail: Option<std::ops::Range<usize>>,
+    request: Option<std::ops::Range<usize>>,
+    resources: Option<std::ops::Range<usize>>,
 }
 
 fn too_large(limit: usize, index: u64) -> Error {
@@ -806,16 +1018,17 @@ fn strip_version(name: &str) -> Option<&str> {
 
 /// `requestParameters` as the API's parameters: the table's renames and list members first,
 /// then every other member matched to the name the rules read (first letter's case aside).
-fn convert_params(rules: &Rules, service: &str, operation: &str, request: Value) -> Value {
-    let Value::Object(mut m) = request else {
+fn convert_params(service: &str, sel: &Selection, request: Value) -> Value {
+    if !matches!(request, Value::Object(_)) {
         return Value::Object(Map::new());
-    };
+    }
     let t = table();
     let mut out = Map::new();
-    if let Some(lists) = t.lists.get(service) {
+    let lists = t.lists.get(service);
+    if let Some(lists) = lists {
         for l in lists {
             let mut found = Vec::new();
-            gather(&Value::Object(m.clone()), &l.from, &mut found);
+            gather(&request, &l.from, &mut found);
             if found.is_empty() {
                 continue;
             }
@@ -826,10 +1039,13 @@ fn convert_params(rules: &Rules, service: &str, operation: &str, request: Value)
             };
             out.entry(l.to.clone()).or_insert(v);
         }
-        for l in lists {
-            if let Some(root) = l.from.first() {
-                m.remove(root);
-            }
+    }
+    let Value::Object(mut m) = request else {
+        return Value::Object(out);
+    };
+    for l in lists.into_iter().flatten() {
+        if let Some(root) = l.from.first() {
+            m.remove(root);
         }
     }
     if let Some(renames) = t.renames.get(service) {
@@ -839,9 +1055,8 @@ fn convert_params(rules: &Rules, service: &str, operation: &str, request: Value)
             }
         }
     }
-    let sel = rules.selection(service, operation);
     for (k, v) in m {
-        let name = member_name(Some(&sel), &k);
+        let name = member_name(Some(sel), &k);
         let sub = if sel.is_whole() {
             None
         } else {

@@ -1007,7 +1007,7 @@ impl<R: BufRead> CallReader<R> {
         }
         match self.format {
             Format::MulogEdn => self.next_edn(fast),
-            Format::CloudTrail => self.next_cloudtrail(),
+            Format::CloudTrail => self.next_cloudtrail(fast),
             _ => {
                 let r = self.next_json(fast);
                 if r.is_none() {
@@ -1021,7 +1021,7 @@ impl<R: BufRead> CallReader<R> {
 
 impl<R: BufRead> CallReader<R> {
     /// The next CloudTrail record that is an API call.
-    fn next_cloudtrail(&mut self) -> Option<Result<Item>> {
+    fn next_cloudtrail(&mut self, mut fast: Option<&mut FastCache>) -> Option<Result<Item>> {
         let CallReader {
             cloudtrail,
             head,
@@ -1049,10 +1049,25 @@ impl<R: BufRead> CallReader<R> {
             input,
         };
         loop {
-            match st.next(&mut src, label, *max_event_bytes) {
-                Ok(cloudtrail::Next::Call(call)) => {
+            // The fast lane only where the rules' selection is in use (as for the other
+            // readers): its entries stand for what the pipeline derived.
+            let lane = if selector.is_some() {
+                fast.as_deref_mut()
+            } else {
+                None
+            };
+            match st.next(&mut src, label, *max_event_bytes, lane) {
+                Ok(cloudtrail::Next::Call(keyed, call)) => {
                     *line = call.source.line.unwrap_or(*line);
-                    return Some(Ok(Item::Call(*call, None)));
+                    let used = keyed.then(|| (call.service.clone(), call.operation.clone()));
+                    return Some(Ok(Item::Call(*call, used)));
+                }
+                Ok(cloudtrail::Next::Known { entry, principal }) => {
+                    return Some(Ok(Item::Known {
+                        entry,
+                        principal,
+                        line: st.line_of_last(),
+                    }));
                 }
                 Ok(cloudtrail::Next::Skipped) => *skipped += 1,
                 Ok(cloudtrail::Next::End) => {
@@ -1064,8 +1079,9 @@ impl<R: BufRead> CallReader<R> {
         }
     }
 
-    /// A note the reader makes at the end of its input (CloudTrail: no data events).
-    pub(crate) fn closing_note(&self) -> Option<(crate::derive::Diagnostic, u64)> {
+    /// A note the reader makes at the end of its input, with how many events it is about
+    /// (CloudTrail: management events that imply data access, and no data events).
+    pub fn closing_note(&self) -> Option<(crate::derive::Diagnostic, u64)> {
         self.cloudtrail.as_ref().and_then(|c| c.closing_note())
     }
 }
