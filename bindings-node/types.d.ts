@@ -31,6 +31,8 @@ export interface ReadOptions {
   maxEventSize?: number | string
   /** CloudTrail: keep only the records of principals matching these ARN globs (IAM wildcards). */
   principal?: string | string[]
+  /** CloudTrail: `all` (the default), `only` read-only records (`readOnly: true`), or `skip` them. */
+  readOnly?: 'all' | 'only' | 'skip'
   /** `readBuffer()` only: the name of the input in errors and evidence (default `input`). */
   label?: string
 }

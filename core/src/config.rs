@@ -27,6 +27,7 @@ const RUN_KEYS: &[&str] = &[
     "lenient",
     "max_event_size",
     "principal",
+    "read_only",
     "group_by",
     "name",
     "region",

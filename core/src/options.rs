@@ -347,7 +347,8 @@ pub fn check_policy_name(name: &str) -> Result<()> {
 impl ReadOptions {
     /// Read options from data: `format` (`auto`, `mulog-edn`, `mulog-json`, `jsonl`,
     /// `cloudtrail`, `observed`), `event_name`, `principal_key`, `lenient`, `max_event_size`
-    /// (bytes, or `16M`), `principal` (CloudTrail: ARN globs of the principals to keep);
+    /// (bytes, or `16M`), `principal` (CloudTrail: ARN globs of the principals to keep),
+    /// `read_only` (CloudTrail: `all`, `only` read-only records, or `skip` them);
     /// absent or null means the default. An unknown option is an error.
     ///
     /// ```
@@ -378,6 +379,17 @@ fn read_from<'a>(r: &mut Reader<'a>) -> Result<ReadOptions> {
             .size("max_event_size", MAX_EVENT_SIZE_BOUNDS)?
             .unwrap_or(MAX_EVENT_BYTES),
         principals: r.strings("principal")?,
+        read_only: match r.string("read_only")?.as_deref() {
+            None | Some("all") => None,
+            Some("only") => Some(true),
+            Some("skip") => Some(false),
+            Some(_) => {
+                return Err(usage(
+                    "read_only",
+                    "`read_only` must be `all`, `only` (read-only records) or `skip` (the others)",
+                ));
+            }
+        },
         ..d
     })
 }
@@ -437,6 +449,11 @@ impl ReadOptions {
             "lenient": self.lenient,
             "max_event_size": self.max_event_bytes,
             "principal": self.principals,
+            "read_only": match self.read_only {
+                None => "all",
+                Some(true) => "only",
+                Some(false) => "skip",
+            },
         })
     }
 }

@@ -36,6 +36,7 @@ class ReadOptions(TypedDict, total=False):
     principal_key: str
     max_event_size: int | str
     principal: str | Iterable[str]
+    read_only: Literal["all", "only", "skip"]
 
 
 class PolicyOptions(TypedDict, total=False):

@@ -73,6 +73,10 @@ struct InputArgs {
     /// wildcards; repeatable), e.g. `arn:aws:iam::*:role/deploy-*`.
     #[arg(long = "principal", value_name = "ARN_GLOB")]
     principal: Vec<String>,
+    /// CloudTrail: `only` keeps the read-only records (`readOnly: true`), `skip` the others
+    /// (records that do not say are skipped then); default all.
+    #[arg(long = "read-only", value_name = "WHICH")]
+    read_only: Option<String>,
     /// The largest event read (a line, or an EDN form across lines): bytes, or with a K, M or
     /// G suffix. A longer event is an error (skipped with --lenient), found before it is
     /// parsed.
@@ -372,6 +376,9 @@ fn cli_layer(
     }
     if !input.principal.is_empty() {
         put("principal", json!(input.principal));
+    }
+    if let Some(r) = &input.read_only {
+        put("read_only", json!(r));
     }
     if let Some(n) = input.max_event_size {
         put("max_event_size", json!(n));

@@ -167,6 +167,7 @@ pub(crate) struct Stream {
     resolutions: rustc_hash::FxHashMap<String, (String, String, Arc<Selection>)>,
     rules: Arc<Rules>,
     principals: Vec<String>,
+    read_only: Option<bool>,
     /// Data events seen, and management events of the APIs whose data events are apart.
     data_events: u64,
     implied: Option<(String, u64)>,
@@ -174,7 +175,11 @@ pub(crate) struct Stream {
 }
 
 impl Stream {
-    pub(crate) fn new(rules: Arc<Rules>, principals: Vec<String>) -> Stream {
+    pub(crate) fn new(
+        rules: Arc<Rules>,
+        principals: Vec<String>,
+        read_only: Option<bool>,
+    ) -> Stream {
         Stream {
             mode: Mode::Top,
             line: 1,
@@ -187,6 +192,7 @@ impl Stream {
             resolutions: Default::default(),
             rules,
             principals,
+            read_only,
             data_events: 0,
             implied: None,
             done: false,
@@ -738,6 +744,16 @@ impl Stream {
         {
             return Ok(Next::Skipped);
         }
+        if let Some(want) = self.read_only {
+            let read_only = match rec.get("readOnly") {
+                Some(Value::Bool(b)) => Some(*b),
+                Some(Value::String(s)) => s.parse::<bool>().ok(),
+                _ => None,
+            };
+            if read_only != Some(want) {
+                return Ok(Next::Skipped);
+            }
+        }
         let management = rec.get("managementEvent").and_then(Value::as_bool);
         let category = rec.get("eventCategory").and_then(Value::as_str);
         if category == Some("Data") || management == Some(false) {
@@ -883,6 +899,7 @@ const USED: &[&str] = &[
     "resources",
     "requestParameters",
     "detail-type",
+    "readOnly",
 ];
 
 /// The record checked whole (as every reader checks an event: duplicate keys at any depth,

@@ -98,6 +98,9 @@ pub struct ReadOptions {
     /// CloudTrail: keep only the records of principals matching one of these ARN globs
     /// (IAM wildcards); all when empty.
     pub principals: Vec<String>,
+    /// CloudTrail: `Some(true)` keeps only read-only records (`readOnly: true`), `Some(false)`
+    /// only the others; records that do not say are skipped then. `None`: all.
+    pub read_only: Option<bool>,
 }
 
 /// The default [`ReadOptions::max_event_bytes`]: 16 MiB.
@@ -115,6 +118,7 @@ impl Default for ReadOptions {
             max_event_bytes: MAX_EVENT_BYTES,
             max_state_bytes: MAX_STATE_BYTES,
             principals: Vec::new(),
+            read_only: None,
         }
     }
 }
@@ -360,6 +364,7 @@ pub struct CallReader<R> {
     /// CloudTrail: the record reader's state, and the principal globs to keep.
     cloudtrail: Option<Box<cloudtrail::Stream>>,
     principals: Vec<String>,
+    read_only: Option<bool>,
 }
 
 /// Reads one line (through its `\n`) into `out`, at most `limit` bytes of it: `Ok(None)` at the
@@ -565,6 +570,7 @@ impl<R: BufRead> CallReader<R> {
             at_start: true,
             cloudtrail: None,
             principals: opts.principals.clone(),
+            read_only: opts.read_only,
         }
     }
 
@@ -1030,6 +1036,7 @@ impl<R: BufRead> CallReader<R> {
             label,
             selector,
             principals,
+            read_only,
             max_event_bytes,
             skipped,
             done,
@@ -1041,7 +1048,11 @@ impl<R: BufRead> CallReader<R> {
                 .as_ref()
                 .map(|s| Arc::clone(&s.rules))
                 .unwrap_or_else(Rules::builtin);
-            Box::new(cloudtrail::Stream::new(rules, principals.clone()))
+            Box::new(cloudtrail::Stream::new(
+                rules,
+                principals.clone(),
+                *read_only,
+            ))
         });
         let mut src = cloudtrail::Src {
             head,
