@@ -837,6 +837,7 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.Policy = nativeBinding.Policy
 module.exports.Recorder = nativeBinding.Recorder
+module.exports.decodeHttp = nativeBinding.decodeHttp
 module.exports.evaluate = nativeBinding.evaluate
 module.exports.renderVariables = nativeBinding.renderVariables
 module.exports.resolveSettings = nativeBinding.resolveSettings

@@ -73,6 +73,12 @@ fn main() {
         "/// How CloudTrail records are read back into calls.\npub(crate) static EMBEDDED_CLOUDTRAIL: &str = include_str!({:?});\n",
         abs(&cloudtrail)
     ));
+    let wire = spec.join("wire.json");
+    println!("cargo:rerun-if-changed={}", wire.display());
+    code.push_str(&format!(
+        "/// How each operation is put on the wire (`spec/tools/gen_wire.py`).\npub(crate) static EMBEDDED_WIRE: &str = include_str!({:?});\n",
+        abs(&wire)
+    ));
     let out = PathBuf::from(env::var("OUT_DIR").expect("set by cargo")).join("embedded_rules.rs");
     fs::write(out, code).expect("write OUT_DIR file");
 }

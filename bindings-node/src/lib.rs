@@ -93,6 +93,21 @@ pub fn render_variables(env: Env, options: Unknown<'_>) -> napi::Result<String> 
     Ok(leastpriv::render_variables(&o.rewrite))
 }
 
+/// Decodes a raw HTTP request an AWS SDK sent (its bytes as on the wire) into the call it made:
+/// `service` (botocore's name), `operation`, `params`, `region`, `endpoint`, `signed` and `note`
+/// (why the service chosen was one of several, when it was). Throws an `Error` with `code`
+/// `syntax` for what is not an HTTP request, `invalid_event` for a request no operation fits.
+#[napi(
+    catch_unwind,
+    ts_return_type = "{ service: string, operation: string, params: Record<string, unknown>, region: string | null, endpoint: string | null, signed: boolean, note: string | null }"
+)]
+pub fn decode_http(
+    env: Env,
+    raw: napi::bindgen_prelude::Buffer,
+) -> napi::Result<serde_json::Value> {
+    leastpriv::decode_http_json(&raw).map_err(|e| error::to_js(&env, &e))
+}
+
 /// Evaluates a request against IAM policy documents (one principal's, unioned), as IAM would:
 /// `policies` (a document or a list), `request` (`action`, `resource`, `context`: condition keys
 /// to values, `null` for a key known to be absent). Returns `decision` (`allow`,

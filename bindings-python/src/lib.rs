@@ -24,6 +24,7 @@ fn _leastpriv(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(resolve_settings, m)?)?;
     m.add_function(wrap_pyfunction!(render_variables, m)?)?;
     m.add_function(wrap_pyfunction!(evaluate, m)?)?;
+    m.add_function(wrap_pyfunction!(decode_http, m)?)?;
     // The exceptions live in `leastpriv.errors`; the module names them too.
     let errors = m.py().import("leastpriv.errors")?;
     for name in errors.getattr("__all__")?.extract::<Vec<String>>()? {
@@ -109,6 +110,18 @@ fn render_variables(options: &Bound<'_, PyAny>) -> PyResult<String> {
         .unwrap_or_default();
     let o = leastpriv::PolicyOptions::from_json(&v).map_err(error::Error)?;
     Ok(leastpriv::render_variables(&o.rewrite))
+}
+
+/// Decodes a raw HTTP request an AWS SDK sent (its bytes as on the wire) into the call it made:
+/// ``service`` (botocore's name), ``operation``, ``params``, ``region``, ``endpoint``,
+/// ``signed`` and ``note`` (why the service chosen was one of several, when it was). Raises
+/// ``ParseError`` for what is not an HTTP request, ``InvalidEventError`` for a request no
+/// operation fits.
+#[pyfunction]
+fn decode_http<'py>(py: Python<'py>, raw: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    let raw = raw.to_vec();
+    let v = py.detach(|| error::guard(|| Ok(leastpriv::decode_http_json(&raw)?)))?;
+    native::to_py(py, &v)
 }
 
 /// Evaluates a request against IAM policy documents (one principal's, unioned), as IAM would:

@@ -54,6 +54,7 @@ mod result;
 mod rewrite;
 mod spec;
 mod tfpolicy;
+mod wire;
 
 pub use arn::{
     Arn, ExprKind, Field, Resource, ResourceBuilder, Seg, SegRef, escape_iam, partition_of_region,
@@ -101,6 +102,7 @@ pub use spec::{
     CatalogInfo, NATIVE_DEPTH, NATIVE_NODES, NativeKind, NativeValue, Rules, RulesBuilder,
     Selection, native_to_value, normalize_service_name,
 };
+pub use wire::{Decoded, HttpRequest, decode, decode_http_json, parse_http};
 
 /// The README's code blocks, compiled as doctests so they stay true.
 #[doc = include_str!("../../README.md")]

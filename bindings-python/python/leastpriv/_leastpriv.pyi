@@ -74,6 +74,7 @@ __all__ = [
     "_restore",
     "rule_actions",
     "evaluate",
+    "decode_http",
     "render_variables",
     "resolve_settings",
     "split_options",
@@ -177,6 +178,7 @@ def resolve_settings(
 ) -> Settings: ...
 def render_variables(options: Mapping[str, Any]) -> str: ...
 def evaluate(policies: Any, request: Mapping[str, Any]) -> dict[str, Any]: ...
+def decode_http(raw: bytes) -> dict[str, Any]: ...
 def _restore(
     data: bytes | bytearray,
     region: str | None,

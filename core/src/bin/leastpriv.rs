@@ -12,6 +12,9 @@ use leastpriv::{
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+#[path = "record/endpoint.rs"]
+mod record;
 use std::sync::Arc;
 
 #[derive(Parser)]
@@ -43,6 +46,34 @@ enum Command {
     Rules,
     /// Print the generated catalog's sources and coverage, one line each.
     Catalog,
+    /// A local recording endpoint: forwards every request unchanged to the upstream (LocalStack,
+    /// moto) and records the call it made, decoded off the wire; point any SDK, the AWS CLI or
+    /// Terraform at it with AWS_ENDPOINT_URL. Stops on SIGINT or SIGTERM, then writes the outputs.
+    Record(RecordArgs),
+}
+
+#[derive(Args)]
+struct RecordArgs {
+    /// Where to listen (an address on this machine; port 0 picks a free one, printed on stderr).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4577")]
+    listen: String,
+    /// Where to forward (`http://127.0.0.1:4566`).
+    #[arg(long, value_name = "URL")]
+    upstream: String,
+    /// The calls, as JSON lines of the Call format (written as they come; complete at the stop).
+    #[arg(short = 'o', long = "output", value_name = "PATH")]
+    output: Option<PathBuf>,
+    /// The policy (IAM JSON), written at the stop.
+    #[arg(long = "policy-out", value_name = "PATH")]
+    policy_out: Option<PathBuf>,
+    /// Your own rules (repeatable), as for `policy`.
+    #[arg(long = "rules", value_name = "PATH")]
+    rules: Vec<PathBuf>,
+    /// The configuration file, as for `policy`; `none` for none.
+    #[arg(long, value_name = "PATH")]
+    config: Option<String>,
+    #[command(flatten)]
+    target: TargetArgs,
 }
 
 #[derive(Args, Clone)]
@@ -318,6 +349,7 @@ fn main() -> ExitCode {
         Command::Check(a) => cmd_check(a),
         Command::Rules => cmd_rules(),
         Command::Catalog => cmd_catalog(),
+        Command::Record(a) => cmd_record(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -387,6 +419,18 @@ fn cli_layer(
         put("config", json!(c));
     }
     if let Some(t) = target {
+        target_layer(&mut m, t);
+    }
+    m
+}
+
+/// The command line's policy target options into a settings layer.
+fn target_layer(m: &mut serde_json::Map<String, serde_json::Value>, t: &TargetArgs) {
+    use serde_json::{Value, json};
+    let mut put = |k: &str, v: Value| {
+        m.insert(k.to_owned(), v);
+    };
+    {
         for (k, v) in [
             ("region", &t.region),
             ("account", &t.account),
@@ -408,7 +452,6 @@ fn cli_layer(
             put("exclude", json!(t.exclude));
         }
     }
-    m
 }
 
 /// The settings of the run: the command line over the environment variables over the
@@ -815,6 +858,97 @@ fn report_malformed(seen: &Observed, quiet: bool) {
             leastpriv::render_malformed_text(&counts, &at)
         );
     }
+}
+
+fn cmd_record(a: RecordArgs) -> Result<u8, Failure> {
+    use serde_json::json;
+    let mut cli = serde_json::Map::new();
+    target_layer(&mut cli, &a.target);
+    if !a.rules.is_empty() {
+        cli.insert(
+            "rules".into(),
+            json!(
+                a.rules
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+            ),
+        );
+    }
+    if let Some(c) = &a.config {
+        cli.insert("config".into(), json!(c));
+    }
+    let settings = settings(cli)?;
+    let rules = load_rules(&settings.rules)?;
+    let listen: std::net::SocketAddr = a
+        .listen
+        .parse()
+        .map_err(|_| usage("--listen: an address such as 127.0.0.1:4577"))?;
+    let upstream: hyper::Uri = a
+        .upstream
+        .parse()
+        .ok()
+        .filter(|u: &hyper::Uri| u.scheme_str() == Some("http") && u.authority().is_some())
+        .ok_or_else(|| usage("--upstream: an http:// URL such as http://127.0.0.1:4566"))?;
+    let calls = match &a.output {
+        None => None,
+        Some(p) => {
+            let dir = p
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let tmp = dir.join(format!(".{name}.leastpriv-record-{}", std::process::id()));
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)
+                .map_err(|e| Failure {
+                    code: 1,
+                    message: format!("{}: {e}", tmp.display()),
+                })?;
+            Some((std::io::BufWriter::new(f), tmp, p.clone()))
+        }
+    };
+    let recording = record::Recording {
+        pipeline: leastpriv::Pipeline::new(rules, settings.run.read.clone()),
+        calls,
+        decoded: 0,
+        undecoded: 0,
+        unsigned: 0,
+        notes: Default::default(),
+    };
+    let rec = record::run(listen, upstream, recording).map_err(|e| Failure {
+        code: 1,
+        message: format!("record: {e}"),
+    })?;
+    if let Some((mut w, tmp, target)) = rec.calls {
+        w.flush()
+            .and_then(|_| w.get_ref().sync_all())
+            .and_then(|_| std::fs::rename(&tmp, &target))
+            .map_err(|e| Failure {
+                code: 1,
+                message: format!("{}: {e}", target.display()),
+            })?;
+    }
+    eprintln!(
+        "leastpriv record: {} call(s) recorded ({} unsigned), {} request(s) not decoded",
+        rec.decoded, rec.unsigned, rec.undecoded
+    );
+    for (note, n) in &rec.notes {
+        eprintln!("  {n} x {}", leastpriv::printable(note));
+    }
+    if let Some(p) = &a.policy_out {
+        let set = leastpriv::build_policies(rec.pipeline.observed(), &settings.run.policy)?;
+        emit(
+            Some(p),
+            &leastpriv::render_json(&set, settings.run.policy.group_by),
+        )?;
+    }
+    Ok(0)
 }
 
 fn cmd_merge(a: MergeArgs) -> Result<u8, Failure> {
