@@ -50,6 +50,14 @@ step "python: type stubs (mypy --strict, mypy.stubtest)"
 "$py" -m mypy --config-file bindings-python/pyproject.toml -p leastpriv
 "$py" -m mypy.stubtest --mypy-config-file bindings-python/pyproject.toml leastpriv
 
+# The AWS CLI (v1, from the registry) pins its own botocore: a virtual environment of its own,
+# for the recording endpoint's end-to-end test.
+step "python: the AWS CLI (.venv-awscli: awscli==1.46.2)"
+AWSCLI_VENV="$root/.venv-awscli"
+[ -x "$AWSCLI_VENV/bin/python" ] || python3 -m venv "$AWSCLI_VENV"
+"$AWSCLI_VENV/bin/python" -m pip install --quiet --disable-pip-version-check awscli==1.46.2
+export LEASTPRIV_AWSCLI="$AWSCLI_VENV/bin/aws"
+
 step "python: pytest"
 export LEASTPRIV_TEST_PIDDIR="$piddir"
 set +e

@@ -4,6 +4,7 @@ gives for the very same calls."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -158,3 +159,60 @@ def test_an_sdk_pointed_at_the_endpoint_is_recorded_as_the_instrumented_recorder
     assert got == want
     # The policy the endpoint wrote at the stop is the one of the calls it recorded.
     assert endpoint.policy.read_text() == wire.policy().to_json()
+
+
+@pytest.mark.usefixtures("aws_env")
+def test_the_aws_cli_through_the_endpoint_needs_what_the_reference_says(
+    endpoint: Endpoint, tmp_path: Path
+) -> None:
+    aws = os.environ.get("LEASTPRIV_AWSCLI")
+    if not aws:
+        if os.environ.get("CI"):
+            pytest.fail("LEASTPRIV_AWSCLI is not set (scripts/test-python.sh sets it)")
+        pytest.skip("LEASTPRIV_AWSCLI is not set (scripts/test-python.sh sets it)")
+    env = {**os.environ, "AWS_ENDPOINT_URL": endpoint.url, "AWS_PAGER": ""}
+    body = tmp_path / "readme.txt"
+    body.write_text("hello")
+
+    def run(*args: str) -> str:
+        r = subprocess.run(
+            [aws, "--endpoint-url", endpoint.url, *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert r.returncode == 0, r.stderr
+        return r.stdout
+
+    run(
+        "s3api",
+        "create-bucket",
+        "--bucket",
+        "cli-bucket",
+        "--create-bucket-configuration",
+        "LocationConstraint=eu-west-1",
+    )
+    run(
+        "s3api",
+        "put-object",
+        "--bucket",
+        "cli-bucket",
+        "--key",
+        "docs/readme.txt",
+        "--body",
+        str(body),
+    )
+    assert "readme.txt" in run("s3", "ls", "s3://cli-bucket/docs/")
+    run("s3", "cp", "s3://cli-bucket/docs/readme.txt", str(tmp_path / "copy.txt"))
+    url = json.loads(run("sqs", "create-queue", "--queue-name", "cli-queue"))["QueueUrl"]
+    run("sqs", "send-message", "--queue-url", url, "--message-body", "hi")
+    run("dynamodb", "list-tables")
+    run("sts", "get-caller-identity")
+    assert endpoint.stop() == 0, endpoint.logfile.read_text()
+    assert "0 request(s) not decoded" in endpoint.logfile.read_text()
+    wire = Recorder(account=ACCOUNT)
+    wire.read(endpoint.calls)
+    expected = json.loads((Path(__file__).parent / "awscli_expected.json").read_text())
+    got = [{"action": p["action"], "resource": p["resource"]} for p in wire.permissions()]
+    assert got == expected["permissions"]
