@@ -33,7 +33,7 @@ def _cli() -> str:
 
 
 class Endpoint:
-    def __init__(self, upstream: str, out: Path, log: Path) -> None:
+    def __init__(self, upstream: str, out: Path, log: Path, proxy: bool = False) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.calls = out / "calls.jsonl"
@@ -55,6 +55,7 @@ class Endpoint:
                 ACCOUNT,
                 "--config",
                 "none",
+                *(["--proxy", "--ca-dir", str(out / "ca")] if proxy else []),
             ],
             stdout=subprocess.DEVNULL,
             stderr=self._log,
@@ -64,6 +65,7 @@ class Endpoint:
         if piddir:
             (Path(piddir) / f"record-{self.proc.pid}.pid").write_text(str(self.proc.pid))
         self.logfile = log
+        self.ca = out / "ca" / "ca.pem"
         deadline = time.monotonic() + 30
         while b"listening on" not in log.read_bytes():
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -216,3 +218,40 @@ def test_the_aws_cli_through_the_endpoint_needs_what_the_reference_says(
     expected = json.loads((Path(__file__).parent / "awscli_expected.json").read_text())
     got = [{"action": p["action"], "resource": p["resource"]} for p in wire.permissions()]
     assert got == expected["permissions"]
+
+
+@pytest.mark.usefixtures("aws_env")
+def test_the_https_proxy_mode_records_an_sdk_that_only_has_https_proxy_set(
+    moto_server: MotoServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    moto_server.reset()
+    proxy = Endpoint(moto_server.url, tmp_path, tmp_path / "record.log", proxy=True)
+    try:
+        # The SDK calls the real AWS host names; the proxy terminates their TLS with its CA and
+        # sends the requests to moto_server.
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        monkeypatch.setenv("AWS_CA_BUNDLE", str(proxy.ca))
+        monkeypatch.setenv("NO_PROXY", "")
+        instrumented = Recorder(account=ACCOUNT)
+        session = boto3.Session(region_name="eu-west-1")
+        leastpriv.boto3.instrument(session, instrumented)
+        sqs = session.client("sqs")
+        q = sqs.create_queue(QueueName="jobs")["QueueUrl"]
+        sqs.send_message(QueueUrl=q, MessageBody="hello")
+        s3 = session.client("s3")
+        s3.create_bucket(
+            Bucket="proxied-orders", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+        )
+        s3.put_object(Bucket="proxied-orders", Key="a/1.txt", Body=b"x")
+        assert s3.get_object(Bucket="proxied-orders", Key="a/1.txt")["Body"].read() == b"x"
+        ddb = session.client("dynamodb")
+        ddb.list_tables()
+    finally:
+        code = proxy.stop()
+    assert code == 0, proxy.logfile.read_text()
+    assert "0 request(s) not decoded" in proxy.logfile.read_text()
+    wire = Recorder(account=ACCOUNT)
+    wire.read(proxy.calls)
+    want = instrumented.permissions()
+    assert len(want) >= 6
+    assert wire.permissions() == want

@@ -57,9 +57,18 @@ struct RecordArgs {
     /// Where to listen (an address on this machine; port 0 picks a free one, printed on stderr).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4577")]
     listen: String,
-    /// Where to forward (`http://127.0.0.1:4566`).
+    /// Where to forward (`http://127.0.0.1:4566`); with --proxy, optional (default: the hosts
+    /// the clients ask for, over HTTPS).
     #[arg(long, value_name = "URL")]
-    upstream: String,
+    upstream: Option<String>,
+    /// Be an HTTPS proxy too (HTTPS_PROXY=http://ADDR): CONNECT tunnels are answered and their
+    /// TLS terminated with a local CA made at the start; its certificate is written to
+    /// --ca-dir/ca.pem (point AWS_CA_BUNDLE at it). The CA's key never leaves the process.
+    #[arg(long)]
+    proxy: bool,
+    /// Where --proxy writes the CA certificate.
+    #[arg(long = "ca-dir", value_name = "DIR", default_value = "leastpriv-ca")]
+    ca_dir: PathBuf,
     /// The calls, as JSON lines of the Call format (written as they come; complete at the stop).
     #[arg(short = 'o', long = "output", value_name = "PATH")]
     output: Option<PathBuf>,
@@ -884,12 +893,29 @@ fn cmd_record(a: RecordArgs) -> Result<u8, Failure> {
         .listen
         .parse()
         .map_err(|_| usage("--listen: an address such as 127.0.0.1:4577"))?;
-    let upstream: hyper::Uri = a
-        .upstream
-        .parse()
-        .ok()
-        .filter(|u: &hyper::Uri| u.scheme_str() == Some("http") && u.authority().is_some())
-        .ok_or_else(|| usage("--upstream: an http:// URL such as http://127.0.0.1:4566"))?;
+    let upstream: Option<hyper::Uri> = match &a.upstream {
+        None if a.proxy => None,
+        None => return Err(usage("--upstream URL is needed (unless --proxy)")),
+        Some(u) => Some(
+            u.parse()
+                .ok()
+                .filter(|u: &hyper::Uri| u.scheme_str() == Some("http") && u.authority().is_some())
+                .ok_or_else(|| usage("--upstream: an http:// URL such as http://127.0.0.1:4566"))?,
+        ),
+    };
+    let ca = if a.proxy {
+        let (ca, path) = record::Ca::create(&a.ca_dir).map_err(|e| Failure {
+            code: 1,
+            message: format!("{}: {e}", a.ca_dir.display()),
+        })?;
+        eprintln!(
+            "leastpriv record: proxy CA certificate at {} (AWS_CA_BUNDLE)",
+            path.display()
+        );
+        Some(ca)
+    } else {
+        None
+    };
     let calls = match &a.output {
         None => None,
         Some(p) => {
@@ -921,7 +947,7 @@ fn cmd_record(a: RecordArgs) -> Result<u8, Failure> {
         unsigned: 0,
         notes: Default::default(),
     };
-    let rec = record::run(listen, upstream, recording).map_err(|e| Failure {
+    let rec = record::run(listen, upstream, ca, recording).map_err(|e| Failure {
         code: 1,
         message: format!("record: {e}"),
     })?;
