@@ -62,6 +62,14 @@ fn run(v: &Value) -> Result<(), Failed> {
         .and_then(|r| decode(&r))
         .map_err(|e| format!("not decoded: {e}"))?;
     let call = &got.call;
+    // botocore sends a few operations unsigned (`-unsigned` vectors): they need no permission.
+    let unsigned = v["name"]
+        .as_str()
+        .unwrap_or_default()
+        .ends_with("-unsigned");
+    if got.signed == unsigned {
+        return Err(format!("signed: want {}, got {}", !unsigned, got.signed).into());
+    }
     for (field, value) in [
         ("service", call.service.as_str()),
         ("operation", call.operation.as_str()),

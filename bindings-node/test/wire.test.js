@@ -36,6 +36,7 @@ for (const v of vectors) {
   test(v.name, () => {
     const got = decodeHttp(raw(v));
     const want = v.expect;
+    assert.equal(got.signed, !v.name.endsWith('-unsigned'));
     assert.equal(got.operation, want.operation);
     assert.equal(got.region, want.region);
     let service = want.service;

@@ -44,6 +44,7 @@ def test_there_are_enough_vectors() -> None:
 def test_decode_http(v: dict[str, Any]) -> None:
     got = leastpriv.decode_http(_raw(v))
     want = v["expect"]
+    assert got["signed"] is not v["name"].endswith("-unsigned")
     assert got["operation"] == want["operation"]
     assert got["region"] == want["region"]
     service = want["service"]

@@ -89,6 +89,9 @@ fn bad_requests_get_errors_and_the_endpoint_carries_on() {
                 Content-Length: 2\r\n\r\n{}";
     let r = send(port, good.as_bytes());
     assert!(r.starts_with("HTTP/1.1 502"), "{r}");
+    // An unsigned (anonymous) request: forwarded, needing no permission, not counted.
+    let anonymous = "GET /public-bucket/a.txt HTTP/1.1\r\nHost: s3.eu-west-1.amazonaws.com\r\nConnection: close\r\n\r\n";
+    assert!(send(port, anonymous.as_bytes()).starts_with("HTTP/1.1 502"));
     // Still serving after all that.
     assert!(send(port, good.as_bytes()).starts_with("HTTP/1.1 502"));
     let _ = Command::new("kill")
@@ -98,7 +101,7 @@ fn bad_requests_get_errors_and_the_endpoint_carries_on() {
     let mut rest = String::new();
     err.read_to_string(&mut rest).expect("read");
     assert!(status.success(), "{rest}");
-    assert!(rest.contains("2 call(s) recorded"), "{rest}");
+    assert!(rest.contains("2 call(s) recorded, 1 unsigned"), "{rest}");
     let text = std::fs::read_to_string(&calls).expect("calls written at the stop");
     assert_eq!(text.lines().count(), 2);
     assert!(

@@ -136,6 +136,8 @@ impl Intercept for LeastprivInterceptor {
         };
         let metadata = cfg.load::<Metadata>().cloned();
         let mut call = match leastpriv::decode(&http) {
+            // Anonymous (an SDK configured with no credentials): no permission needed.
+            Ok(d) if !d.signed => return Ok(()),
             Ok(d) => d.call,
             // Not decoded: the operation by the SDK's own name, its parameters unknown.
             Err(_) => match &metadata {

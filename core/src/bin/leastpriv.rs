@@ -961,7 +961,7 @@ fn cmd_record(a: RecordArgs) -> Result<u8, Failure> {
             })?;
     }
     eprintln!(
-        "leastpriv record: {} call(s) recorded ({} unsigned), {} request(s) not decoded",
+        "leastpriv record: {} call(s) recorded, {} unsigned request(s) (needing no permission) not counted, {} request(s) not decoded",
         rec.decoded, rec.unsigned, rec.undecoded
     );
     for (note, n) in &rec.notes {

@@ -32,7 +32,8 @@ use std::sync::OnceLock;
 pub struct Decoded {
     /// The call (service as botocore names it, operation, parameters, Region, endpoint).
     pub call: Call,
-    /// Whether the request was signed (an unsigned request needs no permission).
+    /// Whether the request was signed (SigV4, SigV4 presigned, SigV2): an unsigned request
+    /// needs no permission, and the recorders do not count it.
     pub signed: bool,
     /// Why the service or operation chosen was one of several that fit, when it was.
     pub note: Option<String>,
@@ -484,9 +485,16 @@ pub fn decode(req: &HttpRequest) -> Result<Decoded> {
             host_name == "localhost" || host_name.starts_with("127.") || host_name == "[::1]";
         format!("{}://{host}", if local { "http" } else { "https" })
     });
+    // SigV2 (S3's presigned URLs by default, `Authorization: AWS AKID:sig`) signs too, without
+    // a Region.
+    let sigv2 = req
+        .header("authorization")
+        .is_some_and(|a| a.starts_with("AWS "))
+        || (query.iter().any(|(k, _)| k == "AWSAccessKeyId")
+            && query.iter().any(|(k, _)| k == "Signature"));
     Ok(Decoded {
         call,
-        signed: signed.is_some(),
+        signed: signed.is_some() || sigv2,
         note,
     })
 }

@@ -399,10 +399,12 @@ fn record(shared: &Shared, decoded: leastpriv::Result<leastpriv::Decoded>, outco
     };
     match decoded {
         Ok(d) => {
-            rec.decoded += 1;
             if !d.signed {
+                // Anonymous: it needed no permission of the caller's.
                 rec.unsigned += 1;
+                return;
             }
+            rec.decoded += 1;
             if let Some(n) = d.note {
                 *rec.notes.entry(n).or_default() += 1;
             }
