@@ -27,6 +27,16 @@ SPEC = REPO / "spec"
 collect_ignore = ["e2e"]
 
 
+def leastpriv_cli() -> str:
+    """The CLI scripts/test-python.sh built (LEASTPRIV_CLI): a skip outside it, a failure in CI."""
+    cli = os.environ.get("LEASTPRIV_CLI")
+    if not cli:
+        if os.environ.get("CI"):
+            pytest.fail("LEASTPRIV_CLI is not set (scripts/test-python.sh sets it)")
+        pytest.skip("LEASTPRIV_CLI is not set (scripts/test-python.sh sets it)")
+    return cli
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))

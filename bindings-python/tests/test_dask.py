@@ -14,7 +14,7 @@ from types import ModuleType
 
 import pytest
 
-from .conftest import REPO
+from .conftest import REPO, leastpriv_cli
 
 pytest.importorskip("distributed")
 
@@ -34,21 +34,12 @@ def _make_trail(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     return importlib.import_module("make_trail")
 
 
-def _cli() -> str:
-    cli = os.environ.get("LEASTPRIV_CLI")
-    if not cli:
-        if os.environ.get("CI"):
-            pytest.fail("LEASTPRIV_CLI is not set (scripts/test-python.sh sets it)")
-        pytest.skip("LEASTPRIV_CLI is not set (scripts/test-python.sh sets it)")
-    return cli
-
-
 def test_a_trail_read_on_a_local_cluster_gives_the_cli_policy(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from distributed import Client, LocalCluster
 
-    cli = _cli()
+    cli = leastpriv_cli()
     recipe = _recipe(monkeypatch)
     make_trail = _make_trail(monkeypatch)
     paths = make_trail.trail(tmp_path, 60)

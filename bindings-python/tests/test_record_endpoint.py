@@ -18,18 +18,9 @@ import pytest
 import leastpriv.boto3
 from leastpriv import Recorder
 
-from .conftest import MotoServer, _free_port
+from .conftest import MotoServer, _free_port, leastpriv_cli
 
 ACCOUNT = "123456789012"
-
-
-def _cli() -> str:
-    cli = os.environ.get("LEASTPRIV_CLI")
-    if not cli:
-        if os.environ.get("CI"):
-            pytest.fail("LEASTPRIV_CLI is not set (scripts/test-python.sh sets it)")
-        pytest.skip("LEASTPRIV_CLI is not set (scripts/test-python.sh sets it)")
-    return cli
 
 
 class Endpoint:
@@ -41,7 +32,7 @@ class Endpoint:
         self._log = open(log, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [
-                _cli(),
+                leastpriv_cli(),
                 "record",
                 "--listen",
                 f"127.0.0.1:{self.port}",

@@ -637,15 +637,18 @@ fn rename_body(body: Value, op: &Op) -> Value {
     };
     let mut out = Map::new();
     for (k, v) in m {
-        let name = op
-            .members
-            .iter()
-            .find(|(_, loc, wire)| *loc == Loc::Body && *wire == k)
-            .map(|(member, _, _)| member.clone())
-            .unwrap_or(k);
-        out.entry(name).or_insert(v);
+        out.entry(body_member(op, k)).or_insert(v);
     }
     Value::Object(out)
+}
+
+/// The member a body key names: its own name, unless the wire name differs (EC2's
+/// `InstanceId` for `InstanceIds`, a `jsonName`).
+fn body_member(op: &Op, key: String) -> String {
+    op.members
+        .iter()
+        .find(|(_, loc, wire)| *loc == Loc::Body && *wire == key)
+        .map_or(key, |(member, _, _)| member.clone())
 }
 
 /// Flattened query parameters (`Tags.member.1.Key`, `InstanceId.1`, `Attributes.entry.1.key`)
@@ -877,7 +880,6 @@ fn rest_members(
     params: &mut Map<String, Value>,
     protocol: Option<&str>,
 ) -> Result<()> {
-    let mut body_members = false;
     for (member, loc, wire) in &op.members {
         match loc {
             Loc::Query => {
@@ -933,20 +935,13 @@ fn rest_members(
                     params.insert(member.clone(), xml_value(&root, schema));
                 }
             }
-            Loc::Uri | Loc::Body => body_members = true,
+            Loc::Uri | Loc::Body => {}
         }
     }
     if protocol == Some("rest-json") && !op.members.iter().any(|(_, l, _)| *l == Loc::Payload) {
-        let _ = body_members;
         if let Ok(Value::Object(m)) = json_body(&req.body) {
             for (k, v) in m {
-                let name = op
-                    .members
-                    .iter()
-                    .find(|(_, loc, wire)| *loc == Loc::Body && *wire == k)
-                    .map(|(member, _, _)| member.clone())
-                    .unwrap_or(k);
-                params.entry(name).or_insert(v);
+                params.entry(body_member(op, k)).or_insert(v);
             }
         }
     }
