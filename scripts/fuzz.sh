@@ -19,7 +19,7 @@ minutes=${1:?usage: scripts/fuzz.sh TOTAL_MINUTES [TARGET ...]}
 shift
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(read_edn read_mulog_json read_jsonl read_cloudtrail read_auto state engine policy)
+    targets=(read_edn read_mulog_json read_jsonl read_cloudtrail read_auto wire state engine policy)
 fi
 if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
     cargo +nightly install cargo-fuzz --locked

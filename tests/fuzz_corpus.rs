@@ -68,6 +68,11 @@ fn read_auto() {
 }
 
 #[test]
+fn wire() {
+    replay("wire", leastpriv_tests::wire);
+}
+
+#[test]
 fn state() {
     replay("state", leastpriv_tests::state);
 }

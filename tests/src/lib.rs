@@ -202,6 +202,26 @@ fn same_as_plain(data: &[u8], opts: &ReadOptions) -> Result<(), String> {
     Ok(())
 }
 
+/// A raw HTTP request from arbitrary bytes: parsed and decoded, or refused with an error, never
+/// a panic; what is decoded is a call the engine takes, and decoding is deterministic.
+pub fn wire(data: &[u8]) -> Result<(), String> {
+    let Ok(req) = leastpriv::parse_http(data) else {
+        return Ok(());
+    };
+    let a = leastpriv::decode(&req);
+    let b = leastpriv::decode(&req);
+    if a != b {
+        return Err("the same request decoded two ways".into());
+    }
+    if let Ok(d) = a {
+        if d.call.service.is_empty() || d.call.operation.is_empty() {
+            return Err("a decoded call without service or operation".into());
+        }
+        let _ = leastpriv::derive(&Rules::builtin(), &d.call);
+    }
+    Ok(())
+}
+
 /// A serialized state from arbitrary bytes: refused, or read and written back the same.
 pub fn state(data: &[u8]) -> Result<(), String> {
     let Ok(o) = Observed::from_bytes(data) else {
