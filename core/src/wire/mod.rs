@@ -11,7 +11,8 @@
 //!   against the operations' URI templates (rest-json, rest-xml; S3 virtual-hosted and path
 //!   style, host prefixes such as S3 Control's `{AccountId}.`).
 //! - **Parameters**: labels of the path, query-string and header members by their wire names,
-//!   and JSON, CBOR and form bodies; a streaming or XML payload is never read.
+//!   JSON, CBOR and form bodies, and XML structure payloads (S3 `DeleteObjects`); a blob or
+//!   streaming payload is never read.
 //!
 //! A signing name shared by several services (`rds` by RDS, DocumentDB and Neptune) is told
 //! apart by the target prefix, the query `Version`, the URI templates and the host; a request
