@@ -78,7 +78,7 @@ pub use evaluate::{
 };
 pub use observed::{Contexts, Counts, Evidence, Observed, Seen, Stats};
 pub use options::{MAX_EVENT_SIZE_BOUNDS, MAX_SIZE_BOUNDS, RunOptions, check_policy_name};
-pub use output::write_files;
+pub use output::{StreamedFile, write_files};
 pub use pipeline::{Pipeline, Progress};
 pub use policy::{
     ATTACHED_POLICIES_QUOTA, Document, MANAGED_POLICY_LIMIT, OutcomeFilter, PermissionLine, Policy,

@@ -68,6 +68,18 @@ fn unpredictable(n: usize) -> String {
 
 /// Creates a temporary file beside `target`, exclusively, and writes `data` to it.
 fn write_temp(target: &Path, data: &[u8], n: usize) -> Result<PathBuf> {
+    let (mut file, tmp) = create_temp(target, n)?;
+    let res = file.write_all(data).and_then(|()| file.sync_all());
+    if let Err(e) = res {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io_error(target, &e));
+    }
+    Ok(tmp)
+}
+
+/// Creates a temporary file beside `target`, exclusively, under an unpredictable name, with the
+/// permissions of the file it will replace.
+fn create_temp(target: &Path, n: usize) -> Result<(std::fs::File, PathBuf)> {
     let dir = target
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -82,7 +94,7 @@ fn write_temp(target: &Path, data: &[u8], n: usize) -> Result<PathBuf> {
             .write(true)
             .create_new(true)
             .open(&tmp);
-        let mut file = match file {
+        let file = match file {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(io_error(target, &e)),
@@ -91,12 +103,7 @@ fn write_temp(target: &Path, data: &[u8], n: usize) -> Result<PathBuf> {
         if let Ok(m) = std::fs::metadata(target) {
             let _ = file.set_permissions(m.permissions());
         }
-        let res = file.write_all(data).and_then(|()| file.sync_all());
-        if let Err(e) = res {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(io_error(target, &e));
-        }
-        return Ok(tmp);
+        return Ok((file, tmp));
     }
     Err(
         Error::new(ErrorKind::Io, "could not create a temporary file")
@@ -160,6 +167,101 @@ pub fn write_files(files: &[(PathBuf, Vec<u8>)]) -> Result<()> {
     Ok(())
 }
 
+/// A file written as its data comes and landing whole at the end, by the rules of the module
+/// docs: through a temporary file beside a regular target, renamed over it by
+/// [`StreamedFile::finish`] (dropped unfinished, the temporary file is removed and the target
+/// left as it was); a device or FIFO is written directly.
+///
+/// ```
+/// use std::io::Write;
+/// let dir = std::env::temp_dir().join(format!("leastpriv-doc-stream-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let path = dir.join("calls.jsonl");
+/// let mut f = leastpriv::StreamedFile::create(&path).unwrap();
+/// writeln!(f, "{{}}").unwrap();
+/// assert!(!path.exists());
+/// f.finish().unwrap();
+/// assert_eq!(std::fs::read_to_string(&path).unwrap(), "{}\n");
+/// std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+#[derive(Debug)]
+pub struct StreamedFile {
+    file: Option<std::io::BufWriter<std::fs::File>>,
+    /// The temporary file and the target it replaces (none for a device or FIFO).
+    rename: Option<(PathBuf, PathBuf)>,
+}
+
+impl StreamedFile {
+    /// Starts writing `path`.
+    pub fn create(path: &Path) -> Result<StreamedFile> {
+        match resolve(path)? {
+            Target::File(real) => {
+                let (file, tmp) = create_temp(&real, 0)?;
+                Ok(StreamedFile {
+                    file: Some(std::io::BufWriter::new(file)),
+                    rename: Some((tmp, real)),
+                })
+            }
+            Target::Special(real) => {
+                let file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&real)
+                    .map_err(|e| io_error(&real, &e))?;
+                Ok(StreamedFile {
+                    file: Some(std::io::BufWriter::new(file)),
+                    rename: None,
+                })
+            }
+        }
+    }
+
+    /// Flushes, syncs and puts the file in place.
+    pub fn finish(mut self) -> Result<()> {
+        let Some(mut w) = self.file.take() else {
+            return Ok(());
+        };
+        let target = self.rename.as_ref().map(|(_, t)| t.clone());
+        let place = |e: std::io::Error| match &target {
+            Some(t) => io_error(t, &e),
+            None => Error::io(&e, ""),
+        };
+        w.flush().map_err(place)?;
+        if let Some((tmp, real)) = self.rename.take() {
+            w.get_ref().sync_all().map_err(place)?;
+            drop(w);
+            if let Err(e) = std::fs::rename(&tmp, &real) {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(io_error(&real, &e));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Write for StreamedFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match &mut self.file {
+            Some(f) => f.write(buf),
+            None => Err(std::io::Error::other("finished")),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match &mut self.file {
+            Some(f) => f.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for StreamedFile {
+    fn drop(&mut self) {
+        if let Some((tmp, _)) = self.rename.take() {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,6 +320,30 @@ mod tests {
             std::os::unix::fs::MetadataExt::ino(&before),
             std::os::unix::fs::MetadataExt::ino(&after)
         );
+    }
+
+    #[test]
+    fn a_streamed_file_lands_whole_or_not_at_all() {
+        let d = scratch("stream");
+        let p = d.join("calls.jsonl");
+        std::fs::write(&p, "old").unwrap();
+        let mut f = StreamedFile::create(&p).unwrap();
+        f.write_all(b"new").unwrap();
+        drop(f);
+        // Dropped unfinished: the old file stays, no temporary file is left.
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "old");
+        assert_eq!(std::fs::read_dir(&d).unwrap().count(), 1);
+        let mut f = StreamedFile::create(&p).unwrap();
+        f.write_all(b"new").unwrap();
+        f.finish().unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "new");
+        assert_eq!(std::fs::read_dir(&d).unwrap().count(), 1);
+        // A device is written directly.
+        let mut f = StreamedFile::create(Path::new("/dev/null")).unwrap();
+        f.write_all(b"x").unwrap();
+        f.finish().unwrap();
+        assert!(!std::fs::metadata("/dev/null").unwrap().is_file());
+        std::fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]

@@ -918,26 +918,7 @@ fn cmd_record(a: RecordArgs) -> Result<u8, Failure> {
     };
     let calls = match &a.output {
         None => None,
-        Some(p) => {
-            let dir = p
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            let name = p
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let tmp = dir.join(format!(".{name}.leastpriv-record-{}", std::process::id()));
-            let f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&tmp)
-                .map_err(|e| Failure {
-                    code: 1,
-                    message: format!("{}: {e}", tmp.display()),
-                })?;
-            Some((std::io::BufWriter::new(f), tmp, p.clone()))
-        }
+        Some(p) => Some(leastpriv::StreamedFile::create(p)?),
     };
     let recording = record::Recording {
         pipeline: leastpriv::Pipeline::new(rules, settings.run.read.clone()),
@@ -951,14 +932,8 @@ fn cmd_record(a: RecordArgs) -> Result<u8, Failure> {
         code: 1,
         message: format!("record: {e}"),
     })?;
-    if let Some((mut w, tmp, target)) = rec.calls {
-        w.flush()
-            .and_then(|_| w.get_ref().sync_all())
-            .and_then(|_| std::fs::rename(&tmp, &target))
-            .map_err(|e| Failure {
-                code: 1,
-                message: format!("{}: {e}", target.display()),
-            })?;
+    if let Some(f) = rec.calls {
+        f.finish()?;
     }
     eprintln!(
         "leastpriv record: {} call(s) recorded, {} unsigned request(s) (needing no permission) not counted, {} request(s) not decoded",

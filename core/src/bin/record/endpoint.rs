@@ -36,8 +36,8 @@ type Body = BoxBody<Bytes, hyper::Error>;
 /// What the endpoint records into.
 pub struct Recording {
     pub pipeline: Pipeline,
-    /// The calls file being written (a temporary beside the target, renamed at the end).
-    pub calls: Option<(std::io::BufWriter<std::fs::File>, PathBuf, PathBuf)>,
+    /// The calls file being written (it lands whole when finished).
+    pub calls: Option<leastpriv::StreamedFile>,
     pub decoded: u64,
     pub undecoded: u64,
     pub unsigned: u64,
@@ -410,7 +410,7 @@ fn record(shared: &Shared, decoded: leastpriv::Result<leastpriv::Decoded>, outco
             }
             let mut call: Call = d.call;
             call.outcome = outcome;
-            if let Some((w, _, _)) = rec.calls.as_mut() {
+            if let Some(w) = rec.calls.as_mut() {
                 let line = call_line(&call);
                 let _ = writeln!(w, "{line}").and_then(|_| w.flush());
             }
