@@ -46,6 +46,7 @@ pub mod glob;
 mod observed;
 mod options;
 mod output;
+mod permission;
 mod pipeline;
 mod policy;
 mod read;

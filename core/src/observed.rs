@@ -5,8 +5,8 @@
 
 use crate::arn::Resource;
 use crate::call::Source;
-use crate::derive::{ConditionBlock, Derived, Diagnostic, Permission, RequestContext};
 use crate::error::{Error, ErrorKind, Result};
+use crate::permission::{ConditionBlock, Derived, Diagnostic, Permission, RequestContext};
 use indexmap::{IndexMap, IndexSet};
 use rustc_hash::FxBuildHasher;
 use serde::{Deserialize, Serialize};
