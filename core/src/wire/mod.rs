@@ -107,10 +107,8 @@ fn wire() -> &'static Wire {
 fn compile(text: &str) -> Option<Wire> {
     let v: Value = serde_json::from_str(text).ok()?;
     let mut w = Wire::default();
-    let mut names: Vec<&String> = Vec::new();
     let services = v.get("services")?.as_object()?;
     for (name, s) in services {
-        names.push(name);
         let i = w.services.len();
         let st = |k: &str| s.get(k).and_then(Value::as_str).map(str::to_owned);
         let protocols = s
@@ -212,7 +210,6 @@ fn compile(text: &str) -> Option<Wire> {
     for (sig, list) in w.by_signing.iter_mut() {
         list.sort_by_key(|&i| (w.services[i].name != *sig, i));
     }
-    let _ = names;
     Some(w)
 }
 
@@ -469,11 +466,11 @@ pub fn decode(req: &HttpRequest) -> Result<Decoded> {
             &content_type,
             &mut params,
             w.services[i].protocols.first().map(String::as_str),
-        )?;
+        );
         (i, o, Value::Object(params))
     };
     // Members the host carries (S3 Control's `{AccountId}.`).
-    if let (Some(tpl), Value::Object(m)) = (&o_host(op), &mut params) {
+    if let (Some(tpl), Value::Object(m)) = (op.host.as_deref(), &mut params) {
         host_members(tpl, &host_name, m);
     }
     let svc_name = w.services[svc].name.clone();
@@ -535,10 +532,6 @@ pub fn decode_http_json(raw: &[u8]) -> Result<Value> {
         "signed": d.signed,
         "note": d.note,
     }))
-}
-
-fn o_host(op: &Op) -> Option<String> {
-    op.host.clone()
 }
 
 fn ambiguous(w: &Wire, found: &[usize], chosen: usize) -> String {
@@ -880,7 +873,7 @@ fn rest_members(
     content_type: &str,
     params: &mut Map<String, Value>,
     protocol: Option<&str>,
-) -> Result<()> {
+) {
     for (member, loc, wire) in &op.members {
         match loc {
             Loc::Query => {
@@ -946,7 +939,6 @@ fn rest_members(
             }
         }
     }
-    Ok(())
 }
 
 /// An XML element: its name (without a namespace prefix), children and text.
