@@ -600,14 +600,17 @@ impl<'de> Deserialize<'de> for Resource {
 /// assert_eq!(s, "a${*}b${?}${$}");
 /// ```
 pub fn escape_iam(text: &str, out: &mut String) {
-    for c in text.chars() {
-        match c {
-            '*' => out.push_str("${*}"),
-            '?' => out.push_str("${?}"),
-            '$' => out.push_str("${$}"),
-            c => out.push(c),
-        }
+    let mut rest = text;
+    while let Some(i) = rest.find(['*', '?', '$']) {
+        out.push_str(&rest[..i]);
+        out.push_str(match rest.as_bytes()[i] {
+            b'*' => "${*}",
+            b'?' => "${?}",
+            _ => "${$}",
+        });
+        rest = &rest[i + 1..];
     }
+    out.push_str(rest);
 }
 
 /// The partition of a region: `cn-*` → `aws-cn`, `us-gov-*` → `aws-us-gov`,

@@ -444,7 +444,7 @@ pub fn check(
         let entry = needed.entry(key).or_insert_with(|| Needed {
             action: p.action.to_owned(),
             resource,
-            res: r.clone(),
+            res: r.as_ref().clone(),
             condition,
             first: p.stats.first.clone(),
             contexts: BTreeSet::new(),

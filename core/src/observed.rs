@@ -162,7 +162,11 @@ impl ResourceStore {
     }
 
     fn id(&mut self, r: &Resource) -> u32 {
-        let b = r.packed();
+        self.id_packed(r.packed())
+    }
+
+    /// The id of a resource given as its packed form.
+    fn id_packed(&mut self, b: &[u8]) -> u32 {
         let h = hash_bytes(b);
         let (blocks, spans) = (&self.blocks, &self.spans);
         if let Some(&i) = self.table.find(h, |&i| bytes_of(blocks, spans, i) == b) {
@@ -575,6 +579,20 @@ impl Observed {
         self.trim_malformed();
     }
 
+    /// Adds everything in `other`, taking it whole when nothing was counted here yet.
+    pub(crate) fn absorb(&mut self, other: Observed) {
+        let blank = self.permissions.len == 0
+            && self.diagnostics.is_empty()
+            && self.counts == Counts::default()
+            && self.malformed_at.is_empty()
+            && self.sources.0.is_empty();
+        if blank {
+            *self = other;
+        } else {
+            self.merge(&other);
+        }
+    }
+
     /// Adds everything in `other`.
     pub fn merge(&mut self, other: &Observed) {
         // Ids of `other` → ids here, each value looked up once.
@@ -590,7 +608,7 @@ impl Observed {
             .map(|a| self.actions.id(&**a, Box::from))
             .collect();
         let resources: Vec<u32> = (0..other.resources.len() as u32)
-            .map(|i| self.resources.id(&other.resources.get(i)))
+            .map(|i| self.resources.id_packed(other.resources.bytes(i)))
             .collect();
         let conditions: Vec<u32> = other
             .conditions

@@ -573,7 +573,7 @@ impl Pipeline {
             if offset > 0 {
                 part.observed.shift_lines(&unit.path, offset);
             }
-            self.observed.merge(&part.observed);
+            self.observed.absorb(part.observed);
             if let Some(e) = part.error {
                 return Err(match e.line() {
                     Some(l) if offset > 0 && e.path() == Some(unit.path.as_str()) => {

@@ -6,6 +6,7 @@ use crate::derive::{ConditionBlock, Diagnostic, DiagnosticKind};
 use crate::error::{Error, ErrorKind, Result};
 use crate::observed::{Evidence, Observed, Stats};
 use crate::rewrite::{RandomName, RewriteRule, Rewriter, Target};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// How `--s3-objects` treats S3 object keys.
@@ -157,11 +158,54 @@ impl PolicyOptions {
     }
 
     /// Applies the account/region mappings to a resource's known fields, then fills its gaps
-    /// from the options (partition from the region when not given).
-    pub fn resolve(&self, r: &Resource) -> Resource {
+    /// from the options (partition from the region when not given). Borrowed when nothing
+    /// changes: no mappings, and no gap to fill.
+    pub fn resolve<'r>(&self, r: &'r Resource) -> Cow<'r, Resource> {
+        if self.map_account.is_empty() && self.map_region.is_empty() && !r.has_gap() {
+            return Cow::Borrowed(r);
+        }
+        let fill = self.filler(r);
+        Cow::Owned(r.rebuild(|f, v| fill(f, v).map(str::to_owned), r.tail()))
+    }
+
+    /// As `resolve(r).write_iam(out)`, without building the resolved resource.
+    pub(crate) fn write_resolved_iam(&self, r: &Resource, out: &mut String) {
+        let fill = self.filler(r);
+        for seg in r.segs() {
+            match seg {
+                SegRef::Field(f, v) => match fill(f, v) {
+                    Some(v) => crate::arn::escape_iam(v, out),
+                    None => out.push('*'),
+                },
+                SegRef::Text(t) => crate::arn::escape_iam(t, out),
+                SegRef::Pattern(p) => out.push_str(p),
+                SegRef::Expr(_, e) => {
+                    out.push_str("${");
+                    out.push_str(e);
+                    out.push('}');
+                }
+            }
+        }
+        if let Some(t) = r.tail() {
+            crate::arn::escape_iam(t, out);
+        }
+    }
+
+    /// What each field of `r` becomes: its value mapped, or a gap filled.
+    fn filler<'a>(
+        &'a self,
+        r: &'a Resource,
+    ) -> impl Fn(Field, Option<&'a str>) -> Option<&'a str> + 'a {
         let own_region = r.field(Field::Region);
-        let mapped = |f: Field, v: &str| -> String {
-            match f {
+        let region = own_region
+            .map(|v| PolicyOptions::map(&self.map_region, v))
+            .or(self.region.as_deref());
+        let partition = self
+            .partition
+            .as_deref()
+            .or_else(|| region.map(partition_of_region));
+        move |f: Field, v: Option<&'a str>| match v {
+            Some(v) => Some(match f {
                 Field::Account => PolicyOptions::map(&self.map_account, v),
                 Field::Region => PolicyOptions::map(&self.map_region, v),
                 // A resource with a region moves partition only when its own region is
@@ -185,27 +229,13 @@ impl PolicyOptions {
                         .map(|(_, to)| partition_of_region(to))
                         .unwrap_or(v),
                 },
-            }
-            .to_owned()
-        };
-        let region = own_region
-            .map(|v| PolicyOptions::map(&self.map_region, v).to_owned())
-            .or_else(|| self.region.clone());
-        let partition = self
-            .partition
-            .clone()
-            .or_else(|| region.as_deref().map(|r| partition_of_region(r).to_owned()));
-        r.rebuild(
-            |f, v| match v {
-                Some(v) => Some(mapped(f, v)),
-                None => match f {
-                    Field::Partition => partition.clone(),
-                    Field::Region => self.region.clone(),
-                    Field::Account => self.account.clone(),
-                },
+            }),
+            None => match f {
+                Field::Partition => partition,
+                Field::Region => self.region.as_deref(),
+                Field::Account => self.account.as_deref(),
             },
-            r.tail(),
-        )
+        }
     }
 
     pub(crate) fn included(&self, action: &str, stats: &Stats) -> bool {
@@ -292,7 +322,7 @@ pub fn write_permission_lines(
             },
         };
         let start = arena.len();
-        opts.resolve(&p.resource).write_iam(&mut arena);
+        opts.write_resolved_iam(&p.resource, &mut arena);
         items.push((
             start,
             (arena.len() - start) as u32,
@@ -302,12 +332,15 @@ pub fn write_permission_lines(
     }
     let text = |&(start, len, _, _): &(usize, u32, u32, u32)| &arena[start..start + len as usize];
     let cond = |c: u32| (c > 0).then(|| conditions[c as usize - 1]);
+    // Actions compared by their rank among the actions.
+    let mut rank: Vec<u32> = vec![0; actions.len()];
+    let mut by_name: Vec<usize> = (0..actions.len()).collect();
+    by_name.sort_unstable_by_key(|&i| actions[i]);
+    for (r, i) in by_name.into_iter().enumerate() {
+        rank[i] = r as u32;
+    }
     items.sort_unstable_by(|a, b| {
-        (actions[a.2 as usize], text(a), cond(a.3)).cmp(&(
-            actions[b.2 as usize],
-            text(b),
-            cond(b.3),
-        ))
+        (rank[a.2 as usize], text(a), cond(a.3)).cmp(&(rank[b.2 as usize], text(b), cond(b.3)))
     });
     let mut last: Option<(usize, u32, u32, u32)> = None;
     let mut w = std::io::BufWriter::with_capacity(1 << 16, out);
@@ -409,12 +442,14 @@ fn sorted(mut v: Vec<Resource>) -> Vec<Resource> {
 
 /// The resources the generator writes for one action's `resources` (any order).
 pub(crate) fn generalise_resources(resources: Vec<Resource>, mode: S3Objects) -> Vec<Resource> {
-    generalise(sorted(resources), mode)
+    generalise(resources, mode)
 }
 
-/// Applies the S3 object mode to resources (sorted and unique in, sorted and unique out).
+/// Applies the S3 object mode to resources (any order in, sorted and unique out: resources
+/// with a tail are grouped by what comes before it, so those need no sorting first).
 fn generalise(resources: Vec<Resource>, mode: S3Objects) -> Vec<Resource> {
     if resources.iter().all(|r| r.tail().is_none()) {
+        let resources = sorted(resources);
         // Exact keeps a set as it is; the other modes let `*` stand for the rest.
         return if mode != S3Objects::Exact && resources.iter().any(Resource::is_star) {
             vec![Resource::star()]
@@ -750,7 +785,7 @@ pub fn build_policies(observed: &Observed, opts: &PolicyOptions) -> Result<Polic
         per_action
             .entry((principal, p.action, condition))
             .or_default()
-            .push(resource);
+            .push(resource.into_owned());
     }
     crate::rewrite::add_diagnostics(&opts.rewrite, &used, random, &mut diagnostics);
     for ((action, resource), (count, first)) in failed_only {
@@ -776,7 +811,7 @@ pub fn build_policies(observed: &Observed, opts: &PolicyOptions) -> Result<Polic
     let mut grouped: BTreeMap<Option<String>, BTreeMap<StKey, BTreeSet<String>>> = BTreeMap::new();
     let mut gaps: BTreeMap<Field, usize> = BTreeMap::new();
     for ((principal, action, condition), resources) in per_action {
-        let resources = generalise(sorted(resources), opts.s3_objects);
+        let resources = generalise(resources, opts.s3_objects);
         for r in &resources {
             for seg in r.segs() {
                 if let SegRef::Field(f, None) = seg {

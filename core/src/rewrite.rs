@@ -23,6 +23,7 @@ use crate::derive::{Diagnostic, DiagnosticKind};
 use crate::error::{Error, ErrorKind, Result};
 use crate::observed::{Evidence, Stats};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 
@@ -662,23 +663,23 @@ impl Rewriter<'_> {
     ///
     /// A rule's `type` is the type of the ARN up to and including the name: the bucket name in
     /// an object's ARN is a `bucket`'s name, the table name in an index's ARN a `table`'s.
-    pub(crate) fn apply(
+    pub(crate) fn apply<'r>(
         &self,
-        r: &Resource,
+        r: &'r Resource,
         used: &mut [u64],
         random: &mut Vec<RandomName>,
-    ) -> Result<Resource> {
-        let iam = r.to_iam();
-        let Some(service) = service_of(&iam) else {
-            return Ok(r.clone());
-        };
+    ) -> Result<Cow<'r, Resource>> {
         if self.rules.is_empty()
             && !r
                 .segs()
                 .any(|s| matches!(s, SegRef::Text(t) if random_part(t).is_some()))
         {
-            return Ok(r.clone());
+            return Ok(Cow::Borrowed(r));
         }
+        let iam = r.to_iam();
+        let Some(service) = service_of(&iam) else {
+            return Ok(Cow::Borrowed(r));
+        };
         let mut b = ResourceBuilder::new();
         let mut changed = false;
         // The original resource's IAM text up to where the walk is.
@@ -787,9 +788,9 @@ impl Rewriter<'_> {
             }
         }
         if !changed {
-            return Ok(r.clone());
+            return Ok(Cow::Borrowed(r));
         }
-        Ok(b.finish(r.tail()))
+        Ok(Cow::Owned(b.finish(r.tail())))
     }
 }
 
@@ -830,7 +831,7 @@ impl Rewriter<'_> {
                     b.text(v);
                     let r = b.finish(None);
                     let rewritten = literal.apply(&r, used, random)?;
-                    if rewritten == r {
+                    if *rewritten == r {
                         continue;
                     }
                     let mut text = String::new();
