@@ -9,9 +9,6 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::observed::{Evidence, Interned, Observed};
 use crate::read::{self, CallReader, FastCache, Format, Item, ReadOptions};
 use crate::spec::Rules;
-use indexmap::IndexMap;
-use rustc_hash::{FxBuildHasher, FxHasher};
-use std::hash::{Hash, Hasher};
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -35,13 +32,6 @@ pub struct Pipeline {
     progress: Option<Arc<Progress>>,
     /// The smallest part a file is split into for several jobs.
     min_part: u64,
-    /// What recent calls came to, by what the engine reads of a call.
-    cache: IndexMap<CallKey, Interned, FxBuildHasher>,
-    /// Hits since the cache last started again.
-    cache_hits: usize,
-    /// Calls left to derive without the cache: after a generation of it found too few repeats
-    /// to pay for hashing and keeping each call.
-    cache_bypass: usize,
     ids: Interned,
     /// The fast lane's keys, and what each stands for (the ids, and whether the call
     /// succeeded).
@@ -63,118 +53,55 @@ struct FastEntry {
     ctx: u32,
 }
 
-/// How many distinct calls the derivation cache remembers (it starts again when full).
-const CACHE_CALLS: usize = 4096;
-
-/// What the engine reads of a call: equal keys derive equal permissions and diagnostics.
-#[derive(Debug, PartialEq)]
-struct CallKey {
-    service: String,
-    operation: String,
-    params: Value,
-    region: Option<String>,
-    account: Option<String>,
-    partition: Option<String>,
-    endpoint: Option<String>,
-}
-
-// Reflexive: a JSON number is never NaN.
-impl Eq for CallKey {}
-
-/// A call, looked up among [`CallKey`]s without copying it.
-struct CallRef<'a>(&'a Call);
-
-fn hash_value<H: Hasher>(v: &Value, h: &mut H) {
-    match v {
-        Value::Null => h.write_u8(0),
-        Value::Bool(b) => {
-            h.write_u8(1);
-            b.hash(h);
-        }
-        Value::Number(n) => {
-            h.write_u8(2);
-            n.hash(h);
-        }
-        Value::String(s) => {
-            h.write_u8(3);
-            s.hash(h);
-        }
-        Value::Array(items) => {
-            h.write_u8(4);
-            h.write_usize(items.len());
-            for i in items {
-                hash_value(i, h);
+/// Appends the key of what the engine reads of a call (service, operation, parameters, region,
+/// account, partition, endpoint) to `key`: equal keys, equal calls for the engine. Every piece
+/// is tagged and the text pieces carry their length, so different calls never make one key.
+fn call_key(call: &Call, key: &mut Vec<u8>) {
+    fn text(key: &mut Vec<u8>, tag: u8, t: &str) {
+        key.push(tag);
+        key.extend_from_slice(&(t.len() as u64).to_le_bytes());
+        key.extend_from_slice(t.as_bytes());
+    }
+    fn value(key: &mut Vec<u8>, v: &Value) {
+        match v {
+            Value::Null => key.push(b'n'),
+            Value::Bool(b) => key.push(if *b { b't' } else { b'f' }),
+            Value::Number(n) => {
+                use std::io::Write as _;
+                let at = key.len();
+                key.extend_from_slice(&[b'N', 0]);
+                let _ = write!(key, "{n}");
+                // A number's text is short: its length in the byte after the tag.
+                key[at + 1] = (key.len() - at - 2) as u8;
+            }
+            Value::String(s) => text(key, b's', s),
+            Value::Array(items) => {
+                key.push(b'[');
+                key.extend_from_slice(&(items.len() as u64).to_le_bytes());
+                for i in items {
+                    value(key, i);
+                }
+            }
+            Value::Object(m) => {
+                key.push(b'{');
+                key.extend_from_slice(&(m.len() as u64).to_le_bytes());
+                for (k, v) in m {
+                    text(key, b'k', k);
+                    value(key, v);
+                }
             }
         }
-        Value::Object(m) => {
-            // Maps are equal whatever their order: so is their hash.
-            h.write_u8(5);
-            h.write_usize(m.len());
-            let mut sum = 0u64;
-            for (k, v) in m {
-                let mut e = FxHasher::default();
-                k.hash(&mut e);
-                hash_value(v, &mut e);
-                sum = sum.wrapping_add(e.finish());
-            }
-            h.write_u64(sum);
+    }
+    key.push(b'R');
+    text(key, b'S', &call.service);
+    text(key, b'O', &call.operation);
+    for c in [&call.region, &call.account, &call.partition, &call.endpoint] {
+        match c {
+            Some(c) => text(key, b'c', c),
+            None => key.push(b'-'),
         }
     }
-}
-
-fn hash_call<H: Hasher>(
-    h: &mut H,
-    (service, operation, params): (&str, &str, &Value),
-    context: [Option<&str>; 4],
-) {
-    service.hash(h);
-    operation.hash(h);
-    hash_value(params, h);
-    context.hash(h);
-}
-
-impl Hash for CallKey {
-    fn hash<H: Hasher>(&self, h: &mut H) {
-        hash_call(
-            h,
-            (&self.service, &self.operation, &self.params),
-            [
-                self.region.as_deref(),
-                self.account.as_deref(),
-                self.partition.as_deref(),
-                self.endpoint.as_deref(),
-            ],
-        );
-    }
-}
-
-impl Hash for CallRef<'_> {
-    fn hash<H: Hasher>(&self, h: &mut H) {
-        let c = self.0;
-        hash_call(
-            h,
-            (&c.service, &c.operation, &c.params),
-            [
-                c.region.as_deref(),
-                c.account.as_deref(),
-                c.partition.as_deref(),
-                c.endpoint.as_deref(),
-            ],
-        );
-    }
-}
-
-impl indexmap::Equivalent<CallKey> for CallRef<'_> {
-    fn equivalent(&self, k: &CallKey) -> bool {
-        let c = self.0;
-        c.service == k.service
-            && c.operation == k.operation
-            && c.region == k.region
-            && c.account == k.account
-            && c.partition == k.partition
-            && c.endpoint == k.endpoint
-            && c.params == k.params
-    }
+    value(key, &call.params);
 }
 
 /// How far reading has come, shared with whoever shows it (a progress bar): bytes read from
@@ -263,9 +190,6 @@ impl Pipeline {
             scratch: Derived::default(),
             progress: None,
             min_part: MIN_PART,
-            cache: IndexMap::default(),
-            cache_hits: 0,
-            cache_bypass: 0,
             ids: Interned::default(),
             fast: FastCache::default(),
             entries: Vec::new(),
@@ -304,7 +228,6 @@ impl Pipeline {
     /// What has been seen, for a caller that adds notes or merges states.
     pub fn observed_mut(&mut self) -> &mut Observed {
         // The caches hold ids into the set, which the caller may replace.
-        self.cache.clear();
         self.forget_fast();
         &mut self.observed
     }
@@ -336,52 +259,61 @@ impl Pipeline {
         self.fast_diags.clear();
     }
 
+    /// Remembers what the call just derived came to, under the key in `self.fast.key`.
+    fn remember(&mut self, ok: bool) {
+        let fits = self.ids.perms.len() <= usize::from(u16::MAX)
+            && self.ids.diags.len() <= usize::from(u16::MAX);
+        if !fits {
+            return;
+        }
+        let mut cleared = false;
+        let inserted = self.fast.insert(&mut cleared);
+        if cleared {
+            self.entries.clear();
+            self.fast_perms.clear();
+            self.fast_diags.clear();
+        }
+        if inserted {
+            self.entries.push(FastEntry {
+                perms: self.fast_perms.len() as u32,
+                diags: self.fast_diags.len() as u32,
+                n_perms: self.ids.perms.len() as u16,
+                n_diags: self.ids.diags.len() as u16,
+                ok,
+                ctx: self.ids.ctx,
+            });
+            self.fast_perms.extend_from_slice(&self.ids.perms);
+            self.fast_diags.extend_from_slice(&self.ids.diags);
+        }
+    }
+
     /// Derives the permissions one call needs and counts them. A call equal in everything the
     /// engine reads to a recent one (service, operation, parameters, region, account,
     /// partition, endpoint) is counted as that one was derived, without deriving again.
     pub fn record(&mut self, call: &Call) {
-        let (principal, ok) = (call.principal.as_deref(), call.outcome.is_ok());
         // A refused call gets notes an equal call that was not refused does not.
         if call.outcome.is_denied() {
             self.derive_and_count(call);
             return;
         }
-        if self.cache_bypass > 0 {
-            self.cache_bypass -= 1;
-            self.derive_and_count(call);
-            return;
-        }
-        if let Some(ids) = self.cache.get(&CallRef(call)) {
-            self.cache_hits += 1;
-            self.observed.count(ids, principal, ok, &call.source);
-            self.ids.clone_from(ids);
+        let ok = call.outcome.is_ok();
+        self.fast.key.clear();
+        call_key(call, &mut self.fast.key);
+        if let Some(e) = self.fast.get().and_then(|i| self.entries.get(i as usize)) {
+            let perms = e.perms as usize..e.perms as usize + usize::from(e.n_perms);
+            let diags = e.diags as usize..e.diags as usize + usize::from(e.n_diags);
+            self.observed.count_ids(
+                &self.fast_perms[perms],
+                &self.fast_diags[diags],
+                e.ctx,
+                call.principal.as_deref(),
+                ok,
+                &call.source,
+            );
             return;
         }
         self.derive_and_count(call);
-        if self.cache.len() >= CACHE_CALLS {
-            // A generation that found few repeats (a stream of distinct calls) costs more
-            // than it saves: the next calls skip the cache, then it is tried again.
-            if self.cache_hits < CACHE_CALLS / 8 {
-                self.cache_bypass = CACHE_CALLS * 4;
-            }
-            self.cache.clear();
-            self.cache_hits = 0;
-            if self.cache_bypass > 0 {
-                return;
-            }
-        }
-        self.cache.insert(
-            CallKey {
-                service: call.service.clone(),
-                operation: call.operation.clone(),
-                params: call.params.clone(),
-                region: call.region.clone(),
-                account: call.account.clone(),
-                partition: call.partition.clone(),
-                endpoint: call.endpoint.clone(),
-            },
-            self.ids.clone(),
-        );
+        self.remember(ok);
     }
 
     /// Reads one input: calls through the engine, or a serialized state merged. `label` names
@@ -461,28 +393,8 @@ impl Pipeline {
                     // remembered for what it came to, when the selection it was made with is
                     // the one for the call the reader made of the line.
                     self.derive_and_count(&call);
-                    let fits = self.ids.perms.len() <= usize::from(u16::MAX)
-                        && self.ids.diags.len() <= usize::from(u16::MAX);
-                    if s == call.service && o == call.operation && fits {
-                        let mut cleared = false;
-                        let inserted = self.fast.insert(&mut cleared);
-                        if cleared {
-                            self.entries.clear();
-                            self.fast_perms.clear();
-                            self.fast_diags.clear();
-                        }
-                        if inserted {
-                            self.entries.push(FastEntry {
-                                perms: self.fast_perms.len() as u32,
-                                diags: self.fast_diags.len() as u32,
-                                n_perms: self.ids.perms.len() as u16,
-                                n_diags: self.ids.diags.len() as u16,
-                                ok: call.outcome.is_ok(),
-                                ctx: self.ids.ctx,
-                            });
-                            self.fast_perms.extend_from_slice(&self.ids.perms);
-                            self.fast_diags.extend_from_slice(&self.ids.diags);
-                        }
+                    if s == call.service && o == call.operation {
+                        self.remember(call.outcome.is_ok());
                     }
                 }
                 Err(e) if lenient && e.kind() != ErrorKind::Io => self

@@ -318,6 +318,79 @@ fn plain_call_lines_take_the_lane_too() {
     );
 }
 
+#[test]
+fn recorded_calls_count_as_the_engine_does_whatever_repeats() {
+    use leastpriv::{Call, Source};
+    use serde_json::json;
+    // Calls that differ only where the recorder's cache must tell them apart: a value's type
+    // (1, 1.0, "1"), nesting, list order, an empty map against none, the region, account,
+    // partition and endpoint; equal calls with other principals, outcomes and sources.
+    let params = [
+        json!({"Bucket": "b", "Key": "k"}),
+        json!({"Bucket": "b", "Key": "k2"}),
+        json!({"Bucket": "b2", "Key": "k"}),
+        json!({"Bucket": "b", "Key": "1"}),
+        json!({"Bucket": "b", "Key": 1}),
+        json!({"Bucket": "b", "Key": 1.0}),
+        json!({"Bucket": "b", "Key": null}),
+        json!({"Bucket": "b", "Key": true}),
+        json!({"Bucket": "b", "Key": ["k"]}),
+        json!({"Bucket": "b", "Key": {"k": "v"}}),
+        json!({"Bucket": "b", "Delete": {"Objects": [{"Key": "a"}, {"Key": "b"}]}}),
+        json!({"Bucket": "b", "Delete": {"Objects": [{"Key": "b"}, {"Key": "a"}]}}),
+        json!({"Bucket": "b"}),
+        json!({}),
+    ];
+    let ops = ["GetObject", "DeleteObjects", "PutObject", "ListObjectsV2"];
+    let contexts: [[Option<&str>; 4]; 5] = [
+        [None, None, None, None],
+        [Some("eu-west-1"), None, None, None],
+        [Some("eu-west-1"), Some("123456789012"), None, None],
+        [Some("cn-north-1"), None, Some("aws-cn"), None],
+        [None, None, None, Some("http://127.0.0.1:5000")],
+    ];
+    let mut g = Gen(23);
+    let mut calls = Vec::new();
+    for n in 0..6000u64 {
+        let mut call = Call::new(
+            "s3",
+            g.pick(&ops),
+            params[(g.next() as usize) % params.len()].clone(),
+        );
+        let [region, account, partition, endpoint] = contexts[(g.next() as usize) % contexts.len()];
+        call.region = region.map(str::to_owned);
+        call.account = account.map(str::to_owned);
+        call.partition = partition.map(str::to_owned);
+        call.endpoint = endpoint.map(str::to_owned);
+        call.principal = g.chance(30).then(|| g.pick(&["app", "worker"]).to_owned());
+        if g.chance(10) {
+            call.outcome = leastpriv::Outcome::Error {
+                code: Some(g.pick(&["NoSuchKey", "AccessDenied"]).to_owned()),
+            };
+        }
+        call.source = Source::at(std::sync::Arc::from(g.pick(&["a.jsonl", "b.jsonl"])), n + 1);
+        calls.push(call);
+    }
+    let rules = Rules::builtin();
+    let mut want = Observed::new();
+    let mut p = Pipeline::new(Rules::builtin(), ReadOptions::default());
+    for call in &calls {
+        want.add(
+            &derive(&rules, call),
+            call.principal.as_deref(),
+            call.outcome.is_ok(),
+            &call.source,
+        );
+        p.record(call);
+    }
+    let got = p.into_observed();
+    assert!(want.len() > 50, "{}", want.len());
+    assert_eq!(
+        String::from_utf8(got.to_bytes()).unwrap(),
+        String::from_utf8(want.to_bytes()).unwrap()
+    );
+}
+
 /// Writes `text` to a temporary file.
 fn temp(name: &str, text: &str) -> (tempdir::Dir, String) {
     let dir = tempdir::Dir::new();

@@ -780,6 +780,8 @@ impl Stream {
             // seen before counts as that one did.
             let raw = |r: &Option<std::ops::Range<usize>>| r.clone().map_or("", |r| &text[r]);
             f.key.clear();
+            // Tagged apart from the other readers' keys and the pipeline's own.
+            f.key.push(b'T');
             for part in [
                 service.as_str(),
                 operation.as_str(),

@@ -238,7 +238,9 @@ impl Selector {
 /// The fast lane's memory (see [`fast`]): the keys of lines seen, each numbering an entry
 /// (what its call came to, which the pipeline keeps). Keys are kept whole and compared whole: a
 /// hash only finds the candidate, so two keys with one hash never stand for one another (the
-/// second is simply not remembered).
+/// second is simply not remembered). Each kind of key starts with its own tag (`M` μ/log JSON,
+/// `E` EDN, `C` Call lines, `T` CloudTrail, `R` a call the pipeline records), so keys of
+/// different kinds never meet.
 #[derive(Debug, Default)]
 pub(crate) struct FastCache {
     /// Key hash → entry.
