@@ -356,25 +356,39 @@ impl Resource {
         self.segs().map(SegRef::to_owned).collect()
     }
 
-    /// This resource with its fields replaced by `f(field, value)`, and its tail by `tail`.
-    pub(crate) fn rebuild<'s>(
+    /// This resource with each field's value replaced by `f(field, value)` (its tail kept).
+    /// The other pieces are copied as they are packed: a field is a piece of its own, so the
+    /// result is as normalized as the resource.
+    pub(crate) fn with_fields<'s, 't>(
         &'s self,
-        mut f: impl FnMut(Field, Option<&'s str>) -> Option<String>,
-        tail: Option<&str>,
+        mut f: impl FnMut(Field, Option<&'s str>) -> Option<&'t str>,
     ) -> Resource {
-        let mut b = ResourceBuilder::new();
-        for s in self.segs() {
-            match s {
-                SegRef::Field(field, v) => {
-                    let v = f(field, v);
-                    b.push(SegRef::Field(field, v.as_deref()));
-                }
-                other => {
-                    b.push(other);
-                }
+        let mut out = Vec::with_capacity(self.packed.len() + 32);
+        let mut records = Records {
+            bytes: &self.packed,
+            pos: 0,
+        };
+        let mut start = 0;
+        while let Some(r) = records.next() {
+            match r {
+                Record::Seg(SegRef::Field(field, v)) => match f(field, v) {
+                    Some(v) => {
+                        out.push(T_FIELD);
+                        out.push(field_byte(field));
+                        push_text(&mut out, v);
+                    }
+                    None => {
+                        out.push(T_GAP);
+                        out.push(field_byte(field));
+                    }
+                },
+                _ => out.extend_from_slice(&self.packed[start..records.pos]),
             }
+            start = records.pos;
         }
-        b.finish(tail)
+        Resource {
+            packed: out.into_boxed_slice(),
+        }
     }
 
     /// The value of the first field of this kind, if known.
@@ -451,6 +465,22 @@ impl Resource {
     /// The packed form (for a store of many resources).
     pub(crate) fn packed(&self) -> &[u8] {
         &self.packed
+    }
+
+    /// The packed form of the resource without its tail, and the tail, when it has one.
+    pub(crate) fn split_tail(&self) -> Option<(&[u8], &str)> {
+        let mut records = Records {
+            bytes: &self.packed,
+            pos: 0,
+        };
+        let mut start = 0;
+        while let Some(r) = records.next() {
+            if let Record::Tail(t) = r {
+                return Some((&self.packed[..start], t));
+            }
+            start = records.pos;
+        }
+        None
     }
 
     /// A resource from its packed form (as [`Resource::packed`] gave it).

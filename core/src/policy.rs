@@ -6,6 +6,7 @@ use crate::derive::{ConditionBlock, Diagnostic, DiagnosticKind};
 use crate::error::{Error, ErrorKind, Result};
 use crate::observed::{Evidence, Observed, Stats};
 use crate::rewrite::{RandomName, RewriteRule, Rewriter, Target};
+use indexmap::IndexMap;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -165,7 +166,7 @@ impl PolicyOptions {
             return Cow::Borrowed(r);
         }
         let fill = self.filler(r);
-        Cow::Owned(r.rebuild(|f, v| fill(f, v).map(str::to_owned), r.tail()))
+        Cow::Owned(r.with_fields(fill))
     }
 
     /// As `resolve(r).write_iam(out)`, without building the resolved resource.
@@ -457,22 +458,18 @@ fn generalise(resources: Vec<Resource>, mode: S3Objects) -> Vec<Resource> {
             resources
         };
     }
-    let mut out = Vec::with_capacity(resources.len());
-    let mut by_head: BTreeMap<Resource, Vec<String>> = BTreeMap::new();
-    let mut b = ResourceBuilder::new();
-    for r in resources {
-        match r.tail() {
-            Some(t) => {
-                for seg in r.segs() {
-                    b.push(seg);
-                }
-                let head = b.finish(None);
-                by_head.entry(head).or_default().push(t.to_owned());
-            }
-            None => out.push(r),
+    let mut out = Vec::new();
+    // The tails of each head (the resource's packed form before its tail).
+    let mut by_head: IndexMap<&[u8], Vec<&str>, rustc_hash::FxBuildHasher> = IndexMap::default();
+    for r in &resources {
+        match r.split_tail() {
+            Some((head, t)) => by_head.entry(head).or_default().push(t),
+            None => out.push(r.clone()),
         }
     }
+    let mut b = ResourceBuilder::new();
     for (head, tails) in by_head {
+        let head = Resource::from_packed(head);
         let mut make = |prefix: &str, star: bool| {
             for seg in head.segs() {
                 b.push(seg);
@@ -493,7 +490,7 @@ fn generalise(resources: Vec<Resource>, mode: S3Objects) -> Vec<Resource> {
                 out.push(make("", true));
             }
             S3Objects::Prefix => {
-                let mut uniq: Vec<&str> = tails.iter().map(String::as_str).collect();
+                let mut uniq = tails;
                 uniq.sort_unstable();
                 uniq.dedup();
                 if uniq.len() == 1 {
