@@ -34,7 +34,7 @@ pub(crate) enum Lane<'a> {
     /// the ordinary path makes of a new key.
     Key {
         principal: Option<Cow<'a, str>>,
-        selection: (String, String),
+        selection: (&'a str, &'a str),
     },
 }
 
@@ -44,29 +44,6 @@ fn piece(key: &mut Vec<u8>, tag: u8, text: &[u8]) {
     key.extend_from_slice(&(text.len() as u32).to_le_bytes());
     key.extend_from_slice(text);
 }
-
-/// The members of a μ/log event that the ordinary path reads for the call's service,
-/// operation, context and outcome (with or without a leading `:`); `request`, `response`,
-/// `result`, `exception` and the principal are handled apart.
-const MULOG_KEYED: &[&str] = &[
-    "mulog/event-name",
-    "api",
-    "service",
-    "operation",
-    "op",
-    "mulog/outcome",
-    "region",
-    "aws/region",
-    "account",
-    "aws/account",
-    "partition",
-    "endpoint",
-    "cognitect.anomalies/category",
-    "cognitect.aws.error/code",
-    "ErrorCode",
-    "__type",
-    "Code",
-];
 
 /// The members of a plain Call line that decide the call (besides `params` and `principal`).
 const CALL_KEYED: &[&str] = &[
@@ -98,6 +75,46 @@ const WANTED: [&str; 8] = [
     "request",
 ];
 
+/// Where `bare` (a member name without its `:`) is in [`WANTED`], and whether it is keyed: one
+/// of the members of a μ/log event that the ordinary path reads for the call's service,
+/// operation, context and outcome (`request`, `response`, `result`, `exception` and the
+/// principal are handled apart). One match, as the lane asks it of every member of every line.
+fn mulog_member(bare: &str) -> (Option<usize>, bool) {
+    // By length first: most members of a line (timestamps, trace ids) have no candidate.
+    let candidates: &[(&str, Option<usize>, bool)] = match bare.len() {
+        2 => &[("op", Some(4), true)],
+        3 => &[("api", Some(1), true)],
+        4 => &[("Code", None, true)],
+        6 => &[
+            ("region", None, true),
+            ("result", Some(6), false),
+            ("__type", None, true),
+        ],
+        7 => &[
+            ("service", Some(2), true),
+            ("request", Some(7), false),
+            ("account", None, true),
+        ],
+        8 => &[("response", Some(5), false), ("endpoint", None, true)],
+        9 => &[
+            ("operation", Some(3), true),
+            ("partition", None, true),
+            ("ErrorCode", None, true),
+        ],
+        10 => &[("aws/region", None, true)],
+        11 => &[("aws/account", None, true)],
+        13 => &[("mulog/outcome", None, true)],
+        16 => &[("mulog/event-name", Some(0), true)],
+        24 => &[("cognitect.aws.error/code", None, true)],
+        28 => &[("cognitect.anomalies/category", None, true)],
+        _ => &[],
+    };
+    candidates
+        .iter()
+        .find(|(name, _, _)| *name == bare)
+        .map_or((None, false), |&(_, w, k)| (w, k))
+}
+
 pub(crate) fn mulog_json<'a>(
     line: &'a str,
     members: &[json::Member],
@@ -120,9 +137,8 @@ pub(crate) fn mulog_json<'a>(
             Some(b) => (b, true),
             None => (k, false),
         };
-        let slot = WANTED
-            .iter()
-            .position(|w| *w == bare)
+        let slot = mulog_member(bare)
+            .0
             .or_else(|| (principal_name == Some(bare)).then_some(WANTED.len()));
         if let Some(w) = slot {
             let e = &mut at[w];
@@ -140,10 +156,7 @@ pub(crate) fn mulog_json<'a>(
     let find = |_: &str, _: &[json::Member], name: &str| -> Option<&json::Member> {
         let w = match name {
             "" => principal_slot,
-            _ => WANTED
-                .iter()
-                .position(|w| *w == name)
-                .unwrap_or(WANTED.len()),
+            _ => mulog_member(name).0.unwrap_or(WANTED.len()),
         };
         let (exact, colon) = at[w];
         members.get(if exact != usize::MAX { exact } else { colon })
@@ -161,7 +174,7 @@ pub(crate) fn mulog_json<'a>(
     for m in members {
         let k = m.key_raw(line);
         let bare = k.strip_prefix(':').unwrap_or(k);
-        if MULOG_KEYED.contains(&bare) {
+        if mulog_member(bare).1 {
             piece(key, b'k', k.as_bytes());
             piece(key, b'v', m.raw(line).as_bytes());
         }
@@ -221,7 +234,7 @@ pub(crate) fn mulog_json<'a>(
     }
     Lane::Key {
         principal,
-        selection: (service.to_owned(), operation.to_owned()),
+        selection: (service, operation),
     }
 }
 
@@ -362,7 +375,7 @@ pub(crate) fn call_json<'a>(
     }
     Lane::Key {
         principal,
-        selection: (service.to_owned(), operation.to_owned()),
+        selection: (service, operation),
     }
 }
 
@@ -674,7 +687,7 @@ pub(crate) fn mulog_edn<'a>(
     key.push(b'E');
     for m in &members {
         let n = &line[m.name.clone()];
-        if MULOG_KEYED.contains(&n) {
+        if mulog_member(n).1 {
             piece(key, b'k', n.as_bytes());
             piece(key, b'v', line[m.value.clone()].as_bytes());
         }
@@ -745,7 +758,7 @@ pub(crate) fn mulog_edn<'a>(
     }
     Lane::Key {
         principal,
-        selection: (service.to_owned(), operation.to_owned()),
+        selection: (service, operation),
     }
 }
 
@@ -792,5 +805,43 @@ fn edn_walk(
             key.push(b']');
         }
         _ => key.push(b'T'),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{WANTED, mulog_member};
+
+    #[test]
+    fn the_member_match_agrees_with_the_lists() {
+        for (i, w) in WANTED.iter().enumerate() {
+            assert_eq!(mulog_member(w).0, Some(i), "{w}");
+        }
+        // Keyed: exactly the members the ordinary path reads into the event.
+        for k in super::super::jsonl::MULOG_KEYS {
+            assert!(mulog_member(k).1, "{k}");
+        }
+        for other in [
+            "request",
+            "response",
+            "result",
+            "exception",
+            "mulog/timestamp",
+            "",
+            "Api",
+        ] {
+            assert!(!mulog_member(other).1, "{other}");
+        }
+        // Nothing else is keyed or wanted: every candidate name is in one of the lists.
+        for len in 0..64 {
+            for name in super::super::jsonl::MULOG_KEYS.iter().chain(WANTED.iter()) {
+                if name.len() == len {
+                    let (w, k) = mulog_member(name);
+                    assert_eq!(w, WANTED.iter().position(|x| x == name), "{name}");
+                    assert_eq!(k, super::super::jsonl::MULOG_KEYS.contains(name), "{name}");
+                }
+            }
+        }
+        assert_eq!(mulog_member("mulog/trace-id"), (None, false));
     }
 }

@@ -366,6 +366,9 @@ impl<'a> Parser<'a> {
         self.pos += 1;
         let base = keys.len();
         let mut set: Option<FxHashSet<Cow<'a, str>>> = None;
+        // One bit per key seen (by its length and last byte): a key whose bit is clear is
+        // new, with no look-up.
+        let mut bits = 0u64;
         self.ws();
         if self.peek() == Some(b'}') {
             self.pos += 1;
@@ -398,7 +401,15 @@ impl<'a> Parser<'a> {
             }
             let duplicate = match &mut set {
                 Some(set) => !set.insert(key.clone()),
-                None => keys[base..].contains(&key),
+                None => {
+                    let bit = 1u64
+                        << ((key.len().wrapping_mul(7)
+                            + usize::from(key.bytes().last().unwrap_or(0)))
+                            & 63);
+                    let maybe = bits & bit != 0;
+                    bits |= bit;
+                    maybe && keys[base..].contains(&key)
+                }
             };
             if duplicate {
                 break Err(JsonError {

@@ -219,7 +219,7 @@ pub(crate) fn call_line_selected(
 
 /// The top-level keys of a μ/log event that [`mulog::call_from_event`] reads (with or without
 /// a leading `:`), besides the principal key.
-const MULOG_KEYS: &[&str] = &[
+pub(super) const MULOG_KEYS: &[&str] = &[
     "mulog/event-name",
     "api",
     "service",

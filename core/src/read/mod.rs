@@ -734,7 +734,7 @@ impl<R: BufRead> CallReader<R> {
                                 line: n,
                             }));
                         }
-                        selection = Some(s);
+                        selection = Some((s.0.to_owned(), s.1.to_owned()));
                     }
                 }
             }
@@ -803,6 +803,7 @@ impl<R: BufRead> CallReader<R> {
             }));
         }
         // A new key: the reader reads the line (one whole form).
+        let selection = (selection.0.to_owned(), selection.1.to_owned());
         let form = match edn::parse_one(line, 0) {
             Ok(Some((form, _))) => form,
             _ => return Fast::Ordinary,
