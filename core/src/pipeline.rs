@@ -11,7 +11,7 @@ use crate::read::{self, CallReader, FastCache, Format, Item, ReadOptions};
 use crate::spec::Rules;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 /// Reads events into permissions.
 ///
@@ -162,6 +162,32 @@ struct Part {
     error: Option<Error>,
     /// Lines read (to number the next part of the same file).
     lines: u64,
+}
+
+/// A unit's result as the merge waits for it.
+enum Slot {
+    Pending,
+    Done(Box<Part>),
+    /// Not read: a unit before it failed.
+    Skipped,
+}
+
+/// Puts a unit's slot in place when dropped (a job's unit read, or not), and wakes the merge.
+struct Fill<'a> {
+    i: usize,
+    slot: Slot,
+    slots: &'a Mutex<Vec<Slot>>,
+    ready: &'a Condvar,
+}
+
+impl Drop for Fill<'_> {
+    fn drop(&mut self) {
+        let slot = std::mem::replace(&mut self.slot, Slot::Skipped);
+        let mut s = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        s[self.i] = slot;
+        drop(s);
+        self.ready.notify_all();
+    }
 }
 
 /// A job's share of the input: a whole input, or the bytes `range` of a file read as `format`.
@@ -448,7 +474,10 @@ impl Pipeline {
         let next = AtomicUsize::new(0);
         // The first unit that failed (later units need not be read).
         let failed = AtomicUsize::new(usize::MAX);
-        let results: Vec<Mutex<Option<Part>>> = units.iter().map(|_| Mutex::new(None)).collect();
+        let slots: Mutex<Vec<Slot>> = Mutex::new(units.iter().map(|_| Slot::Pending).collect());
+        let ready = Condvar::new();
+        let mut merged = Observed::new();
+        let mut outcome = Ok(());
         std::thread::scope(|scope| {
             for _ in 0..jobs.min(units.len()) {
                 scope.spawn(|| {
@@ -457,47 +486,67 @@ impl Pipeline {
                         if i >= units.len() {
                             return;
                         }
-                        if i > failed.load(Ordering::Relaxed) {
-                            continue;
-                        }
-                        let part = self.read_unit(&units[i]);
-                        if part.error.is_some() {
-                            failed.fetch_min(i, Ordering::Relaxed);
-                        }
-                        if let Ok(mut slot) = results[i].lock() {
-                            *slot = Some(part);
+                        // Marks the unit read, or skipped (also if reading it panicked), so
+                        // that the merge never waits for it in vain.
+                        let mut fill = Fill {
+                            i,
+                            slot: Slot::Skipped,
+                            slots: &slots,
+                            ready: &ready,
+                        };
+                        if i < failed.load(Ordering::Relaxed) {
+                            let part = self.read_unit(&units[i]);
+                            if part.error.is_some() {
+                                failed.fetch_min(i, Ordering::Relaxed);
+                            }
+                            fill.slot = Slot::Done(Box::new(part));
                         }
                     }
                 });
+            }
+            // Meanwhile, the parts merged in order as they come: each part's lines numbered
+            // after the parts of its file before it.
+            let mut offset = 0u64;
+            let mut last_path: Option<&str> = None;
+            for (i, unit) in units.iter().enumerate() {
+                let part = {
+                    let mut s = slots.lock().unwrap_or_else(|e| e.into_inner());
+                    loop {
+                        match std::mem::replace(&mut s[i], Slot::Pending) {
+                            Slot::Pending => s = ready.wait(s).unwrap_or_else(|e| e.into_inner()),
+                            Slot::Done(part) => break Some(*part),
+                            Slot::Skipped => break None,
+                        }
+                    }
+                };
+                let Some(mut part) = part else {
+                    break;
+                };
+                if last_path != Some(unit.path.as_str()) || unit.part.is_none() {
+                    offset = 0;
+                }
+                last_path = Some(&unit.path);
+                if offset > 0 {
+                    part.observed.shift_lines(&unit.path, offset);
+                }
+                merged.absorb(part.observed);
+                if let Some(e) = part.error {
+                    outcome = Err(match e.line() {
+                        Some(l) if offset > 0 && e.path() == Some(unit.path.as_str()) => {
+                            let col = e.column().unwrap_or(1);
+                            e.set_position(l + offset, col)
+                        }
+                        _ => e,
+                    });
+                    // Later units are skipped by the jobs, or dropped.
+                    failed.fetch_min(i, Ordering::Relaxed);
+                    break;
+                }
+                offset += part.lines;
             }
         });
-        // In order: each part's lines numbered after the parts of its file before it.
-        let mut offset = 0u64;
-        let mut last_path: Option<&str> = None;
-        for (unit, slot) in units.iter().zip(results) {
-            let Some(mut part) = slot.into_inner().ok().flatten() else {
-                break;
-            };
-            if last_path != Some(unit.path.as_str()) || unit.part.is_none() {
-                offset = 0;
-            }
-            last_path = Some(&unit.path);
-            if offset > 0 {
-                part.observed.shift_lines(&unit.path, offset);
-            }
-            self.observed.absorb(part.observed);
-            if let Some(e) = part.error {
-                return Err(match e.line() {
-                    Some(l) if offset > 0 && e.path() == Some(unit.path.as_str()) => {
-                        let col = e.column().unwrap_or(1);
-                        e.set_position(l + offset, col)
-                    }
-                    _ => e,
-                });
-            }
-            offset += part.lines;
-        }
-        Ok(())
+        self.observed.absorb(merged);
+        outcome
     }
 
     /// The units of work: whole inputs, and regular files large enough split into parts.
