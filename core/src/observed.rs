@@ -665,6 +665,49 @@ impl Observed {
         self.trim_malformed();
     }
 
+    /// Renames evidence sources: a source `map` knows becomes the label it gives, its lines
+    /// (other than 0, "no line") moved on by the offset it gives. First evidence stays first
+    /// when the renaming keeps the order of (source, line), as a part's label and lines do.
+    pub(crate) fn relabel<'m>(&mut self, map: impl Fn(&str) -> Option<(&'m str, u64)>) {
+        let mut sources: Interner<Arc<str>> = Interner::default();
+        let remap: Vec<(u32, u64)> = self
+            .sources
+            .0
+            .iter()
+            .map(|s| match map(s) {
+                Some((to, offset)) => (sources.id(to, Arc::from), offset),
+                None => (sources.id(&**s, Arc::from), 0),
+            })
+            .collect();
+        for t in self
+            .permissions
+            .tallies_mut()
+            .chain(self.diagnostics.values_mut())
+        {
+            if t.source != NONE
+                && let Some(&(id, offset)) = remap.get(t.source as usize)
+            {
+                t.source = id;
+                if t.line > 0 {
+                    t.line += offset;
+                }
+            }
+        }
+        self.malformed_at = std::mem::take(&mut self.malformed_at)
+            .into_iter()
+            .map(|e| match map(&e.source) {
+                Some((to, offset)) => Evidence {
+                    source: Arc::from(to),
+                    line: if e.line > 0 { e.line + offset } else { 0 },
+                },
+                None => e,
+            })
+            .collect();
+        self.trim_malformed();
+        self.sources = sources;
+        self.last_source = None;
+    }
+
     /// Adds `offset` to every line of evidence from `label` (a part of a file read by itself,
     /// its lines numbered from 1, placed after the lines before it).
     pub(crate) fn shift_lines(&mut self, label: &str, offset: u64) {

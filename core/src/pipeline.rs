@@ -10,7 +10,7 @@ use crate::observed::{Evidence, Interned, Observed};
 use crate::read::{self, CallReader, FastCache, Format, Item, ReadOptions};
 use crate::spec::Rules;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
 /// Reads events into permissions.
@@ -471,6 +471,71 @@ impl Pipeline {
             return Ok(());
         }
         let units = self.plan(paths, jobs);
+        if units.iter().any(|u| u.path == "-") {
+            // Standard input cannot be read again: read in parts as they come.
+            return self.read_units(&units, jobs);
+        }
+        // Each job reads the units it takes into one result of its own, so that what it
+        // derived and interned for one part serves the next. A part's lines are numbered from
+        // its start, under a label of its own (the path, a NUL and the part's index: labels
+        // order as (path, part), as the lines they stand for); once every part's lines are
+        // known, the labels become the path and the lines are numbered from the file's start.
+        let next = AtomicUsize::new(0);
+        let failed = AtomicBool::new(false);
+        let lines: Vec<AtomicU64> = units.iter().map(|_| AtomicU64::new(0)).collect();
+        let label = |i: usize| format!("{}\u{0}{i:020}", units[i].path);
+        let results: Vec<Observed> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..jobs.min(units.len()))
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut p = self.job();
+                        loop {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            if i >= units.len() || failed.load(Ordering::Relaxed) {
+                                break;
+                            }
+                            match p.read_unit_into(&units[i], &label(i)) {
+                                (None, n) => lines[i].store(n, Ordering::Relaxed),
+                                (Some(_), _) => {
+                                    failed.store(true, Ordering::Relaxed);
+                                    break;
+                                }
+                            }
+                        }
+                        p.observed
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        });
+        if failed.load(Ordering::Relaxed) {
+            // The first error, and only what comes before it: read again part by part.
+            return self.read_units(&units, jobs);
+        }
+        // Where each part's lines start in its file.
+        let mut offsets: std::collections::HashMap<String, (&str, u64)> = Default::default();
+        let mut offset = 0u64;
+        for (i, unit) in units.iter().enumerate() {
+            // A whole input, or the first part of a file (which may be listed twice).
+            if unit.part.is_none_or(|(start, ..)| start == 0) {
+                offset = 0;
+            }
+            offsets.insert(label(i), (unit.path.as_str(), offset));
+            offset += lines[i].load(Ordering::Relaxed);
+        }
+        for mut observed in results {
+            observed.relabel(|l| offsets.get(l).copied());
+            self.observed.absorb(observed);
+        }
+        Ok(())
+    }
+
+    /// Reads units with `jobs` threads, each part into a result of its own, merged in order
+    /// (the first error wins, with everything before it).
+    fn read_units(&mut self, units: &[Unit], jobs: usize) -> Result<()> {
         let next = AtomicUsize::new(0);
         // The first unit that failed (later units need not be read).
         let failed = AtomicUsize::new(usize::MAX);
@@ -507,7 +572,6 @@ impl Pipeline {
             // Meanwhile, the parts merged in order as they come: each part's lines numbered
             // after the parts of its file before it.
             let mut offset = 0u64;
-            let mut last_path: Option<&str> = None;
             for (i, unit) in units.iter().enumerate() {
                 let part = {
                     let mut s = slots.lock().unwrap_or_else(|e| e.into_inner());
@@ -522,10 +586,10 @@ impl Pipeline {
                 let Some(mut part) = part else {
                     break;
                 };
-                if last_path != Some(unit.path.as_str()) || unit.part.is_none() {
+                // A whole input, or the first part of a file (which may be listed twice).
+                if unit.part.is_none_or(|(start, ..)| start == 0) {
                     offset = 0;
                 }
-                last_path = Some(&unit.path);
                 if offset > 0 {
                     part.observed.shift_lines(&unit.path, offset);
                 }
@@ -617,24 +681,44 @@ impl Pipeline {
 
     /// Reads one unit into a fresh result.
     fn read_unit(&self, unit: &Unit) -> Part {
+        let mut p = self.job();
+        let (error, lines) = p.read_unit_into(unit, &unit.path);
+        Part {
+            observed: p.observed,
+            error,
+            lines,
+        }
+    }
+
+    /// A pipeline for one job: these rules and options, nothing read.
+    fn job(&self) -> Pipeline {
         let mut p = Pipeline::new(Arc::clone(&self.rules), self.options.clone());
         p.progress = self.progress.clone();
-        let label = unit.path.as_str();
-        let (error, lines) = match unit.part {
-            None => (p.read_path(label).err(), 0),
-            Some((start, end, format)) => match open_range(label, start, end, &p.progress) {
+        p
+    }
+
+    /// Reads one unit into this pipeline, its evidence under `label`: the error, if any, and
+    /// the lines read (of a part of a file; 0 for a whole input).
+    fn read_unit_into(&mut self, unit: &Unit, label: &str) -> (Option<Error>, u64) {
+        let path = unit.path.as_str();
+        match unit.part {
+            None => match read::open_input(path) {
+                Ok(input) => (self.read(input, label).err(), 0),
+                Err(e) => (Some(e), 0),
+            },
+            Some((start, end, format)) => match open_range(path, start, end, &self.progress) {
                 Err(e) => (Some(e), 0),
                 Ok(mut input) if format == Format::Auto => {
                     // The first part: as the whole file starts (its format found again, a byte
                     // order mark, lines passed over in lenient mode).
-                    match read::start(&mut input, label, &p.options) {
+                    match read::start(&mut input, label, &self.options) {
                         Err(e) => (Some(e), 0),
                         Ok(st) => {
-                            let reader = CallReader::after_start(input, st, label, &p.options);
+                            let reader = CallReader::after_start(input, st, label, &self.options);
                             for &line in reader.undetected_lines() {
-                                p.observed.count_malformed(Evidence::new(label, line));
+                                self.observed.count_malformed(Evidence::new(label, line));
                             }
-                            match p.drain(reader, label) {
+                            match self.drain(reader, label) {
                                 Ok(n) => (None, n),
                                 Err(e) => (Some(e), 0),
                             }
@@ -642,18 +726,13 @@ impl Pipeline {
                     }
                 }
                 Ok(input) => {
-                    let reader = CallReader::part(input, label, &p.options, format);
-                    match p.drain(reader, label) {
+                    let reader = CallReader::part(input, label, &self.options, format);
+                    match self.drain(reader, label) {
                         Ok(n) => (None, n),
                         Err(e) => (Some(e), 0),
                     }
                 }
             },
-        };
-        Part {
-            observed: p.observed,
-            error,
-            lines,
         }
     }
 

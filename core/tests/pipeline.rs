@@ -461,6 +461,8 @@ fn several_jobs_read_as_one() {
         vec![json_path.clone()],
         vec![edn_path.clone()],
         vec![json_path.clone(), edn_path.clone(), json_path.clone()],
+        // One file twice in a row: each reading numbers its lines from 1.
+        vec![edn_path.clone(), edn_path.clone()],
     ] {
         let (one, e1) = read_with_jobs(&paths, &lenient, 1);
         assert_eq!(e1, None);
