@@ -329,26 +329,17 @@ impl Resource {
 
     /// The pieces, in order.
     pub fn segs(&self) -> impl Iterator<Item = SegRef<'_>> + Clone + '_ {
-        Records {
-            bytes: &self.packed,
-            pos: 0,
-        }
-        .filter_map(|r| match r {
-            Record::Seg(s) => Some(s),
-            Record::Tail(_) => None,
-        })
+        self.view().segs()
     }
 
     /// The generalisable tail (literal text), if any.
     pub fn tail(&self) -> Option<&str> {
-        Records {
-            bytes: &self.packed,
-            pos: 0,
-        }
-        .find_map(|r| match r {
-            Record::Tail(t) => Some(t),
-            Record::Seg(_) => None,
-        })
+        self.view().tail()
+    }
+
+    /// A borrowed view of the packed form.
+    pub(crate) fn view(&self) -> Packed<'_> {
+        Packed(&self.packed)
     }
 
     /// The pieces as owned [`Seg`]s.
@@ -356,52 +347,14 @@ impl Resource {
         self.segs().map(SegRef::to_owned).collect()
     }
 
-    /// This resource with each field's value replaced by `f(field, value)` (its tail kept).
-    /// The other pieces are copied as they are packed: a field is a piece of its own, so the
-    /// result is as normalized as the resource.
-    pub(crate) fn with_fields<'s, 't>(
-        &'s self,
-        mut f: impl FnMut(Field, Option<&'s str>) -> Option<&'t str>,
-    ) -> Resource {
-        let mut out = Vec::with_capacity(self.packed.len() + 32);
-        let mut records = Records {
-            bytes: &self.packed,
-            pos: 0,
-        };
-        let mut start = 0;
-        while let Some(r) = records.next() {
-            match r {
-                Record::Seg(SegRef::Field(field, v)) => match f(field, v) {
-                    Some(v) => {
-                        out.push(T_FIELD);
-                        out.push(field_byte(field));
-                        push_text(&mut out, v);
-                    }
-                    None => {
-                        out.push(T_GAP);
-                        out.push(field_byte(field));
-                    }
-                },
-                _ => out.extend_from_slice(&self.packed[start..records.pos]),
-            }
-            start = records.pos;
-        }
-        Resource {
-            packed: out.into_boxed_slice(),
-        }
-    }
-
     /// The value of the first field of this kind, if known.
     pub fn field(&self, field: Field) -> Option<&str> {
-        self.segs().find_map(|s| match s {
-            SegRef::Field(f, v) if f == field => v,
-            _ => None,
-        })
+        self.view().field(field)
     }
 
     /// `true` if any field is still unknown.
     pub fn has_gap(&self) -> bool {
-        self.segs().any(|s| matches!(s, SegRef::Field(_, None)))
+        self.view().has_gap()
     }
 
     /// Renders as IAM text: literal text escaped, gaps as `*`.
@@ -413,24 +366,7 @@ impl Resource {
 
     /// As [`Resource::to_iam`], appending to `out`.
     pub fn write_iam(&self, out: &mut String) {
-        for seg in self.segs() {
-            match seg {
-                SegRef::Text(t) => escape_iam(t, out),
-                SegRef::Pattern(p) => out.push_str(p),
-                SegRef::Field(_, Some(v)) => escape_iam(v, out),
-                SegRef::Field(_, None) => out.push('*'),
-                // Only a resource built for Terraform holds one; as IAM text it is the
-                // interpolation Terraform would fill in.
-                SegRef::Expr(_, e) => {
-                    out.push_str("${");
-                    out.push_str(e);
-                    out.push('}');
-                }
-            }
-        }
-        if let Some(t) = self.tail() {
-            escape_iam(t, out);
-        }
+        self.view().write_iam(out);
     }
 
     /// `true` if a rewrite rule put a Terraform expression in this resource.
@@ -458,6 +394,109 @@ impl Resource {
             escape_iam(t, &mut out);
         }
         out
+    }
+}
+
+/// A resource's packed form, borrowed (from a [`Resource`] or a store of them).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Packed<'a>(pub(crate) &'a [u8]);
+
+impl<'a> Packed<'a> {
+    fn records(self) -> Records<'a> {
+        Records {
+            bytes: self.0,
+            pos: 0,
+        }
+    }
+
+    /// The pieces, in order.
+    pub(crate) fn segs(self) -> impl Iterator<Item = SegRef<'a>> + Clone + 'a {
+        self.records().filter_map(|r| match r {
+            Record::Seg(s) => Some(s),
+            Record::Tail(_) => None,
+        })
+    }
+
+    /// The generalisable tail (literal text), if any.
+    pub(crate) fn tail(self) -> Option<&'a str> {
+        self.records().find_map(|r| match r {
+            Record::Tail(t) => Some(t),
+            Record::Seg(_) => None,
+        })
+    }
+
+    /// The value of the first field of this kind, if known.
+    pub(crate) fn field(self, field: Field) -> Option<&'a str> {
+        self.segs().find_map(|s| match s {
+            SegRef::Field(f, v) if f == field => v,
+            _ => None,
+        })
+    }
+
+    /// `true` if any field is still unknown.
+    pub(crate) fn has_gap(self) -> bool {
+        self.segs().any(|s| matches!(s, SegRef::Field(_, None)))
+    }
+
+    /// An owned copy.
+    pub(crate) fn to_resource(self) -> Resource {
+        Resource {
+            packed: Box::from(self.0),
+        }
+    }
+
+    /// The resource with each field's value replaced by `f(field, value)` (its tail kept).
+    /// The other pieces are copied as they are packed: a field is a piece of its own, so the
+    /// result is as normalized as the resource.
+    pub(crate) fn with_fields<'t>(
+        self,
+        mut f: impl FnMut(Field, Option<&'a str>) -> Option<&'t str>,
+    ) -> Resource {
+        let mut out = Vec::with_capacity(self.0.len() + 32);
+        let mut records = self.records();
+        let mut start = 0;
+        while let Some(r) = records.next() {
+            match r {
+                Record::Seg(SegRef::Field(field, v)) => match f(field, v) {
+                    Some(v) => {
+                        out.push(T_FIELD);
+                        out.push(field_byte(field));
+                        push_text(&mut out, v);
+                    }
+                    None => {
+                        out.push(T_GAP);
+                        out.push(field_byte(field));
+                    }
+                },
+                _ => out.extend_from_slice(&self.0[start..records.pos]),
+            }
+            start = records.pos;
+        }
+        Resource {
+            packed: out.into_boxed_slice(),
+        }
+    }
+
+    /// As [`Resource::write_iam`].
+    pub(crate) fn write_iam(self, out: &mut String) {
+        for seg in self.segs() {
+            match seg {
+                SegRef::Text(t) => escape_iam(t, out),
+                SegRef::Pattern(p) => out.push_str(p),
+                SegRef::Field(_, Some(v)) => escape_iam(v, out),
+                SegRef::Field(_, None) => out.push('*'),
+                // Only a resource built for Terraform holds one; as IAM text it is the
+                // interpolation Terraform would fill in.
+                SegRef::Expr(_, e) => {
+                    out.push_str("${");
+                    out.push_str(e);
+                    out.push('}');
+                }
+            }
+        }
+        if let Some(t) = self.tail() {
+            escape_iam(t, out);
+        }
     }
 }
 

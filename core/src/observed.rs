@@ -3,7 +3,7 @@
 //! Kept compact: actions, resources, conditions, principals and evidence sources are interned
 //! once, and each distinct permission is four ids and a tally.
 
-use crate::arn::Resource;
+use crate::arn::{Packed, Resource};
 use crate::call::Source;
 use crate::error::{Error, ErrorKind, Result};
 use crate::permission::{ConditionBlock, Derived, Diagnostic, Permission, RequestContext};
@@ -276,6 +276,15 @@ struct Tally {
     /// The request contexts of its calls: one context id, `CTX_SET | i` for a set of them,
     /// `CTX_MORE`, or `NONE` (a diagnostic's).
     ctx: u32,
+}
+
+/// A permission seen, its resource borrowed in its packed form.
+pub(crate) struct SeenPacked<'a> {
+    pub(crate) principal: Option<&'a str>,
+    pub(crate) action: &'a str,
+    pub(crate) resource: Packed<'a>,
+    pub(crate) condition: Option<&'a ConditionBlock>,
+    pub(crate) stats: Stats,
 }
 
 /// A permission seen, as [`Observed::permissions`] lists it.
@@ -807,6 +816,18 @@ impl Observed {
         }
         impl<I: Iterator> ExactSizeIterator for Exact<I> {}
         Exact(iter, self.permissions.len).map(move |(k, t)| self.seen(k, t))
+    }
+
+    /// As [`Observed::permissions_unordered`], each resource borrowed in its packed form (no
+    /// copy made per permission) and without the contexts.
+    pub(crate) fn permissions_packed(&self) -> impl Iterator<Item = SeenPacked<'_>> + '_ {
+        self.permissions.iter().map(move |(k, t)| SeenPacked {
+            principal: (k.principal != NONE).then(|| &**self.principals.get(k.principal)),
+            action: self.actions.get(k.action),
+            resource: Packed(self.resources.bytes(k.resource)),
+            condition: (k.condition != NONE).then(|| self.conditions.get(k.condition)),
+            stats: self.stats_of(t),
+        })
     }
 
     fn seen<'a>(&'a self, k: &Key, t: &Tally) -> Seen<'a> {

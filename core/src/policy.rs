@@ -1,7 +1,7 @@
 //! From [`Observed`] to policy documents: filling and mapping context fields, S3 key
 //! generalisation, grouping into statements, stable Sids and size splitting.
 
-use crate::arn::{Field, Resource, ResourceBuilder, SegRef, partition_of_region};
+use crate::arn::{Field, Packed, Resource, ResourceBuilder, SegRef, partition_of_region};
 use crate::derive::{ConditionBlock, Diagnostic, DiagnosticKind};
 use crate::error::{Error, ErrorKind, Result};
 use crate::observed::{Evidence, Observed, Stats};
@@ -165,12 +165,19 @@ impl PolicyOptions {
         if self.map_account.is_empty() && self.map_region.is_empty() && !r.has_gap() {
             return Cow::Borrowed(r);
         }
-        let fill = self.filler(r);
-        Cow::Owned(r.with_fields(fill))
+        Cow::Owned(self.resolve_packed(r.view()))
+    }
+
+    /// As [`PolicyOptions::resolve`], for a resource in its packed form (always a new one).
+    pub(crate) fn resolve_packed(&self, r: Packed<'_>) -> Resource {
+        if self.map_account.is_empty() && self.map_region.is_empty() && !r.has_gap() {
+            return r.to_resource();
+        }
+        r.with_fields(self.filler(r))
     }
 
     /// As `resolve(r).write_iam(out)`, without building the resolved resource.
-    pub(crate) fn write_resolved_iam(&self, r: &Resource, out: &mut String) {
+    pub(crate) fn write_resolved_iam(&self, r: Packed<'_>, out: &mut String) {
         let fill = self.filler(r);
         for seg in r.segs() {
             match seg {
@@ -195,7 +202,7 @@ impl PolicyOptions {
     /// What each field of `r` becomes: its value mapped, or a gap filled.
     fn filler<'a>(
         &'a self,
-        r: &'a Resource,
+        r: Packed<'a>,
     ) -> impl Fn(Field, Option<&'a str>) -> Option<&'a str> + 'a {
         let own_region = r.field(Field::Region);
         let region = own_region
@@ -300,7 +307,7 @@ pub fn write_permission_lines(
     let mut arena = String::new();
     // (resource text start, its length, action, condition + 1 or 0)
     let mut items: Vec<(usize, u32, u32, u32)> = Vec::with_capacity(observed.len());
-    for p in observed.permissions_unordered() {
+    for p in observed.permissions_packed() {
         if !opts.included(p.action, &p.stats) {
             continue;
         }
@@ -323,7 +330,7 @@ pub fn write_permission_lines(
             },
         };
         let start = arena.len();
-        opts.write_resolved_iam(&p.resource, &mut arena);
+        opts.write_resolved_iam(p.resource, &mut arena);
         items.push((
             start,
             (arena.len() - start) as u32,
@@ -490,13 +497,14 @@ fn generalise(resources: Vec<Resource>, mode: S3Objects) -> Vec<Resource> {
                 out.push(make("", true));
             }
             S3Objects::Prefix => {
-                let mut uniq = tails;
-                uniq.sort_unstable();
-                uniq.dedup();
-                if uniq.len() == 1 {
-                    out.push(make(uniq[0], false));
+                // The common prefix of a set is that of its least and greatest members.
+                let (Some(least), Some(most)) = (tails.iter().min(), tails.iter().max()) else {
+                    continue;
+                };
+                if least == most {
+                    out.push(make(least, false));
                 } else {
-                    let lcp = longest_common_prefix(&uniq);
+                    let lcp = longest_common_prefix(&[least, most]);
                     let cut = lcp.rfind('/').map(|i| &lcp[..=i]).unwrap_or("");
                     out.push(make(cut, true));
                 }
@@ -742,13 +750,16 @@ pub fn build_policies(observed: &Observed, opts: &PolicyOptions) -> Result<Polic
     let mut used = vec![0u64; opts.rewrite.len()];
     let mut random: BTreeMap<String, (RandomName, String, &str, Stats)> = BTreeMap::new();
     let mut found = Vec::new();
-    for p in observed.permissions_unordered() {
+    for p in observed.permissions_packed() {
         let stats = &p.stats;
         if !opts.included(p.action, stats) {
             continue;
         }
-        let resolved = opts.resolve(&p.resource);
-        let resource = rewriter.apply(&resolved, &mut used, &mut found)?;
+        let resolved = opts.resolve_packed(p.resource);
+        let rewritten = match rewriter.apply(&resolved, &mut used, &mut found)? {
+            Cow::Borrowed(_) => None,
+            Cow::Owned(r) => Some(r),
+        };
         for n in found.drain(..) {
             let e = random.entry(n.name.clone()).or_insert_with(|| {
                 (
@@ -764,6 +775,7 @@ pub fn build_policies(observed: &Observed, opts: &PolicyOptions) -> Result<Polic
                 e.3.first = stats.first.clone();
             }
         }
+        let resource = rewritten.unwrap_or(resolved);
         if stats.ok == 0 {
             let e = failed_only
                 .entry((p.action.to_owned(), resource.to_iam()))
@@ -782,7 +794,7 @@ pub fn build_policies(observed: &Observed, opts: &PolicyOptions) -> Result<Polic
         per_action
             .entry((principal, p.action, condition))
             .or_default()
-            .push(resource.into_owned());
+            .push(resource);
     }
     crate::rewrite::add_diagnostics(&opts.rewrite, &used, random, &mut diagnostics);
     for ((action, resource), (count, first)) in failed_only {
