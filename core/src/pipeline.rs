@@ -11,7 +11,7 @@ use crate::read::{self, CallReader, FastCache, Format, Item, ReadOptions};
 use crate::spec::Rules;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 
 /// Reads events into permissions.
 ///
@@ -68,11 +68,12 @@ fn call_key(call: &Call, key: &mut Vec<u8>) {
             Value::Bool(b) => key.push(if *b { b't' } else { b'f' }),
             Value::Number(n) => {
                 use std::io::Write as _;
+                key.push(b'N');
                 let at = key.len();
-                key.extend_from_slice(&[b'N', 0]);
+                key.extend_from_slice(&[0; 8]);
                 let _ = write!(key, "{n}");
-                // A number's text is short: its length in the byte after the tag.
-                key[at + 1] = (key.len() - at - 2) as u8;
+                let len = (key.len() - at - 8) as u64;
+                key[at..at + 8].copy_from_slice(&len.to_le_bytes());
             }
             Value::String(s) => text(key, b's', s),
             Value::Array(items) => {
@@ -162,32 +163,6 @@ struct Part {
     error: Option<Error>,
     /// Lines read (to number the next part of the same file).
     lines: u64,
-}
-
-/// A unit's result as the merge waits for it.
-enum Slot {
-    Pending,
-    Done(Box<Part>),
-    /// Not read: a unit before it failed.
-    Skipped,
-}
-
-/// Puts a unit's slot in place when dropped (a job's unit read, or not), and wakes the merge.
-struct Fill<'a> {
-    i: usize,
-    slot: Slot,
-    slots: &'a Mutex<Vec<Slot>>,
-    ready: &'a Condvar,
-}
-
-impl Drop for Fill<'_> {
-    fn drop(&mut self) {
-        let slot = std::mem::replace(&mut self.slot, Slot::Skipped);
-        let mut s = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-        s[self.i] = slot;
-        drop(s);
-        self.ready.notify_all();
-    }
 }
 
 /// A job's share of the input: a whole input, or the bytes `range` of a file read as `format`.
@@ -285,6 +260,31 @@ impl Pipeline {
         self.fast_diags.clear();
     }
 
+    /// Counts a call as the fast lane's entry `entry` says (its outcome, unless `ok` says
+    /// otherwise); `false` when there is no such entry.
+    fn count_entry(
+        &mut self,
+        entry: u32,
+        principal: Option<&str>,
+        ok: Option<bool>,
+        source: &crate::call::Source,
+    ) -> bool {
+        let Some(&e) = self.entries.get(entry as usize) else {
+            return false;
+        };
+        let perms = e.perms as usize..e.perms as usize + usize::from(e.n_perms);
+        let diags = e.diags as usize..e.diags as usize + usize::from(e.n_diags);
+        self.observed.count_ids(
+            &self.fast_perms[perms],
+            &self.fast_diags[diags],
+            e.ctx,
+            principal,
+            ok.unwrap_or(e.ok),
+            source,
+        );
+        true
+    }
+
     /// Remembers what the call just derived came to, under the key in `self.fast.key`.
     fn remember(&mut self, ok: bool) {
         let fits = self.ids.perms.len() <= usize::from(u16::MAX)
@@ -325,17 +325,9 @@ impl Pipeline {
         let ok = call.outcome.is_ok();
         self.fast.key.clear();
         call_key(call, &mut self.fast.key);
-        if let Some(e) = self.fast.get().and_then(|i| self.entries.get(i as usize)) {
-            let perms = e.perms as usize..e.perms as usize + usize::from(e.n_perms);
-            let diags = e.diags as usize..e.diags as usize + usize::from(e.n_diags);
-            self.observed.count_ids(
-                &self.fast_perms[perms],
-                &self.fast_diags[diags],
-                e.ctx,
-                call.principal.as_deref(),
-                ok,
-                &call.source,
-            );
+        if let Some(i) = self.fast.get()
+            && self.count_entry(i, call.principal.as_deref(), Some(ok), &call.source)
+        {
             return;
         }
         self.derive_and_count(call);
@@ -400,18 +392,7 @@ impl Pipeline {
                     line,
                 }) => {
                     let source = crate::call::Source::at(Arc::clone(&label_arc), line);
-                    if let Some(e) = self.entries.get(entry as usize) {
-                        let perms = e.perms as usize..e.perms as usize + usize::from(e.n_perms);
-                        let diags = e.diags as usize..e.diags as usize + usize::from(e.n_diags);
-                        self.observed.count_ids(
-                            &self.fast_perms[perms],
-                            &self.fast_diags[diags],
-                            e.ctx,
-                            principal.as_deref(),
-                            e.ok,
-                            &source,
-                        );
-                    }
+                    self.count_entry(entry, principal.as_deref(), None, &source);
                 }
                 Ok(Item::Call(call, None)) => self.record(&call),
                 Ok(Item::Call(call, Some((s, o)))) => {
@@ -539,10 +520,7 @@ impl Pipeline {
         let next = AtomicUsize::new(0);
         // The first unit that failed (later units need not be read).
         let failed = AtomicUsize::new(usize::MAX);
-        let slots: Mutex<Vec<Slot>> = Mutex::new(units.iter().map(|_| Slot::Pending).collect());
-        let ready = Condvar::new();
-        let mut merged = Observed::new();
-        let mut outcome = Ok(());
+        let results: Vec<Mutex<Option<Part>>> = units.iter().map(|_| Mutex::new(None)).collect();
         std::thread::scope(|scope| {
             for _ in 0..jobs.min(units.len()) {
                 scope.spawn(|| {
@@ -551,66 +529,46 @@ impl Pipeline {
                         if i >= units.len() {
                             return;
                         }
-                        // Marks the unit read, or skipped (also if reading it panicked), so
-                        // that the merge never waits for it in vain.
-                        let mut fill = Fill {
-                            i,
-                            slot: Slot::Skipped,
-                            slots: &slots,
-                            ready: &ready,
-                        };
-                        if i < failed.load(Ordering::Relaxed) {
-                            let part = self.read_unit(&units[i]);
-                            if part.error.is_some() {
-                                failed.fetch_min(i, Ordering::Relaxed);
-                            }
-                            fill.slot = Slot::Done(Box::new(part));
+                        if i > failed.load(Ordering::Relaxed) {
+                            continue;
+                        }
+                        let part = self.read_unit(&units[i]);
+                        if part.error.is_some() {
+                            failed.fetch_min(i, Ordering::Relaxed);
+                        }
+                        if let Ok(mut slot) = results[i].lock() {
+                            *slot = Some(part);
                         }
                     }
                 });
             }
-            // Meanwhile, the parts merged in order as they come: each part's lines numbered
-            // after the parts of its file before it.
-            let mut offset = 0u64;
-            for (i, unit) in units.iter().enumerate() {
-                let part = {
-                    let mut s = slots.lock().unwrap_or_else(|e| e.into_inner());
-                    loop {
-                        match std::mem::replace(&mut s[i], Slot::Pending) {
-                            Slot::Pending => s = ready.wait(s).unwrap_or_else(|e| e.into_inner()),
-                            Slot::Done(part) => break Some(*part),
-                            Slot::Skipped => break None,
-                        }
-                    }
-                };
-                let Some(mut part) = part else {
-                    break;
-                };
-                // A whole input, or the first part of a file (which may be listed twice).
-                if unit.part.is_none_or(|(start, ..)| start == 0) {
-                    offset = 0;
-                }
-                if offset > 0 {
-                    part.observed.shift_lines(&unit.path, offset);
-                }
-                merged.absorb(part.observed);
-                if let Some(e) = part.error {
-                    outcome = Err(match e.line() {
-                        Some(l) if offset > 0 && e.path() == Some(unit.path.as_str()) => {
-                            let col = e.column().unwrap_or(1);
-                            e.set_position(l + offset, col)
-                        }
-                        _ => e,
-                    });
-                    // Later units are skipped by the jobs, or dropped.
-                    failed.fetch_min(i, Ordering::Relaxed);
-                    break;
-                }
-                offset += part.lines;
-            }
         });
-        self.observed.absorb(merged);
-        outcome
+        // In order: each part's lines numbered after the parts of its file before it.
+        let mut offset = 0u64;
+        for (unit, slot) in units.iter().zip(results) {
+            let Some(mut part) = slot.into_inner().ok().flatten() else {
+                break;
+            };
+            // A whole input, or the first part of a file (which may be listed twice).
+            if unit.part.is_none_or(|(start, ..)| start == 0) {
+                offset = 0;
+            }
+            if offset > 0 {
+                part.observed.shift_lines(&unit.path, offset);
+            }
+            self.observed.absorb(part.observed);
+            if let Some(e) = part.error {
+                return Err(match e.line() {
+                    Some(l) if offset > 0 && e.path() == Some(unit.path.as_str()) => {
+                        let col = e.column().unwrap_or(1);
+                        e.set_position(l + offset, col)
+                    }
+                    _ => e,
+                });
+            }
+            offset += part.lines;
+        }
+        Ok(())
     }
 
     /// The units of work: whole inputs, and regular files large enough split into parts.
