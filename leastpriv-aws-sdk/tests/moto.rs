@@ -92,10 +92,8 @@ async fn s3_dynamodb_and_sqs_clients_are_recorded_with_the_permissions_they_need
     let ddb = aws_sdk_dynamodb::Client::from_conf(
         aws_sdk_dynamodb::Config::builder()
             .behavior_version_latest()
-            .region(aws_sdk_dynamodb::config::Region::new("eu-west-1"))
-            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-                "testing", "testing", None, None, "test",
-            ))
+            .region(region.clone())
+            .credentials_provider(creds.clone())
             .endpoint_url(&moto.url)
             .http_client(http.clone())
             .interceptor(recorder.interceptor())
@@ -104,10 +102,8 @@ async fn s3_dynamodb_and_sqs_clients_are_recorded_with_the_permissions_they_need
     let sqs = aws_sdk_sqs::Client::from_conf(
         aws_sdk_sqs::Config::builder()
             .behavior_version_latest()
-            .region(aws_sdk_sqs::config::Region::new("eu-west-1"))
-            .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-                "testing", "testing", None, None, "test",
-            ))
+            .region(region.clone())
+            .credentials_provider(creds.clone())
             .endpoint_url(&moto.url)
             .http_client(http)
             .interceptor(recorder.interceptor())
