@@ -479,12 +479,24 @@ impl<'a> Packed<'a> {
 
     /// As [`Resource::write_iam`].
     pub(crate) fn write_iam(self, out: &mut String) {
+        self.write_iam_with(|_, v| v, out);
+    }
+
+    /// As [`Packed::write_iam`], each field's value (`None`: a gap, `*`) given by
+    /// `field(field, value)`.
+    pub(crate) fn write_iam_with<'t>(
+        self,
+        field: impl Fn(Field, Option<&'a str>) -> Option<&'t str>,
+        out: &mut String,
+    ) {
         for seg in self.segs() {
             match seg {
                 SegRef::Text(t) => escape_iam(t, out),
                 SegRef::Pattern(p) => out.push_str(p),
-                SegRef::Field(_, Some(v)) => escape_iam(v, out),
-                SegRef::Field(_, None) => out.push('*'),
+                SegRef::Field(f, v) => match field(f, v) {
+                    Some(v) => escape_iam(v, out),
+                    None => out.push('*'),
+                },
                 // Only a resource built for Terraform holds one; as IAM text it is the
                 // interpolation Terraform would fill in.
                 SegRef::Expr(_, e) => {

@@ -162,41 +162,28 @@ impl PolicyOptions {
     /// from the options (partition from the region when not given). Borrowed when nothing
     /// changes: no mappings, and no gap to fill.
     pub fn resolve<'r>(&self, r: &'r Resource) -> Cow<'r, Resource> {
-        if self.map_account.is_empty() && self.map_region.is_empty() && !r.has_gap() {
+        if self.leaves_as_is(r.view()) {
             return Cow::Borrowed(r);
         }
-        Cow::Owned(self.resolve_packed(r.view()))
+        Cow::Owned(r.view().with_fields(self.filler(r.view())))
     }
 
     /// As [`PolicyOptions::resolve`], for a resource in its packed form (always a new one).
     pub(crate) fn resolve_packed(&self, r: Packed<'_>) -> Resource {
-        if self.map_account.is_empty() && self.map_region.is_empty() && !r.has_gap() {
+        if self.leaves_as_is(r) {
             return r.to_resource();
         }
         r.with_fields(self.filler(r))
     }
 
+    /// `true` when resolving changes nothing: no mapping, and no gap to fill.
+    fn leaves_as_is(&self, r: Packed<'_>) -> bool {
+        self.map_account.is_empty() && self.map_region.is_empty() && !r.has_gap()
+    }
+
     /// As `resolve(r).write_iam(out)`, without building the resolved resource.
     pub(crate) fn write_resolved_iam(&self, r: Packed<'_>, out: &mut String) {
-        let fill = self.filler(r);
-        for seg in r.segs() {
-            match seg {
-                SegRef::Field(f, v) => match fill(f, v) {
-                    Some(v) => crate::arn::escape_iam(v, out),
-                    None => out.push('*'),
-                },
-                SegRef::Text(t) => crate::arn::escape_iam(t, out),
-                SegRef::Pattern(p) => out.push_str(p),
-                SegRef::Expr(_, e) => {
-                    out.push_str("${");
-                    out.push_str(e);
-                    out.push('}');
-                }
-            }
-        }
-        if let Some(t) = r.tail() {
-            crate::arn::escape_iam(t, out);
-        }
+        r.write_iam_with(self.filler(r), out);
     }
 
     /// What each field of `r` becomes: its value mapped, or a gap filled.
