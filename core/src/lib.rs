@@ -83,8 +83,8 @@ pub use output::{StreamedFile, write_files};
 pub use pipeline::{Pipeline, Progress};
 pub use policy::{
     ATTACHED_POLICIES_QUOTA, Document, MANAGED_POLICY_LIMIT, OutcomeFilter, PermissionLine, Policy,
-    PolicyOptions, PolicySet, S3Objects, Statement, build_policies, document_size, parse_mapping,
-    permission_lines, write_permission_lines,
+    PolicyOptions, PolicySet, S3Objects, Statement, build_policies, build_policies_on,
+    document_size, parse_mapping, permission_lines, write_permission_lines,
 };
 pub use read::{
     CallReader, Format, ReadIter, ReadOptions, detect_format, open_input, read_into,

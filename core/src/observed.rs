@@ -252,6 +252,12 @@ impl PermTable {
         self.blocks.iter().flatten()
     }
 
+    /// The entries `range` of the order they were added in.
+    fn range(&self, range: std::ops::Range<usize>) -> impl Iterator<Item = &(Key, Tally)> {
+        let end = range.end.min(self.len);
+        (range.start.min(end)..end).map(|i| PermTable::at(&self.blocks, i as u32))
+    }
+
     fn tallies_mut(&mut self) -> impl Iterator<Item = &mut Tally> {
         self.blocks.iter_mut().flatten().map(|(_, t)| t)
     }
@@ -821,7 +827,15 @@ impl Observed {
     /// As [`Observed::permissions_unordered`], each resource borrowed in its packed form (no
     /// copy made per permission) and without the contexts.
     pub(crate) fn permissions_packed(&self) -> impl Iterator<Item = SeenPacked<'_>> + '_ {
-        self.permissions.iter().map(move |(k, t)| SeenPacked {
+        self.permissions_packed_range(0..self.permissions.len)
+    }
+
+    /// As [`Observed::permissions_packed`], the permissions `range` of that order.
+    pub(crate) fn permissions_packed_range(
+        &self,
+        range: std::ops::Range<usize>,
+    ) -> impl Iterator<Item = SeenPacked<'_>> + '_ {
+        self.permissions.range(range).map(move |(k, t)| SeenPacked {
             principal: (k.principal != NONE).then(|| &**self.principals.get(k.principal)),
             action: self.actions.get(k.action),
             resource: Packed(self.resources.bytes(k.resource)),

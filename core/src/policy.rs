@@ -710,7 +710,162 @@ fn split_statement(s: Statement, limit: usize, out: &mut Vec<Statement>) {
 /// writing a name that does not make a valid ARN for the resource's type, a template needing an
 /// environment that was not chosen. Each names the rule.
 pub fn build_policies(observed: &Observed, opts: &PolicyOptions) -> Result<PolicySet> {
-    type Group<'a> = (Option<&'a str>, &'a str, Option<ConditionBlock>);
+    build_policies_on(observed, opts, 1)
+}
+
+/// (principal, action, condition): the permissions a statement's resources are gathered by.
+type Group<'a> = (Option<&'a str>, &'a str, Option<ConditionBlock>);
+
+/// What a run of permissions comes to before their resources are generalised.
+#[derive(Default)]
+struct Gathered<'a> {
+    per_action: BTreeMap<Group<'a>, Vec<Resource>>,
+    failed_only: BTreeMap<(String, String), (u64, Evidence)>,
+    random: BTreeMap<String, (RandomName, String, &'a str, Stats)>,
+    used: Vec<u64>,
+}
+
+impl<'a> Gathered<'a> {
+    /// Resolves and rewrites the permissions `range` (in the order `Observed` keeps them).
+    fn of(
+        observed: &'a Observed,
+        opts: &'a PolicyOptions,
+        range: std::ops::Range<usize>,
+    ) -> Result<Gathered<'a>> {
+        let rewriter = Rewriter {
+            rules: &opts.rewrite,
+            env: opts.env.as_deref(),
+            values: &opts.values,
+            target: opts.target,
+        };
+        let mut g = Gathered {
+            used: vec![0u64; opts.rewrite.len()],
+            ..Gathered::default()
+        };
+        let mut found = Vec::new();
+        for p in observed.permissions_packed_range(range) {
+            let stats = &p.stats;
+            if !opts.included(p.action, stats) {
+                continue;
+            }
+            let resolved = opts.resolve_packed(p.resource);
+            let rewritten = match rewriter.apply(&resolved, &mut g.used, &mut found)? {
+                Cow::Borrowed(_) => None,
+                Cow::Owned(r) => Some(r),
+            };
+            for n in found.drain(..) {
+                let e = g.random.entry(n.name.clone()).or_insert_with(|| {
+                    (
+                        n,
+                        resolved.to_iam(),
+                        p.action,
+                        no_stats(stats.first.clone()),
+                    )
+                });
+                e.3.ok += stats.ok;
+                e.3.failed += stats.failed;
+                if stats.first < e.3.first {
+                    e.3.first = stats.first.clone();
+                }
+            }
+            let resource = rewritten.unwrap_or(resolved);
+            if stats.ok == 0 {
+                let e = g
+                    .failed_only
+                    .entry((p.action.to_owned(), resource.to_iam()))
+                    .or_insert((0, stats.first.clone()));
+                e.0 += stats.failed;
+                if stats.first < e.1 {
+                    e.1 = stats.first.clone();
+                }
+            }
+            let principal = if opts.group_by { p.principal } else { None };
+            let condition = match p.condition {
+                Some(c) => Some(rewriter.apply_condition(c, &mut g.used, &mut found)?),
+                None => None,
+            };
+            found.clear();
+            g.per_action
+                .entry((principal, p.action, condition))
+                .or_default()
+                .push(resource);
+        }
+        Ok(g)
+    }
+
+    /// Takes in what the permissions after this run came to: the same as gathering both
+    /// runs as one.
+    fn then(&mut self, later: Gathered<'a>) {
+        for (k, v) in later.per_action {
+            self.per_action.entry(k).or_default().extend(v);
+        }
+        for (k, (n, first)) in later.failed_only {
+            let e = self.failed_only.entry(k).or_insert((0, first.clone()));
+            e.0 += n;
+            if first < e.1 {
+                e.1 = first;
+            }
+        }
+        for (k, v) in later.random {
+            match self.random.entry(k) {
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    e.insert(v);
+                }
+                std::collections::btree_map::Entry::Occupied(mut e) => {
+                    let e = &mut e.get_mut().3;
+                    e.ok += v.3.ok;
+                    e.failed += v.3.failed;
+                    if v.3.first < e.first {
+                        e.first = v.3.first;
+                    }
+                }
+            }
+        }
+        for (u, n) in self.used.iter_mut().zip(later.used) {
+            *u += n;
+        }
+    }
+}
+
+/// Fewer permissions than this are built on one thread.
+const PARALLEL_MIN: usize = 2048;
+
+/// Runs `work` on each of `parts` on up to `jobs` threads; the results in the parts' order.
+fn on_threads<P: Send, T: Send>(
+    parts: Vec<P>,
+    jobs: usize,
+    work: impl Fn(P) -> T + Sync,
+) -> Vec<T> {
+    if jobs <= 1 || parts.len() <= 1 {
+        return parts.into_iter().map(work).collect();
+    }
+    let work = &work;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = parts
+            .into_iter()
+            .map(|p| scope.spawn(move || work(p)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| match h.join() {
+                Ok(t) => t,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    })
+}
+
+/// As [`build_policies`], on up to `jobs` threads when there are many permissions; the same
+/// policies whatever `jobs` is.
+///
+/// # Errors
+///
+/// As [`build_policies`].
+pub fn build_policies_on(
+    observed: &Observed,
+    opts: &PolicyOptions,
+    jobs: usize,
+) -> Result<PolicySet> {
     // The engine's notes, less those about what the filters leave out: an excluded action, or
     // (with --outcome ok) a call that only ever failed.
     let mut diagnostics: BTreeMap<Diagnostic, Stats> = observed
@@ -725,64 +880,24 @@ pub fn build_policies(observed: &Observed, opts: &PolicyOptions) -> Result<Polic
         })
         .map(|(d, s)| (d.clone(), s.clone()))
         .collect();
-    // (principal, action, condition) → resources
-    let mut per_action: BTreeMap<Group, Vec<Resource>> = BTreeMap::new();
-    let mut failed_only: BTreeMap<(String, String), (u64, Evidence)> = BTreeMap::new();
-    let rewriter = Rewriter {
-        rules: &opts.rewrite,
-        env: opts.env.as_deref(),
-        values: &opts.values,
-        target: opts.target,
+    let n = observed.len();
+    let jobs = if n < PARALLEL_MIN { 1 } else { jobs.max(1) };
+    let step = n.div_ceil(jobs).max(1);
+    let ranges: Vec<_> = (0..n).step_by(step).map(|s| s..(s + step).min(n)).collect();
+    let mut gathered = Gathered {
+        used: vec![0u64; opts.rewrite.len()],
+        ..Gathered::default()
     };
-    let mut used = vec![0u64; opts.rewrite.len()];
-    let mut random: BTreeMap<String, (RandomName, String, &str, Stats)> = BTreeMap::new();
-    let mut found = Vec::new();
-    for p in observed.permissions_packed() {
-        let stats = &p.stats;
-        if !opts.included(p.action, stats) {
-            continue;
-        }
-        let resolved = opts.resolve_packed(p.resource);
-        let rewritten = match rewriter.apply(&resolved, &mut used, &mut found)? {
-            Cow::Borrowed(_) => None,
-            Cow::Owned(r) => Some(r),
-        };
-        for n in found.drain(..) {
-            let e = random.entry(n.name.clone()).or_insert_with(|| {
-                (
-                    n,
-                    resolved.to_iam(),
-                    p.action,
-                    no_stats(stats.first.clone()),
-                )
-            });
-            e.3.ok += stats.ok;
-            e.3.failed += stats.failed;
-            if stats.first < e.3.first {
-                e.3.first = stats.first.clone();
-            }
-        }
-        let resource = rewritten.unwrap_or(resolved);
-        if stats.ok == 0 {
-            let e = failed_only
-                .entry((p.action.to_owned(), resource.to_iam()))
-                .or_insert((0, stats.first.clone()));
-            e.0 += stats.failed;
-            if stats.first < e.1 {
-                e.1 = stats.first.clone();
-            }
-        }
-        let principal = if opts.group_by { p.principal } else { None };
-        let condition = match p.condition {
-            Some(c) => Some(rewriter.apply_condition(c, &mut used, &mut found)?),
-            None => None,
-        };
-        found.clear();
-        per_action
-            .entry((principal, p.action, condition))
-            .or_default()
-            .push(resource);
+    // In order: the first error is the one a single thread meets first.
+    for g in on_threads(ranges, jobs, |r| Gathered::of(observed, opts, r)) {
+        gathered.then(g?);
     }
+    let Gathered {
+        per_action,
+        failed_only,
+        random,
+        used,
+    } = gathered;
     crate::rewrite::add_diagnostics(&opts.rewrite, &used, random, &mut diagnostics);
     for ((action, resource), (count, first)) in failed_only {
         let (svc, name) = action.split_once(':').unwrap_or((&action, ""));
@@ -802,12 +917,34 @@ pub fn build_policies(observed: &Observed, opts: &PolicyOptions) -> Result<Polic
             },
         );
     }
+    // Each group's resources generalised, the groups shared out by how many resources they
+    // hold.
+    let mut parts: Vec<Vec<(Group, Vec<Resource>)>> = (0..jobs).map(|_| Vec::new()).collect();
+    let mut load = vec![0usize; jobs];
+    for (k, v) in per_action {
+        let j = if jobs == 1 {
+            0
+        } else {
+            (0..jobs).min_by_key(|&j| load[j]).unwrap_or(0)
+        };
+        load[j] += v.len();
+        parts[j].push((k, v));
+    }
+    let mode = opts.s3_objects;
+    let mut done: Vec<(Group, Vec<Resource>)> = on_threads(parts, jobs, |part| {
+        part.into_iter()
+            .map(|(k, v)| (k, generalise(v, mode)))
+            .collect::<Vec<_>>()
+    })
+    .into_iter()
+    .flatten()
+    .collect();
+    done.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     // (principal) → (prefix, condition, resources) → actions
     type StKey = (String, Option<ConditionBlock>, Vec<Resource>);
     let mut grouped: BTreeMap<Option<String>, BTreeMap<StKey, BTreeSet<String>>> = BTreeMap::new();
     let mut gaps: BTreeMap<Field, usize> = BTreeMap::new();
-    for ((principal, action, condition), resources) in per_action {
-        let resources = generalise(resources, opts.s3_objects);
+    for ((principal, action, condition), resources) in done {
         for r in &resources {
             for seg in r.segs() {
                 if let SegRef::Field(f, None) = seg {

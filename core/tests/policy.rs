@@ -817,3 +817,107 @@ fn group_by_names_never_collide() {
     assert_eq!(distinct.len(), blocks.len(), "{blocks:?}");
     assert!(blocks.len() > principals.len(), "x was split: {blocks:?}");
 }
+
+/// Many permissions (enough for the policy to be built on several threads): S3 objects under
+/// shared prefixes, some only ever refused, names that look generated, rewritten names, a
+/// listing's condition, several principals.
+fn many_permissions() -> Observed {
+    let rules = Rules::builtin();
+    let mut seen = Observed::new();
+    for i in 0..4_000u32 {
+        let (service, op, params) = match i % 6 {
+            0 | 1 => (
+                "s3",
+                if i % 12 == 0 {
+                    "PutObject"
+                } else {
+                    "GetObject"
+                },
+                json!({"Bucket": format!("bucket-{}", i % 7), "Key": format!("data/{}/obj-{i}.json", i % 13)}),
+            ),
+            2 => (
+                "s3",
+                "ListObjectsV2",
+                json!({"Bucket": format!("bucket-{}", i % 5), "Prefix": format!("p{}/", i % 9)}),
+            ),
+            3 => (
+                "dynamodb",
+                "GetItem",
+                json!({"TableName": format!("it-{:06x}-orders", 0xa00000 + i)}),
+            ),
+            4 => (
+                "sqs",
+                "SendMessage",
+                json!({"QueueUrl": format!("https://sqs.eu-west-1.amazonaws.com/123456789012/q-{i}")}),
+            ),
+            _ => (
+                "lambda",
+                "Invoke",
+                json!({"FunctionName": format!("fn-{}", i % 300)}),
+            ),
+        };
+        let mut call = Call::new(service, op, params);
+        call.region = Some("eu-west-1".into());
+        call.account = Some("123456789012".into());
+        call.principal = Some(format!("role/r{}", i % 3));
+        call.source = leastpriv::Source::at(std::sync::Arc::from("e.jsonl"), u64::from(i) + 1);
+        if i % 10 == 3 {
+            call.outcome = leastpriv::Outcome::Error { code: None };
+        }
+        record(&mut seen, &rules, &call);
+    }
+    seen
+}
+
+#[test]
+fn a_policy_built_on_several_threads_is_the_one_built_on_one() {
+    let seen = many_permissions();
+    // More than the 2,048 permissions under which one thread builds the policy.
+    assert!(seen.len() > 2_048, "{}", seen.len());
+    let with = |extra: serde_json::Value| {
+        let mut o = json!({"region": "eu-west-1", "account": "123456789012", "env": "prod"});
+        o.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        leastpriv::RunOptions::from_json(&o)
+            .expect("options")
+            .policy
+    };
+    let cases = [
+        with(json!({})),
+        with(json!({"s3_objects": "exact", "group_by": "principal"})),
+        with(json!({"outcome": "ok", "s3_objects": "bucket"})),
+        with(json!({"rewrite": [
+            {"service": "dynamodb", "type": "table", "match": "it-*-orders", "name": "orders"},
+            {"service": "sqs", "match": "q-1*", "name": "queue-<env>"},
+        ]})),
+    ];
+    for opts in &cases {
+        let one = build_policies(&seen, opts).expect("one thread");
+        let json1 = render_json(&one, opts.group_by);
+        assert!(one.statements().count() > 3);
+        for jobs in [2, 3] {
+            let many = leastpriv::build_policies_on(&seen, opts, jobs).expect("threads");
+            assert_eq!(many, one, "jobs {jobs}");
+            assert_eq!(render_json(&many, opts.group_by), json1, "jobs {jobs}");
+        }
+    }
+    // The generated-looking table names are told of, with their counts, once.
+    let one = build_policies(&seen, &cases[0]).unwrap();
+    let random: Vec<_> = one
+        .diagnostics
+        .iter()
+        .filter(|(d, _)| d.message.contains("looks made for a test run"))
+        .collect();
+    assert!(!random.is_empty());
+    // An error is the one a single thread meets first.
+    let clash = with(json!({"rewrite": [
+        {"service": "sqs", "match": "q-1*", "name": "a"},
+        {"service": "sqs", "match": "q-*", "name": "b"},
+    ]}));
+    let e1 = build_policies(&seen, &clash).expect_err("two rules match");
+    for jobs in [2, 3] {
+        let e = leastpriv::build_policies_on(&seen, &clash, jobs).expect_err("two rules match");
+        assert_eq!(e.to_string(), e1.to_string(), "jobs {jobs}");
+    }
+}

@@ -5,7 +5,7 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use leastpriv::{
     CallReader, DiagnosticKind, Error, ErrorKind, Evidence, Observed, Pipeline, PolicySet,
-    Progress, ReadOptions, Rules, RulesBuilder, TerraformOptions, build_policies, open_input,
+    Progress, ReadOptions, Rules, RulesBuilder, TerraformOptions, build_policies_on, open_input,
     printable, render_document_json, render_json, render_report_json, render_report_text,
     render_terraform,
 };
@@ -492,6 +492,14 @@ fn settings(
     })
 }
 
+/// `--jobs`, or the cores available.
+fn jobs_of(input: &InputArgs) -> usize {
+    match input.jobs {
+        Some(n) => n as usize,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    }
+}
+
 fn read_all(
     input: &InputArgs,
     opts: &ReadOptions,
@@ -501,10 +509,7 @@ fn read_all(
     if input.files.iter().filter(|f| *f == "-").count() > 1 {
         return Err(usage("standard input (`-`) can be read only once"));
     }
-    let jobs = match input.jobs {
-        Some(n) => n as usize,
-        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-    };
+    let jobs = jobs_of(input);
     let mut pipeline = Pipeline::new(Arc::clone(rules), opts);
     let bar = (!input.quiet && std::io::stderr().is_terminal()).then(|| {
         let progress = Arc::new(Progress::default());
@@ -697,7 +702,7 @@ fn cmd_policy(a: PolicyArgs) -> Result<u8, Failure> {
         ));
     }
     let seen = read_all(&a.input, &settings.run.read, &rules)?;
-    let set = build_policies(&seen, &opts)?;
+    let set = build_policies_on(&seen, &opts, jobs_of(&a.input))?;
     let tf = TerraformOptions {
         provider_major: settings.terraform_provider.unwrap_or(6),
         data_sources: !a.no_data_sources,
