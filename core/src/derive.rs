@@ -417,16 +417,26 @@ fn apply_grant_to(g: &Grant, call: &Call, prefix: &str, out: &mut Derived, no_el
         value: root,
         key: None,
     };
-    let mut elems = Vec::new();
-    match &g.each {
-        Some(_) if no_elements => elems.push(Elem {
-            value: &EMPTY,
-            key: None,
-        }),
-        Some(p) => p.each(root, top, &mut elems),
-        None => elems.push(top),
-    }
-    for elem in elems {
+    let mut many = Vec::new();
+    let one;
+    let elems: &[Elem] = match &g.each {
+        Some(_) if no_elements => {
+            one = [Elem {
+                value: &EMPTY,
+                key: None,
+            }];
+            &one
+        }
+        Some(p) => {
+            p.each(root, top, &mut many);
+            &many
+        }
+        None => {
+            one = [top];
+            &one
+        }
+    };
+    for &elem in elems {
         if !g.if_.iter().all(|c| holds(c, root, elem, call))
             || g.unless.iter().any(|c| holds(c, root, elem, call))
         {
@@ -590,45 +600,47 @@ fn apply_grant_to(g: &Grant, call: &Call, prefix: &str, out: &mut Derived, no_el
                             .map(|(_, b)| b)
                             .or_else(|| lookup(var))
                     };
-                    let mut segs = ResourceBuilder::new();
-                    let mut tail = None;
-                    let last = template.0.len().saturating_sub(1);
-                    for (i, part) in template.0.iter().enumerate() {
-                        match part {
-                            TplPart::Lit(l) => {
-                                segs.pattern(l);
-                            }
-                            TplPart::Var(v) if is_context_var(v) => {
-                                let (field, value) = match v.as_str() {
-                                    "partition" => (Field::Partition, partition.as_deref()),
-                                    "region" => (Field::Region, region.as_deref()),
-                                    _ => (Field::Account, account.as_deref()),
-                                };
-                                segs.push(SegRef::Field(field, value));
-                            }
-                            TplPart::Var(v) => match lookup(v) {
-                                Some(b) => {
-                                    if i == last
-                                        && generalise.as_deref() == Some(v.as_str())
-                                        && b.piece.pattern.is_none()
-                                    {
-                                        tail = Some(b.piece.text.as_str());
-                                    } else {
-                                        segs.text(&b.piece.text);
-                                        if let Some(p) = b.piece.pattern {
-                                            segs.pattern(p);
+                    with_builder(|segs| {
+                        let mut tail = None;
+                        let last = template.0.len().saturating_sub(1);
+                        for (i, part) in template.0.iter().enumerate() {
+                            match part {
+                                TplPart::Lit(l) => {
+                                    segs.pattern(l);
+                                }
+                                TplPart::Var(v) if is_context_var(v) => {
+                                    let (field, value) = match v.as_str() {
+                                        "partition" => (Field::Partition, partition.as_deref()),
+                                        "region" => (Field::Region, region.as_deref()),
+                                        _ => (Field::Account, account.as_deref()),
+                                    };
+                                    segs.push(SegRef::Field(field, value));
+                                }
+                                TplPart::Var(v) => match lookup(v) {
+                                    Some(b) => {
+                                        if i == last
+                                            && generalise.as_deref() == Some(v.as_str())
+                                            && b.piece.pattern.is_none()
+                                        {
+                                            tail = Some(b.piece.text.as_str());
+                                        } else {
+                                            segs.text(&b.piece.text);
+                                            if let Some(p) = b.piece.pattern {
+                                                segs.pattern(p);
+                                            }
                                         }
                                     }
-                                }
-                                None => {
-                                    segs.pattern("*");
-                                    let why = format!("absent or not text; `*` used for `{{{v}}}`");
-                                    wildcard(g, v, &why, call, prefix, out);
-                                }
-                            },
+                                    None => {
+                                        segs.pattern("*");
+                                        let why =
+                                            format!("absent or not text; `*` used for `{{{v}}}`");
+                                        wildcard(g, v, &why, call, prefix, out);
+                                    }
+                                },
+                            }
                         }
-                    }
-                    segs.finish(tail)
+                        segs.finish(tail)
+                    })
                 }
             }
         };
@@ -755,19 +767,34 @@ fn arn_resource(piece: &Piece) -> Option<Resource> {
         return None;
     }
     let arn = Arn::parse(&piece.text)?;
-    let mut b = ResourceBuilder::new();
-    b.pattern("arn:")
-        .push(SegRef::Field(Field::Partition, Some(arn.partition)))
-        .pattern(":")
-        .text(arn.service)
-        .pattern(":");
-    if !arn.region.is_empty() {
-        b.push(SegRef::Field(Field::Region, Some(arn.region)));
-    }
-    b.pattern(":");
-    if !arn.account.is_empty() {
-        b.push(SegRef::Field(Field::Account, Some(arn.account)));
-    }
-    b.pattern(":").text(arn.resource);
-    Some(b.finish(None))
+    Some(with_builder(|b| {
+        b.pattern("arn:")
+            .push(SegRef::Field(Field::Partition, Some(arn.partition)))
+            .pattern(":")
+            .text(arn.service)
+            .pattern(":");
+        if !arn.region.is_empty() {
+            b.push(SegRef::Field(Field::Region, Some(arn.region)));
+        }
+        b.pattern(":");
+        if !arn.account.is_empty() {
+            b.push(SegRef::Field(Field::Account, Some(arn.account)));
+        }
+        b.pattern(":").text(arn.resource);
+        b.finish(None)
+    }))
+}
+
+thread_local! {
+    /// A builder per thread, its buffers kept from one resource to the next.
+    static BUILDER: std::cell::RefCell<ResourceBuilder> =
+        std::cell::RefCell::new(ResourceBuilder::new());
+}
+
+/// Runs `f` with this thread's resource builder (a new one if it is in use).
+fn with_builder<T>(f: impl FnOnce(&mut ResourceBuilder) -> T) -> T {
+    BUILDER.with(|b| match b.try_borrow_mut() {
+        Ok(mut b) => f(&mut b),
+        Err(_) => f(&mut ResourceBuilder::new()),
+    })
 }

@@ -131,15 +131,19 @@ pub(crate) fn mulog_json<'a>(
     // Where each member the lane looks at is: (exact name, `:`-prefixed name), found in one
     // pass; a look-up prefers the exact name, as the ordinary path does.
     let mut at = [(usize::MAX, usize::MAX); WANTED.len() + 1];
+    // Which of the first 64 members are keyed, so that the key below need not ask again.
+    let mut keyed = 0u64;
     for (i, m) in members.iter().enumerate() {
         let k = m.key_raw(line);
         let (bare, colon) = match k.strip_prefix(':') {
             Some(b) => (b, true),
             None => (k, false),
         };
-        let slot = mulog_member(bare)
-            .0
-            .or_else(|| (principal_name == Some(bare)).then_some(WANTED.len()));
+        let (wanted, is_keyed) = mulog_member(bare);
+        if is_keyed && i < 64 {
+            keyed |= 1 << i;
+        }
+        let slot = wanted.or_else(|| (principal_name == Some(bare)).then_some(WANTED.len()));
         if let Some(w) = slot {
             let e = &mut at[w];
             let place = if colon { &mut e.1 } else { &mut e.0 };
@@ -171,10 +175,14 @@ pub(crate) fn mulog_json<'a>(
         return Lane::Skip;
     }
     key.push(b'M');
-    for m in members {
+    for (i, m) in members.iter().enumerate() {
         let k = m.key_raw(line);
-        let bare = k.strip_prefix(':').unwrap_or(k);
-        if mulog_member(bare).1 {
+        let is_keyed = if i < 64 {
+            keyed & (1 << i) != 0
+        } else {
+            mulog_member(k.strip_prefix(':').unwrap_or(k)).1
+        };
+        if is_keyed {
             piece(key, b'k', k.as_bytes());
             piece(key, b'v', m.raw(line).as_bytes());
         }

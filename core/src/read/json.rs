@@ -145,7 +145,8 @@ pub(crate) fn scan_object(text: &str, out: &mut Vec<Member>) -> Result<(), JsonE
         // Not an object: the full reader finds the error (or says what it is instead).
         return parse_object(text).map(|_| ());
     }
-    let mut keys = Vec::new();
+    // Room for the keys of a usual event, so that the list does not grow on every line.
+    let mut keys = Vec::with_capacity(32);
     p.check_object(&mut keys, Some(out))?;
     p.ws();
     if p.pos < p.b.len() {

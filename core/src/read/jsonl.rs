@@ -48,8 +48,12 @@ fn kind_of(v: &Value) -> &'static str {
     }
 }
 
-fn field_str(m: &mut Map<String, Value>, key: &str, required: bool) -> Result<Option<String>> {
-    match m.remove(key) {
+fn field_str(
+    take: &mut impl FnMut(&str) -> Option<Value>,
+    key: &str,
+    required: bool,
+) -> Result<Option<String>> {
+    match take(key) {
         None | Some(Value::Null) if required => {
             Err(Error::new(ErrorKind::InvalidEvent, format!("missing `{key}`")).with_field(key))
         }
@@ -73,9 +77,30 @@ pub(crate) fn call_line(line: &str, source: Source) -> Result<Call> {
 
 /// A call from the members of a line of the plain Call format.
 fn call_from_map(mut m: Map<String, Value>, source: Source) -> Result<Call> {
-    let service = field_str(&mut m, "service", true)?.unwrap_or_default();
-    let operation = field_str(&mut m, "operation", true)?.unwrap_or_default();
-    let params = match m.remove("params") {
+    call_from_fields(|k| m.remove(k), source)
+}
+
+/// The members of a plain Call line that make the call.
+const CALL_FIELDS: [&str; 11] = [
+    "service",
+    "operation",
+    "params",
+    "region",
+    "account",
+    "partition",
+    "endpoint",
+    "principal",
+    "source",
+    "error_code",
+    "outcome",
+];
+
+/// A call from its members, `take` handing each out by name (once).
+fn call_from_fields(mut take: impl FnMut(&str) -> Option<Value>, source: Source) -> Result<Call> {
+    let m = &mut take;
+    let service = field_str(m, "service", true)?.unwrap_or_default();
+    let operation = field_str(m, "operation", true)?.unwrap_or_default();
+    let params = match m("params") {
         None | Some(Value::Null) => Value::Object(Map::new()),
         Some(v @ Value::Object(_)) => v,
         Some(v) => {
@@ -86,15 +111,15 @@ fn call_from_map(mut m: Map<String, Value>, source: Source) -> Result<Call> {
             .with_field("params"));
         }
     };
-    let region = field_str(&mut m, "region", false)?;
-    let account = field_str(&mut m, "account", false)?;
-    let partition = field_str(&mut m, "partition", false)?;
-    let endpoint = field_str(&mut m, "endpoint", false)?;
-    let principal = field_str(&mut m, "principal", false)?.filter(|p| !p.is_empty());
-    let label = field_str(&mut m, "source", false)?;
-    let error_code = field_str(&mut m, "error_code", false)?;
+    let region = field_str(m, "region", false)?;
+    let account = field_str(m, "account", false)?;
+    let partition = field_str(m, "partition", false)?;
+    let endpoint = field_str(m, "endpoint", false)?;
+    let principal = field_str(m, "principal", false)?.filter(|p| !p.is_empty());
+    let label = field_str(m, "source", false)?;
+    let error_code = field_str(m, "error_code", false)?;
     let outcome = Outcome::from_parts(
-        field_str(&mut m, "outcome", false)?.as_deref(),
+        field_str(m, "outcome", false)?.as_deref(),
         error_code.as_deref(),
     )?;
     let source = match label {
@@ -180,37 +205,34 @@ pub(crate) fn call_line_selected(
     if !scanned {
         scan(line, members)?;
     }
-    let mut m = Map::new();
+    // The members by their place in CALL_FIELDS (a line has each at most once).
+    let mut fields: [Option<Value>; CALL_FIELDS.len()] = Default::default();
     let mut params = None;
     for member in members.iter() {
         let key = member.key(line);
-        match &*key {
-            "params" => params = Some(member),
-            "service" | "operation" | "region" | "account" | "partition" | "endpoint"
-            | "principal" | "source" | "error_code" | "outcome" => {
-                m.insert(key.into_owned(), full(line, member)?);
-            }
-            _ => {}
+        match CALL_FIELDS.iter().position(|f| *f == key) {
+            Some(2) => params = Some(member),
+            Some(i) => fields[i] = Some(full(line, member)?),
+            None => {}
         }
     }
     let mut used = None;
     if let Some(member) = params {
-        let text = |k: &str| match m.get(k) {
+        let text = |i: usize| match &fields[i] {
             Some(Value::String(s)) => Some(s.as_str()),
             _ => None,
         };
-        let v = params_value(
-            line,
-            member,
-            text("service"),
-            text("operation"),
-            selector,
-            &mut used,
-        )?;
-        m.insert("params".into(), v);
+        let v = params_value(line, member, text(0), text(1), selector, &mut used)?;
+        fields[2] = Some(v);
     }
     let again = used.is_some().then(|| source.clone());
-    let call = call_from_map(m, source)?;
+    let take = |k: &str| {
+        CALL_FIELDS
+            .iter()
+            .position(|f| *f == k)
+            .and_then(|i| fields[i].take())
+    };
+    let call = call_from_fields(take, source)?;
     match again {
         Some(source) if mismatched(&call, &used) => call_line(line, source),
         _ => Ok(call),
@@ -255,7 +277,7 @@ pub(crate) fn mulog_json_line_selected(
         scan(line, members)?;
     }
     let principal_key = principal_key.map(|k| k.trim_start_matches(':'));
-    let mut ev = mulog::Fields::default();
+    let mut ev = mulog::Fields(Vec::with_capacity(members.len()));
     let mut request = None;
     let mut later: Vec<&json::Member> = Vec::new();
     for member in members.iter() {
