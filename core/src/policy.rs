@@ -292,8 +292,10 @@ pub fn write_permission_lines(
     let mut actions: Vec<&str> = Vec::new();
     let mut conditions: Vec<&ConditionBlock> = Vec::new();
     let mut arena = String::new();
-    // (resource text start, its length, action, condition + 1 or 0)
-    let mut items: Vec<(usize, u32, u32, u32)> = Vec::with_capacity(observed.len());
+    // Per action: where its first text starts, and how many bytes all its texts share.
+    let mut shared: Vec<(usize, usize)> = Vec::new();
+    // (resource text start, its length, action, condition + 1 or 0, the text's first bytes)
+    let mut items: Vec<(usize, u32, u32, u32, [u64; 2])> = Vec::with_capacity(observed.len());
     for p in observed.permissions_packed() {
         if !opts.included(p.action, &p.stats) {
             continue;
@@ -318,14 +320,25 @@ pub fn write_permission_lines(
         };
         let start = arena.len();
         opts.write_resolved_iam(p.resource, &mut arena);
-        items.push((
-            start,
-            (arena.len() - start) as u32,
-            action as u32,
-            condition as u32,
-        ));
+        let len = arena.len() - start;
+        // What the texts of each action share from their start.
+        match shared.get_mut(action) {
+            Some((first, n)) => {
+                let (a, b) = (arena.as_bytes(), *first);
+                *n = (0..(*n).min(len))
+                    .find(|&i| a[b + i] != a[start + i])
+                    .unwrap_or((*n).min(len));
+            }
+            None => shared.push((start, len)),
+        }
+        items.push((start, len as u32, action as u32, condition as u32, [0; 2]));
     }
-    let text = |&(start, len, _, _): &(usize, u32, u32, u32)| &arena[start..start + len as usize];
+    type Item = (usize, u32, u32, u32, [u64; 2]);
+    for it in &mut items {
+        let skip = shared[it.2 as usize].1;
+        it.4 = head_key(&arena.as_bytes()[it.0 + skip..it.0 + it.1 as usize]);
+    }
+    let text = |&(start, len, ..): &Item| &arena[start..start + len as usize];
     let cond = |c: u32| (c > 0).then(|| conditions[c as usize - 1]);
     // Actions compared by their rank among the actions.
     let mut rank: Vec<u32> = vec![0; actions.len()];
@@ -334,10 +347,14 @@ pub fn write_permission_lines(
     for (r, i) in by_name.into_iter().enumerate() {
         rank[i] = r as u32;
     }
+    // The first bytes after what an action's texts share decide most comparisons without
+    // reading the texts.
     items.sort_unstable_by(|a, b| {
-        (rank[a.2 as usize], text(a), cond(a.3)).cmp(&(rank[b.2 as usize], text(b), cond(b.3)))
+        (rank[a.2 as usize], a.4)
+            .cmp(&(rank[b.2 as usize], b.4))
+            .then_with(|| (text(a), cond(a.3)).cmp(&(text(b), cond(b.3))))
     });
-    let mut last: Option<(usize, u32, u32, u32)> = None;
+    let mut last: Option<Item> = None;
     let mut w = std::io::BufWriter::with_capacity(1 << 16, out);
     for it in &items {
         if let Some(l) = &last
@@ -358,6 +375,20 @@ pub fn write_permission_lines(
         std::io::Write::write_all(&mut w, b"\n")?;
     }
     std::io::Write::flush(&mut w)
+}
+
+/// The first 16 bytes of `text` as two numbers, zeros after its end: when two texts' keys
+/// differ, they are in the order of the texts (a text that ends first is a prefix, and sorts
+/// first).
+fn head_key(text: &[u8]) -> [u64; 2] {
+    let mut b = [0u8; 16];
+    let n = text.len().min(16);
+    b[..n].copy_from_slice(&text[..n]);
+    let (hi, lo) = b.split_at(8);
+    [
+        u64::from_be_bytes(hi.try_into().unwrap_or_default()),
+        u64::from_be_bytes(lo.try_into().unwrap_or_default()),
+    ]
 }
 
 /// One statement of a policy document.
