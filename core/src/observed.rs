@@ -132,7 +132,9 @@ struct ResourceStore {
     blocks: Vec<Vec<u8>>,
     /// (block, start, length) of each resource.
     spans: Vec<(u32, u32, u32)>,
-    table: hashbrown::HashTable<u32>,
+    /// Each resource's id and the hash it was stored under (growing the table reads no
+    /// resource again).
+    table: hashbrown::HashTable<(u32, u32)>,
 }
 
 /// The size of a block of packed resources (a longer resource has a block of its own).
@@ -143,9 +145,16 @@ fn bytes_of<'a>(blocks: &'a [Vec<u8>], spans: &[(u32, u32, u32)], id: u32) -> &'
     &blocks[b as usize][start as usize..(start + len) as usize]
 }
 
-fn hash_bytes(b: &[u8]) -> u64 {
+/// The 32 bits of a hash kept in a table beside an entry's id.
+fn hash_bytes(b: &[u8]) -> u32 {
     use std::hash::BuildHasher as _;
-    FxBuildHasher.hash_one(b)
+    (FxBuildHasher.hash_one(b) >> 32) as u32
+}
+
+/// A kept hash as the table's hash: its bits spread over all 64 (the table takes the bucket
+/// from the low bits and a tag from the top ones).
+fn spread(h: u32) -> u64 {
+    u64::from(h).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 impl ResourceStore {
@@ -169,7 +178,9 @@ impl ResourceStore {
     fn id_packed(&mut self, b: &[u8]) -> u32 {
         let h = hash_bytes(b);
         let (blocks, spans) = (&self.blocks, &self.spans);
-        if let Some(&i) = self.table.find(h, |&i| bytes_of(blocks, spans, i) == b) {
+        if let Some(&(i, _)) = self.table.find(spread(h), |&(i, hh)| {
+            hh == h && bytes_of(blocks, spans, i) == b
+        }) {
             return i;
         }
         let fits = self
@@ -186,9 +197,8 @@ impl ResourceStore {
         let id = self.spans.len() as u32;
         self.spans
             .push((block as u32, start as u32, b.len() as u32));
-        let (blocks, spans) = (&self.blocks, &self.spans);
         self.table
-            .insert_unique(h, id, |&i| hash_bytes(bytes_of(blocks, spans, i)));
+            .insert_unique(spread(h), (id, h), |&(_, hh)| spread(hh));
         id
     }
 
@@ -209,15 +219,16 @@ impl ResourceStore {
 struct PermTable {
     blocks: Vec<Vec<(Key, Tally)>>,
     len: usize,
-    table: hashbrown::HashTable<u32>,
+    /// Each entry's index and the hash it was stored under.
+    table: hashbrown::HashTable<(u32, u32)>,
 }
 
 /// Entries per block of a [`PermTable`].
 const PERM_BLOCK: usize = 1 << 14;
 
-fn hash_key(k: &Key) -> u64 {
+fn hash_key(k: &Key) -> u32 {
     use std::hash::BuildHasher as _;
-    FxBuildHasher.hash_one(k)
+    (FxBuildHasher.hash_one(k) >> 32) as u32
 }
 
 impl PermTable {
@@ -229,7 +240,9 @@ impl PermTable {
     fn entry(&mut self, key: Key, new: impl FnOnce() -> Tally) -> (&mut Tally, bool) {
         let h = hash_key(&key);
         let blocks = &self.blocks;
-        if let Some(&i) = self.table.find(h, |&i| PermTable::at(blocks, i).0 == key) {
+        if let Some(&(i, _)) = self.table.find(spread(h), |&(i, hh)| {
+            hh == h && PermTable::at(blocks, i).0 == key
+        }) {
             let e = &mut self.blocks[i as usize / PERM_BLOCK][i as usize % PERM_BLOCK];
             return (&mut e.1, false);
         }
@@ -240,9 +253,8 @@ impl PermTable {
         let last = self.blocks.len() - 1;
         self.blocks[last].push((key, new()));
         self.len += 1;
-        let blocks = &self.blocks;
         self.table
-            .insert_unique(h, i, |&j| hash_key(&PermTable::at(blocks, j).0));
+            .insert_unique(spread(h), (i, h), |&(_, hh)| spread(hh));
         let e = &mut self.blocks[last];
         let n = e.len() - 1;
         (&mut e[n].1, true)
