@@ -238,13 +238,19 @@ impl PermTable {
 
     /// The tally of `key`, a new one (made by `new`) when the key is new.
     fn entry(&mut self, key: Key, new: impl FnOnce() -> Tally) -> (&mut Tally, bool) {
+        let (_, t, new) = self.entry_at(key, new);
+        (t, new)
+    }
+
+    /// As [`PermTable::entry`], with the entry's index (which never changes).
+    fn entry_at(&mut self, key: Key, new: impl FnOnce() -> Tally) -> (u32, &mut Tally, bool) {
         let h = hash_key(&key);
         let blocks = &self.blocks;
         if let Some(&(i, _)) = self.table.find(spread(h), |&(i, hh)| {
             hh == h && PermTable::at(blocks, i).0 == key
         }) {
             let e = &mut self.blocks[i as usize / PERM_BLOCK][i as usize % PERM_BLOCK];
-            return (&mut e.1, false);
+            return (i, &mut e.1, false);
         }
         let i = self.len as u32;
         if self.len % PERM_BLOCK == 0 {
@@ -257,7 +263,15 @@ impl PermTable {
             .insert_unique(spread(h), (i, h), |&(_, hh)| spread(hh));
         let e = &mut self.blocks[last];
         let n = e.len() - 1;
-        (&mut e[n].1, true)
+        (i, &mut e[n].1, true)
+    }
+
+    /// The tally of the entry at `i` (an index [`PermTable::entry_at`] gave).
+    fn tally_at(&mut self, i: u32) -> Option<&mut Tally> {
+        self.blocks
+            .get_mut(i as usize / PERM_BLOCK)?
+            .get_mut(i as usize % PERM_BLOCK)
+            .map(|e| &mut e.1)
     }
 
     fn iter(&self) -> impl Iterator<Item = &(Key, Tally)> {
@@ -510,17 +524,13 @@ impl Observed {
         ok: bool,
         source: &Source,
     ) {
-        let src = match (&source.label, &self.last_source) {
-            (Some(l), Some((last, id))) if Arc::ptr_eq(l, last) => *id,
-            (Some(l), _) => {
-                let id = self.source_id(l);
-                self.last_source = Some((Arc::clone(l), id));
-                id
-            }
-            (None, _) => self.source_id(""),
-        };
-        let line = source.line.unwrap_or(0);
-        let principal = match principal {
+        let principal = self.principal_id(principal);
+        self.count_keys(perms, diags, ctx, principal, ok, source, None);
+    }
+
+    /// The id of a call's principal (`NONE` for none), interned.
+    pub(crate) fn principal_id(&mut self, principal: Option<&str>) -> u32 {
+        match principal {
             Some(p) => match self.last_principal {
                 Some((id, len)) if len as usize == p.len() && &**self.principals.get(id) == p => id,
                 _ => {
@@ -530,8 +540,38 @@ impl Observed {
                 }
             },
             None => NONE,
-        };
-        for &(action, resource, condition) in perms {
+        }
+    }
+
+    /// The source id of a call's evidence.
+    fn source_of(&mut self, source: &Source) -> u32 {
+        match (&source.label, &self.last_source) {
+            (Some(l), Some((last, id))) if Arc::ptr_eq(l, last) => *id,
+            (Some(l), _) => {
+                let id = self.source_id(l);
+                self.last_source = Some((Arc::clone(l), id));
+                id
+            }
+            (None, _) => self.source_id(""),
+        }
+    }
+
+    /// Counts one call: its permissions (ids, with the principal's id), each entry's index
+    /// written to `slots` when given (as many as `perms`).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn count_keys(
+        &mut self,
+        perms: &[(u32, u32, u32)],
+        diags: &[u32],
+        ctx: u32,
+        principal: u32,
+        ok: bool,
+        source: &Source,
+        mut slots: Option<&mut [u32]>,
+    ) {
+        let src = self.source_of(source);
+        let line = source.line.unwrap_or(0);
+        for (n, &(action, resource, condition)) in perms.iter().enumerate() {
             let key = Key {
                 principal,
                 action,
@@ -539,16 +579,47 @@ impl Observed {
                 condition,
             };
             let sources = &self.sources;
-            let (t, new) = self
+            let (i, t, new) = self
                 .permissions
-                .entry(key, || new_tally(ok, src, line, ctx));
+                .entry_at(key, || new_tally(ok, src, line, ctx));
             if !new {
                 count(t, ok, src, line, sources);
                 if t.ctx != ctx {
                     add_context(t, ctx, &mut self.context_sets);
                 }
             }
+            if let Some(slot) = slots.as_deref_mut().and_then(|s| s.get_mut(n)) {
+                *slot = i;
+            }
         }
+        self.count_diagnostics(diags, ok, src, line);
+    }
+
+    /// Counts one call whose permissions are the entries at `slots` (indices
+    /// [`Observed::count_keys`] gave, for the same principal), with no look-up.
+    pub(crate) fn count_slots(
+        &mut self,
+        slots: &[u32],
+        diags: &[u32],
+        ctx: u32,
+        ok: bool,
+        source: &Source,
+    ) {
+        let src = self.source_of(source);
+        let line = source.line.unwrap_or(0);
+        for &i in slots {
+            let sources = &self.sources;
+            if let Some(t) = self.permissions.tally_at(i) {
+                count(t, ok, src, line, sources);
+                if t.ctx != ctx {
+                    add_context(t, ctx, &mut self.context_sets);
+                }
+            }
+        }
+        self.count_diagnostics(diags, ok, src, line);
+    }
+
+    fn count_diagnostics(&mut self, diags: &[u32], ok: bool, src: u32, line: u64) {
         for &i in diags {
             let sources = &self.sources;
             if let Some((_, t)) = self.diagnostics.get_index_mut(i as usize) {

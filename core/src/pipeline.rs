@@ -41,6 +41,11 @@ pub struct Pipeline {
     entries: Vec<FastEntry>,
     fast_perms: Vec<(u32, u32, u32)>,
     fast_diags: Vec<u32>,
+    /// Beside `fast_perms`: where each permission's tally is in `observed`, for the entry's
+    /// `principal` (the permission's key holds it).
+    fast_slots: Vec<u32>,
+    /// The slots of the call just counted, and its principal's id.
+    slots: (Vec<u32>, u32),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -51,6 +56,8 @@ struct FastEntry {
     n_diags: u16,
     ok: bool,
     ctx: u32,
+    /// The principal id the entry's slots are for.
+    principal: u32,
 }
 
 /// Appends the key of what the engine reads of a call (service, operation, parameters, region,
@@ -196,6 +203,8 @@ impl Pipeline {
             entries: Vec::new(),
             fast_perms: Vec::new(),
             fast_diags: Vec::new(),
+            fast_slots: Vec::new(),
+            slots: (Vec::new(), 0),
         }
     }
 
@@ -245,11 +254,18 @@ impl Pipeline {
         self.scratch.context.clear();
         derive_into(&self.rules, call, &mut self.scratch);
         self.observed.intern(&self.scratch, &mut self.ids);
-        self.observed.count(
-            &self.ids,
-            call.principal.as_deref(),
+        let principal = self.observed.principal_id(call.principal.as_deref());
+        self.slots.0.clear();
+        self.slots.0.resize(self.ids.perms.len(), 0);
+        self.slots.1 = principal;
+        self.observed.count_keys(
+            &self.ids.perms,
+            &self.ids.diags,
+            self.ids.ctx,
+            principal,
             call.outcome.is_ok(),
             &call.source,
+            Some(&mut self.slots.0),
         );
     }
 
@@ -258,6 +274,7 @@ impl Pipeline {
         self.entries.clear();
         self.fast_perms.clear();
         self.fast_diags.clear();
+        self.fast_slots.clear();
     }
 
     /// Counts a call as the fast lane's entry `entry` says (its outcome, unless `ok` says
@@ -269,19 +286,34 @@ impl Pipeline {
         ok: Option<bool>,
         source: &crate::call::Source,
     ) -> bool {
-        let Some(&e) = self.entries.get(entry as usize) else {
+        let Some(e) = self.entries.get_mut(entry as usize) else {
             return false;
         };
         let perms = e.perms as usize..e.perms as usize + usize::from(e.n_perms);
         let diags = e.diags as usize..e.diags as usize + usize::from(e.n_diags);
-        self.observed.count_ids(
-            &self.fast_perms[perms],
-            &self.fast_diags[diags],
-            e.ctx,
-            principal,
-            ok.unwrap_or(e.ok),
-            source,
-        );
+        let ok = ok.unwrap_or(e.ok);
+        let principal = self.observed.principal_id(principal);
+        if e.principal == principal {
+            // The tallies are where the last call of this entry and principal found them.
+            self.observed.count_slots(
+                &self.fast_slots[perms],
+                &self.fast_diags[diags],
+                e.ctx,
+                ok,
+                source,
+            );
+        } else {
+            e.principal = principal;
+            self.observed.count_keys(
+                &self.fast_perms[perms.clone()],
+                &self.fast_diags[diags],
+                e.ctx,
+                principal,
+                ok,
+                source,
+                Some(&mut self.fast_slots[perms]),
+            );
+        }
         true
     }
 
@@ -298,6 +330,7 @@ impl Pipeline {
             self.entries.clear();
             self.fast_perms.clear();
             self.fast_diags.clear();
+            self.fast_slots.clear();
         }
         if inserted {
             self.entries.push(FastEntry {
@@ -307,9 +340,11 @@ impl Pipeline {
                 n_diags: self.ids.diags.len() as u16,
                 ok,
                 ctx: self.ids.ctx,
+                principal: self.slots.1,
             });
             self.fast_perms.extend_from_slice(&self.ids.perms);
             self.fast_diags.extend_from_slice(&self.ids.diags);
+            self.fast_slots.extend_from_slice(&self.slots.0);
         }
     }
 
