@@ -250,6 +250,9 @@ pub(crate) struct FastCache {
     spans: Vec<(u32, u32)>,
     /// The key of the line being read.
     pub(crate) key: Vec<u8>,
+    /// The hash of the key last looked up (an insert after a look-up uses it; were the key
+    /// changed in between, the entry could only be missed, as every hit compares the bytes).
+    last: u64,
 }
 
 /// The fast lane forgets everything past this many entries, or this many bytes of keys.
@@ -263,8 +266,9 @@ impl FastCache {
     }
 
     /// The entry of the current key, if it was remembered.
-    pub(crate) fn get(&self) -> Option<u32> {
-        let &e = self.map.get(&FastCache::hash(&self.key))?;
+    pub(crate) fn get(&mut self) -> Option<u32> {
+        self.last = FastCache::hash(&self.key);
+        let &e = self.map.get(&self.last)?;
         let (start, len) = *self.spans.get(e as usize)?;
         (self.arena.get(start as usize..(start + len) as usize) == Some(self.key.as_slice()))
             .then_some(e)
@@ -281,7 +285,7 @@ impl FastCache {
             self.spans.clear();
             *cleared = true;
         }
-        let h = FastCache::hash(&self.key);
+        let h = self.last;
         if self.map.contains_key(&h) || self.key.len() > FAST_BYTES / 16 {
             return false;
         }
