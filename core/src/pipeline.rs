@@ -430,12 +430,12 @@ impl Pipeline {
                     self.count_entry(entry, principal.as_deref(), None, &source);
                 }
                 Ok(Item::Call(call, None)) => self.record(&call),
-                Ok(Item::Call(call, Some((s, o)))) => {
+                Ok(Item::Call(call, Some(keyed))) => {
                     // A new key: the call is derived (no cache could know it), and the key
                     // remembered for what it came to, when the selection it was made with is
                     // the one for the call the reader made of the line.
                     self.derive_and_count(&call);
-                    if s == call.service && o == call.operation {
+                    if keyed {
                         self.remember(call.outcome.is_ok());
                     }
                 }

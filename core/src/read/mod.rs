@@ -310,8 +310,9 @@ impl FastCache {
 #[derive(Debug)]
 pub(crate) enum Item {
     /// A call; with the fast lane, a call whose key was new (left in [`FastCache::key`]), and
-    /// the service and operation whose selection the key was made with.
-    Call(Call, Option<(String, String)>),
+    /// whether the key was made with the selection of the call's own service and operation
+    /// (only then does the key stand for the call).
+    Call(Call, Option<bool>),
     /// A line whose key stands for cache entry `entry`: the same permissions, for this
     /// principal at this line.
     Known {
@@ -738,7 +739,7 @@ impl<R: BufRead> CallReader<R> {
                                 line: n,
                             }));
                         }
-                        selection = Some((s.0.to_owned(), s.1.to_owned()));
+                        selection = Some(s);
                     }
                 }
             }
@@ -766,7 +767,11 @@ impl<R: BufRead> CallReader<R> {
                 (_, None) => jsonl::call_line(line, source).map(Some),
             };
             match result {
-                Ok(Some(call)) => return Some(Ok(Item::Call(call, selection))),
+                Ok(Some(call)) => {
+                    let keyed = selection
+                        .map(|(s, o)| s == call.service.as_str() && o == call.operation.as_str());
+                    return Some(Ok(Item::Call(call, keyed)));
+                }
                 Ok(None) => self.skipped += 1,
                 Err(e) => {
                     let col = e.column().unwrap_or(1);
@@ -813,7 +818,10 @@ impl<R: BufRead> CallReader<R> {
             _ => return Fast::Ordinary,
         };
         match self.edn_event(form, n, 1) {
-            Ok(Some(call)) => Fast::Item(Ok(Item::Call(call, Some(selection)))),
+            Ok(Some(call)) => {
+                let keyed = selection.0 == call.service && selection.1 == call.operation;
+                Fast::Item(Ok(Item::Call(call, Some(keyed))))
+            }
             Ok(None) => Fast::Skipped,
             Err(e) => Fast::Item(Err(e)),
         }
@@ -1077,8 +1085,8 @@ impl<R: BufRead> CallReader<R> {
             match st.next(&mut src, label, *max_event_bytes, lane) {
                 Ok(cloudtrail::Next::Call(keyed, call)) => {
                     *line = call.source.line.unwrap_or(*line);
-                    let used = keyed.then(|| (call.service.clone(), call.operation.clone()));
-                    return Some(Ok(Item::Call(*call, used)));
+                    // The record's own service and operation made its key.
+                    return Some(Ok(Item::Call(*call, keyed.then_some(true))));
                 }
                 Ok(cloudtrail::Next::Known { entry, principal }) => {
                     return Some(Ok(Item::Known {
