@@ -907,13 +907,9 @@ impl Observed {
         Exact(iter, self.permissions.len).map(move |(k, t)| self.seen(k, t))
     }
 
-    /// As [`Observed::permissions_unordered`], each resource borrowed in its packed form (no
-    /// copy made per permission) and without the contexts.
-    pub(crate) fn permissions_packed(&self) -> impl Iterator<Item = SeenPacked<'_>> + '_ {
-        self.permissions_packed_range(0..self.permissions.len)
-    }
-
-    /// As [`Observed::permissions_packed`], the permissions `range` of that order.
+    /// As [`Observed::permissions_unordered`] (the permissions `range` of that order), each
+    /// resource borrowed in its packed form (no copy made per permission) and without the
+    /// contexts.
     pub(crate) fn permissions_packed_range(
         &self,
         range: std::ops::Range<usize>,

@@ -289,92 +289,155 @@ pub fn write_permission_lines(
     opts: &PolicyOptions,
     out: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
-    let mut actions: Vec<&str> = Vec::new();
-    let mut conditions: Vec<&ConditionBlock> = Vec::new();
-    let mut arena = String::new();
-    // Per action: where its first text starts, and how many bytes all its texts share.
-    let mut shared: Vec<(usize, usize)> = Vec::new();
-    // (resource text start, its length, action, condition + 1 or 0, the text's first bytes)
-    let mut items: Vec<(usize, u32, u32, u32, [u64; 2])> = Vec::with_capacity(observed.len());
-    for p in observed.permissions_packed() {
-        if !opts.included(p.action, &p.stats) {
-            continue;
-        }
-        // Runs of one action are common: the last one is the likely match.
-        let action = match actions.iter().rposition(|a| *a == p.action) {
-            Some(i) => i,
-            None => {
-                actions.push(p.action);
-                actions.len() - 1
-            }
-        };
-        let condition = match p.condition {
-            None => 0,
-            Some(c) => match conditions.iter().position(|x| *x == c) {
-                Some(i) => i + 1,
-                None => {
-                    conditions.push(c);
-                    conditions.len()
-                }
-            },
-        };
-        let start = arena.len();
-        opts.write_resolved_iam(p.resource, &mut arena);
-        let len = arena.len() - start;
-        // What the texts of each action share from their start.
-        match shared.get_mut(action) {
-            Some((first, n)) => {
-                let (a, b) = (arena.as_bytes(), *first);
-                *n = (0..(*n).min(len))
-                    .find(|&i| a[b + i] != a[start + i])
-                    .unwrap_or((*n).min(len));
-            }
-            None => shared.push((start, len)),
-        }
-        items.push((start, len as u32, action as u32, condition as u32, [0; 2]));
-    }
-    type Item = (usize, u32, u32, u32, [u64; 2]);
-    for it in &mut items {
-        let skip = shared[it.2 as usize].1;
-        it.4 = head_key(&arena.as_bytes()[it.0 + skip..it.0 + it.1 as usize]);
-    }
-    let text = |&(start, len, ..): &Item| &arena[start..start + len as usize];
-    let cond = |c: u32| (c > 0).then(|| conditions[c as usize - 1]);
-    // Actions compared by their rank among the actions.
-    let mut rank: Vec<u32> = vec![0; actions.len()];
-    let mut by_name: Vec<usize> = (0..actions.len()).collect();
-    by_name.sort_unstable_by_key(|&i| actions[i]);
-    for (r, i) in by_name.into_iter().enumerate() {
-        rank[i] = r as u32;
-    }
-    // The first bytes after what an action's texts share decide most comparisons without
-    // reading the texts.
-    items.sort_unstable_by(|a, b| {
-        (rank[a.2 as usize], a.4)
-            .cmp(&(rank[b.2 as usize], b.4))
-            .then_with(|| (text(a), cond(a.3)).cmp(&(text(b), cond(b.3))))
-    });
-    let mut last: Option<Item> = None;
+    write_permission_lines_on(observed, opts, out, 1)
+}
+
+/// As [`write_permission_lines`], the lines made and sorted on up to `jobs` threads when there
+/// are many permissions; the same bytes whatever `jobs` is.
+pub fn write_permission_lines_on(
+    observed: &Observed,
+    opts: &PolicyOptions,
+    out: &mut dyn std::io::Write,
+    jobs: usize,
+) -> std::io::Result<()> {
+    let n = observed.len();
+    let jobs = if n < PARALLEL_MIN { 1 } else { jobs.max(1) };
+    let step = n.div_ceil(jobs).max(1);
+    let ranges: Vec<_> = (0..n).step_by(step).map(|s| s..(s + step).min(n)).collect();
+    let runs = on_threads(ranges, jobs, |r| SortedLines::of(observed, opts, r));
     let mut w = std::io::BufWriter::with_capacity(1 << 16, out);
-    for it in &items {
-        if let Some(l) = &last
-            && (actions[l.2 as usize], text(l), cond(l.3))
-                == (actions[it.2 as usize], text(it), cond(it.3))
-        {
+    // The runs merged: each time the least of their next lines (a line equal to the last one
+    // written is left out).
+    let mut at = vec![0usize; runs.len()];
+    let mut last: Option<LineRef> = None;
+    loop {
+        let mut least: Option<(usize, LineRef)> = None;
+        for (i, run) in runs.iter().enumerate() {
+            let Some(line) = run.line(at[i]) else {
+                continue;
+            };
+            if least
+                .as_ref()
+                .is_none_or(|(_, l)| line.cmp_key() < l.cmp_key())
+            {
+                least = Some((i, line));
+            }
+        }
+        let Some((i, line)) = least else { break };
+        at[i] += 1;
+        if last.as_ref().is_some_and(|l| l.cmp_key() == line.cmp_key()) {
             continue;
         }
-        last = Some(*it);
-        serde_json::to_writer(
-            &mut w,
-            &LineRef {
-                action: actions[it.2 as usize],
-                resource: text(it),
-                condition: cond(it.3),
-            },
-        )?;
+        serde_json::to_writer(&mut w, &line)?;
         std::io::Write::write_all(&mut w, b"\n")?;
+        last = Some(line);
     }
     std::io::Write::flush(&mut w)
+}
+
+impl<'a> LineRef<'a> {
+    /// What lines are sorted by: action, resource text, condition.
+    fn cmp_key(&self) -> (&'a str, &'a str, Option<&'a ConditionBlock>) {
+        (self.action, self.resource, self.condition)
+    }
+}
+
+/// (resource text start, its length, action, condition + 1 or 0, the text's first bytes)
+type LineItem = (usize, u32, u32, u32, [u64; 2]);
+
+/// The permission lines of a run of permissions, sorted, their resource texts in one arena.
+struct SortedLines<'a> {
+    actions: Vec<&'a str>,
+    conditions: Vec<&'a ConditionBlock>,
+    arena: String,
+    items: Vec<LineItem>,
+}
+
+impl<'a> SortedLines<'a> {
+    fn of(
+        observed: &'a Observed,
+        opts: &PolicyOptions,
+        range: std::ops::Range<usize>,
+    ) -> SortedLines<'a> {
+        let mut actions: Vec<&str> = Vec::new();
+        let mut conditions: Vec<&ConditionBlock> = Vec::new();
+        let mut arena = String::new();
+        // Per action: where its first text starts, and how many bytes all its texts share.
+        let mut shared: Vec<(usize, usize)> = Vec::new();
+        let mut items: Vec<LineItem> = Vec::with_capacity(range.len());
+        for p in observed.permissions_packed_range(range) {
+            if !opts.included(p.action, &p.stats) {
+                continue;
+            }
+            // Runs of one action are common: the last one is the likely match.
+            let action = match actions.iter().rposition(|a| *a == p.action) {
+                Some(i) => i,
+                None => {
+                    actions.push(p.action);
+                    actions.len() - 1
+                }
+            };
+            let condition = match p.condition {
+                None => 0,
+                Some(c) => match conditions.iter().position(|x| *x == c) {
+                    Some(i) => i + 1,
+                    None => {
+                        conditions.push(c);
+                        conditions.len()
+                    }
+                },
+            };
+            let start = arena.len();
+            opts.write_resolved_iam(p.resource, &mut arena);
+            let len = arena.len() - start;
+            match shared.get_mut(action) {
+                Some((first, n)) => {
+                    let (a, b) = (arena.as_bytes(), *first);
+                    *n = (0..(*n).min(len))
+                        .find(|&i| a[b + i] != a[start + i])
+                        .unwrap_or((*n).min(len));
+                }
+                None => shared.push((start, len)),
+            }
+            items.push((start, len as u32, action as u32, condition as u32, [0; 2]));
+        }
+        for it in &mut items {
+            let skip = shared[it.2 as usize].1;
+            it.4 = head_key(&arena.as_bytes()[it.0 + skip..it.0 + it.1 as usize]);
+        }
+        let text = |&(start, len, ..): &LineItem| &arena[start..start + len as usize];
+        let cond = |c: u32| (c > 0).then(|| conditions[c as usize - 1]);
+        // Actions compared by their rank among the actions.
+        let mut rank: Vec<u32> = vec![0; actions.len()];
+        let mut by_name: Vec<usize> = (0..actions.len()).collect();
+        by_name.sort_unstable_by_key(|&i| actions[i]);
+        for (r, i) in by_name.into_iter().enumerate() {
+            rank[i] = r as u32;
+        }
+        // The first bytes after what an action's texts share decide most comparisons without
+        // reading the texts.
+        items.sort_unstable_by(|a, b| {
+            (rank[a.2 as usize], a.4)
+                .cmp(&(rank[b.2 as usize], b.4))
+                .then_with(|| (text(a), cond(a.3)).cmp(&(text(b), cond(b.3))))
+        });
+        SortedLines {
+            actions,
+            conditions,
+            arena,
+            items,
+        }
+    }
+
+    /// The `i`th line, in order.
+    fn line(&self, i: usize) -> Option<LineRef<'_>> {
+        let &(start, len, action, condition, _) = self.items.get(i)?;
+        Some(LineRef {
+            action: self.actions[action as usize],
+            resource: &self.arena[start..start + len as usize],
+            condition: (condition > 0).then(|| self.conditions[condition as usize - 1]),
+        })
+    }
 }
 
 /// The first 16 bytes of `text` as two numbers, zeros after its end: when two texts' keys

@@ -870,7 +870,7 @@ fn many_permissions() -> Observed {
 }
 
 #[test]
-fn a_policy_built_on_several_threads_is_the_one_built_on_one() {
+fn policies_and_permission_lines_built_on_several_threads_are_those_built_on_one() {
     let seen = many_permissions();
     // More than the 2,048 permissions under which one thread builds the policy.
     assert!(seen.len() > 2_048, "{}", seen.len());
@@ -896,10 +896,16 @@ fn a_policy_built_on_several_threads_is_the_one_built_on_one() {
         let one = build_policies(&seen, opts).expect("one thread");
         let json1 = render_json(&one, opts.group_by);
         assert!(one.statements().count() > 3);
+        let mut lines1 = Vec::new();
+        leastpriv::write_permission_lines(&seen, opts, &mut lines1).unwrap();
+        assert!(lines1.iter().filter(|b| **b == b'\n').count() > 1_000);
         for jobs in [2, 3] {
             let many = leastpriv::build_policies_on(&seen, opts, jobs).expect("threads");
             assert_eq!(many, one, "jobs {jobs}");
             assert_eq!(render_json(&many, opts.group_by), json1, "jobs {jobs}");
+            let mut lines = Vec::new();
+            leastpriv::write_permission_lines_on(&seen, opts, &mut lines, jobs).unwrap();
+            assert!(lines == lines1, "permission lines, jobs {jobs}");
         }
     }
     // The generated-looking table names are told of, with their counts, once.

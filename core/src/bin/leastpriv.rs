@@ -127,8 +127,9 @@ struct InputArgs {
     /// root); `none` for none.
     #[arg(long, value_name = "PATH")]
     config: Option<String>,
-    /// Threads reading at once (several files, and a large file in parts); default: the
-    /// available cores. The output is the same for any number.
+    /// Threads reading at once (several files, and a large file in parts; `policy` and
+    /// `permissions` also build their output on them); default: the available cores. The
+    /// output is the same for any number.
     #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
     jobs: Option<u32>,
     /// Print nothing on stderr but errors (no report, no progress bar).
@@ -849,11 +850,13 @@ fn cmd_permissions(a: PermissionsArgs) -> Result<u8, Failure> {
     match &a.output {
         None => {
             let mut out = std::io::stdout().lock();
-            leastpriv::write_permission_lines(&seen, &opts, &mut out).map_err(failed)?;
+            leastpriv::write_permission_lines_on(&seen, &opts, &mut out, jobs_of(&a.input))
+                .map_err(failed)?;
         }
         Some(path) => {
             let mut bytes = Vec::new();
-            leastpriv::write_permission_lines(&seen, &opts, &mut bytes).map_err(failed)?;
+            leastpriv::write_permission_lines_on(&seen, &opts, &mut bytes, jobs_of(&a.input))
+                .map_err(failed)?;
             drop(seen);
             leastpriv::write_files(&[(path.clone(), bytes)])?;
         }
