@@ -583,10 +583,7 @@ impl Observed {
                 .permissions
                 .entry_at(key, || new_tally(ok, src, line, ctx));
             if !new {
-                count(t, ok, src, line, sources);
-                if t.ctx != ctx {
-                    add_context(t, ctx, &mut self.context_sets);
-                }
+                count_with_context(t, ok, src, line, ctx, sources, &mut self.context_sets);
             }
             if let Some(slot) = slots.as_deref_mut().and_then(|s| s.get_mut(n)) {
                 *slot = i;
@@ -610,10 +607,7 @@ impl Observed {
         for &i in slots {
             let sources = &self.sources;
             if let Some(t) = self.permissions.tally_at(i) {
-                count(t, ok, src, line, sources);
-                if t.ctx != ctx {
-                    add_context(t, ctx, &mut self.context_sets);
-                }
+                count_with_context(t, ok, src, line, ctx, sources, &mut self.context_sets);
             }
         }
         self.count_diagnostics(diags, ok, src, line);
@@ -1157,6 +1151,22 @@ fn earlier(t: &Tally, source: u32, line: u64, sources: &Interner<Arc<str>>) -> b
         line < t.line
     } else {
         (&**sources.get(source), line) < (&**sources.get(t.source), t.line)
+    }
+}
+
+/// Counts one more call of a permission already seen, in the request context `ctx`.
+fn count_with_context(
+    t: &mut Tally,
+    ok: bool,
+    source: u32,
+    line: u64,
+    ctx: u32,
+    sources: &Interner<Arc<str>>,
+    sets: &mut Vec<Vec<u32>>,
+) {
+    count(t, ok, source, line, sources);
+    if t.ctx != ctx {
+        add_context(t, ctx, sets);
     }
 }
 

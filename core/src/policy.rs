@@ -300,10 +300,7 @@ pub fn write_permission_lines_on(
     out: &mut dyn std::io::Write,
     jobs: usize,
 ) -> std::io::Result<()> {
-    let n = observed.len();
-    let jobs = if n < PARALLEL_MIN { 1 } else { jobs.max(1) };
-    let step = n.div_ceil(jobs).max(1);
-    let ranges: Vec<_> = (0..n).step_by(step).map(|s| s..(s + step).min(n)).collect();
+    let (jobs, ranges) = shares(observed.len(), jobs);
     let runs = on_threads(ranges, jobs, |r| SortedLines::of(observed, opts, r));
     let mut w = std::io::BufWriter::with_capacity(1 << 16, out);
     // The runs merged: each time the least of their next lines (a line equal to the last one
@@ -924,6 +921,17 @@ impl<'a> Gathered<'a> {
 /// Fewer permissions than this are built on one thread.
 const PARALLEL_MIN: usize = 2048;
 
+/// How `n` permissions are shared out among up to `jobs` threads: the threads to use (one for
+/// fewer than [`PARALLEL_MIN`]) and a contiguous run of permissions for each.
+fn shares(n: usize, jobs: usize) -> (usize, Vec<std::ops::Range<usize>>) {
+    let jobs = if n < PARALLEL_MIN { 1 } else { jobs.max(1) };
+    let step = n.div_ceil(jobs).max(1);
+    (
+        jobs,
+        (0..n).step_by(step).map(|s| s..(s + step).min(n)).collect(),
+    )
+}
+
 /// Runs `work` on each of `parts` on up to `jobs` threads; the results in the parts' order.
 fn on_threads<P: Send, T: Send>(
     parts: Vec<P>,
@@ -974,10 +982,7 @@ pub fn build_policies_on(
         })
         .map(|(d, s)| (d.clone(), s.clone()))
         .collect();
-    let n = observed.len();
-    let jobs = if n < PARALLEL_MIN { 1 } else { jobs.max(1) };
-    let step = n.div_ceil(jobs).max(1);
-    let ranges: Vec<_> = (0..n).step_by(step).map(|s| s..(s + step).min(n)).collect();
+    let (jobs, ranges) = shares(observed.len(), jobs);
     let mut gathered = Gathered {
         used: vec![0u64; opts.rewrite.len()],
         ..Gathered::default()
