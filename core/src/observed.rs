@@ -511,21 +511,8 @@ impl Observed {
         ok: bool,
         source: &Source,
     ) {
-        self.count_ids(&ids.perms, &ids.diags, ids.ctx, principal, ok, source);
-    }
-
-    /// As [`Observed::count`], with the ids apart.
-    pub(crate) fn count_ids(
-        &mut self,
-        perms: &[(u32, u32, u32)],
-        diags: &[u32],
-        ctx: u32,
-        principal: Option<&str>,
-        ok: bool,
-        source: &Source,
-    ) {
         let principal = self.principal_id(principal);
-        self.count_keys(perms, diags, ctx, principal, ok, source, None);
+        self.count_keys(&ids.perms, &ids.diags, ids.ctx, principal, ok, source, None);
     }
 
     /// The id of a call's principal (`NONE` for none), interned.

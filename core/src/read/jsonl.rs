@@ -80,6 +80,11 @@ fn call_from_map(mut m: Map<String, Value>, source: Source) -> Result<Call> {
     call_from_fields(|k| m.remove(k), source)
 }
 
+/// Where `service`, `operation` and `params` are in [`CALL_FIELDS`].
+const SERVICE: usize = 0;
+const OPERATION: usize = 1;
+const PARAMS: usize = 2;
+
 /// The members of a plain Call line that make the call.
 const CALL_FIELDS: [&str; 11] = [
     "service",
@@ -211,7 +216,7 @@ pub(crate) fn call_line_selected(
     for member in members.iter() {
         let key = member.key(line);
         match CALL_FIELDS.iter().position(|f| *f == key) {
-            Some(2) => params = Some(member),
+            Some(PARAMS) => params = Some(member),
             Some(i) => fields[i] = Some(full(line, member)?),
             None => {}
         }
@@ -222,8 +227,15 @@ pub(crate) fn call_line_selected(
             Some(Value::String(s)) => Some(s.as_str()),
             _ => None,
         };
-        let v = params_value(line, member, text(0), text(1), selector, &mut used)?;
-        fields[2] = Some(v);
+        let v = params_value(
+            line,
+            member,
+            text(SERVICE),
+            text(OPERATION),
+            selector,
+            &mut used,
+        )?;
+        fields[PARAMS] = Some(v);
     }
     let again = used.is_some().then(|| source.clone());
     let take = |k: &str| {
