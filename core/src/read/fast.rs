@@ -38,10 +38,16 @@ pub(crate) enum Lane<'a> {
     },
 }
 
-/// Appends `text` with its length, so that keys made of several pieces never run together.
+/// Appends `text` with its length (seven bits to a byte, the high bit saying another byte
+/// follows), so that keys made of several pieces never run together and stay short.
 fn piece(key: &mut Vec<u8>, tag: u8, text: &[u8]) {
     key.push(tag);
-    key.extend_from_slice(&(text.len() as u32).to_le_bytes());
+    let mut n = text.len();
+    while n >= 0x80 {
+        key.push((n as u8 & 0x7f) | 0x80);
+        n >>= 7;
+    }
+    key.push(n as u8);
     key.extend_from_slice(text);
 }
 
@@ -268,37 +274,48 @@ fn json_request(
     if !raw.starts_with('{') {
         return false;
     }
-    let (mut escaped, mut op, mut request) = (false, false, false);
-    for s in json::members(line, m.value.clone()) {
-        escaped |= s.escaped_key();
-        op |= s.key_raw(line) == "op";
-        request |= s.key_raw(line) == "request";
-    }
-    if escaped || (op && request) {
-        // Escaped names, or a whole aws-api invoke map: the ordinary path.
-        return false;
-    }
     key.push(b'R');
-    match select(service, operation) {
-        None => piece(key, b'w', raw.as_bytes()),
-        Some(sel) => json_walk(line, m.value.clone(), &[&sel], key, 0),
+    let sel = select(service, operation);
+    // Escaped names, or a whole aws-api invoke map (`op` and `request`): the ordinary path.
+    let (mut escaped, mut op, mut request) = (false, false, false);
+    let mut note = |s: &json::Member| {
+        escaped |= s.escaped_key();
+        match s.key_raw(line) {
+            "op" => op = true,
+            "request" => request = true,
+            _ => {}
+        }
+    };
+    match &sel {
+        None => {
+            json::members(line, m.value.clone()).for_each(|s| note(&s));
+            piece(key, b'w', raw.as_bytes());
+        }
+        // The walk goes through every member of the request and tells each to `note`.
+        Some(sel) => json_walk(line, m.value.clone(), &[sel], key, 0, Some(&mut note)),
     }
-    true
+    !(escaped || (op && request))
 }
 
 /// The raw text of what `sels` read of the JSON value at `range`, with its shape: the same
 /// cases, in the same order, as the selection applied to the value.
+///
+/// `note`, when given, is shown every member of the object at `range`, read or not.
 fn json_walk(
     line: &str,
     range: std::ops::Range<usize>,
     sels: &[&Selection],
     key: &mut Vec<u8>,
     depth: usize,
+    mut note: Option<&mut dyn FnMut(&json::Member)>,
 ) {
     let raw = &line[range.clone()];
     let first = raw.as_bytes().first().copied();
     let set = expand(sels, !matches!(first, Some(b'[' | b'n')));
     if set.iter().any(|s| s.is_whole()) || depth > 64 {
+        if let Some(note) = note {
+            json::members(line, range).for_each(|s| note(&s));
+        }
         piece(key, b'w', raw.as_bytes());
         return;
     }
@@ -307,11 +324,14 @@ fn json_walk(
         Some(b'{') => {
             key.push(b'{');
             for s in json::members(line, range) {
+                if let Some(note) = note.as_deref_mut() {
+                    note(&s);
+                }
                 let name = s.key(line);
                 let subs = Subs::member(&set, &name);
                 if !subs.as_slice().is_empty() {
                     piece(key, b'k', name.as_bytes());
-                    json_walk(line, s.value.clone(), subs.as_slice(), key, depth + 1);
+                    json_walk(line, s.value.clone(), subs.as_slice(), key, depth + 1, None);
                 }
             }
             key.push(b'}');
@@ -321,7 +341,7 @@ fn json_walk(
             key.push(b'[');
             if !subs.is_empty() {
                 for item in json::elements_of(line, range) {
-                    json_walk(line, item, &subs, key, depth + 1);
+                    json_walk(line, item, &subs, key, depth + 1, None);
                 }
             }
             key.push(b']');
@@ -363,16 +383,18 @@ pub(crate) fn call_json<'a>(
                     },
                 }
             }
-            _ if CALL_KEYED.contains(&k) => {
-                if k == "service" {
+            _ => {
+                let Some(i) = CALL_KEYED.iter().position(|c| *c == k) else {
+                    continue;
+                };
+                if i == 0 {
                     service = json_plain_str(m.raw(line));
-                } else if k == "operation" {
+                } else if i == 1 {
                     operation = json_plain_str(m.raw(line));
                 }
-                piece(key, b'k', k.as_bytes());
-                piece(key, b'v', m.raw(line).as_bytes());
+                // The member by its place in the list: one byte instead of its name.
+                piece(key, b'0' + i as u8, m.raw(line).as_bytes());
             }
-            _ => {}
         }
     }
     let (Some(service), Some(operation)) = (service, operation) else {

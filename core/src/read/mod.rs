@@ -199,9 +199,8 @@ fn is_cloudtrail(p: &[u8]) -> bool {
 #[derive(Debug)]
 pub(crate) struct Selector {
     rules: Arc<Rules>,
-    /// `service` NUL `operation` → the selection (`None`: everything is read).
-    cache: FxHashMap<Box<str>, Option<Arc<Selection>>>,
-    key: String,
+    /// (hash, `service` NUL `operation`, the selection (`None`: everything is read)).
+    cache: hashbrown::HashTable<(u64, Box<str>, Option<Arc<Selection>>)>,
 }
 
 /// How many (service, operation) spellings a [`Selector`] remembers: past this, selections are
@@ -212,24 +211,34 @@ impl Selector {
     pub(crate) fn new(rules: Arc<Rules>) -> Selector {
         Selector {
             rules,
-            cache: FxHashMap::default(),
-            key: String::new(),
+            cache: hashbrown::HashTable::new(),
         }
     }
 
     /// The selection for a call, `None` when the rules may read all of its request.
     pub(crate) fn get(&mut self, service: &str, operation: &str) -> Option<Arc<Selection>> {
-        self.key.clear();
-        self.key.push_str(service);
-        self.key.push('\0');
-        self.key.push_str(operation);
-        if let Some(s) = self.cache.get(self.key.as_str()) {
+        use std::hash::{BuildHasher as _, Hasher as _};
+        let mut h = rustc_hash::FxBuildHasher.build_hasher();
+        h.write(service.as_bytes());
+        h.write_u8(0);
+        h.write(operation.as_bytes());
+        let hash = h.finish();
+        // `service` NUL `operation`, compared in place.
+        let same = |k: &str| {
+            k.len() == service.len() + 1 + operation.len()
+                && k.as_bytes()[service.len()] == 0
+                && k.starts_with(service)
+                && k.ends_with(operation)
+        };
+        if let Some((_, _, s)) = self.cache.find(hash, |(h, k, _)| *h == hash && same(k)) {
             return s.clone();
         }
         let sel = self.rules.selection(service, operation);
         let sel = (!sel.is_whole()).then_some(sel);
         if self.cache.len() < SELECTOR_CACHE {
-            self.cache.insert(Box::from(self.key.as_str()), sel.clone());
+            let key = format!("{service}\0{operation}").into_boxed_str();
+            self.cache
+                .insert_unique(hash, (hash, key, sel.clone()), |(h, _, _)| *h);
         }
         sel
     }
