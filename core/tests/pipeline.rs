@@ -486,3 +486,44 @@ fn several_jobs_read_as_one() {
         assert_eq!(many, one);
     }
 }
+
+#[test]
+fn a_state_whose_lookups_were_released_counts_and_merges_as_before() {
+    let mut g = Gen(23);
+    let events: Vec<String> = (0..900).map(|_| json_event(&mut g)).collect();
+    let (first, second) = events.split_at(500);
+    let text = |lines: &[String]| lines.iter().map(|l| format!("{l}\n")).collect::<String>();
+    let opts = ReadOptions {
+        lenient: true,
+        ..ReadOptions::default()
+    };
+    let whole = piped(&text(&events), "events.jsonl", &opts);
+
+    // Released, then counted into again: nothing counted twice, nothing lost.
+    let mut p = Pipeline::new(Rules::builtin(), opts.clone());
+    p.read(text(first).as_bytes(), "events.jsonl")
+        .expect("first");
+    let mut seen = p.into_observed();
+    let before = seen.to_bytes();
+    seen.release_lookups();
+    assert_eq!(seen.to_bytes(), before, "releasing changes nothing seen");
+    let rest = piped(&text(second), "events.jsonl", &opts);
+    let mut merged = seen.clone();
+    merged.merge(&rest);
+    // The second half's lines numbered from 1: merge it the same way into a state never released.
+    let mut p = Pipeline::new(Rules::builtin(), opts.clone());
+    p.read(text(first).as_bytes(), "events.jsonl")
+        .expect("first");
+    let mut kept = p.into_observed();
+    kept.merge(&rest);
+    assert!(merged.len() > 100);
+    assert_eq!(merged.to_bytes(), kept.to_bytes());
+    // Merging a state into itself twice over: every permission found again, none added.
+    let n = merged.len();
+    merged.release_lookups();
+    merged.merge(&whole);
+    kept.merge(&whole);
+    assert_eq!(merged.len(), kept.len());
+    assert!(merged.len() >= n);
+    assert_eq!(merged.to_bytes(), kept.to_bytes());
+}

@@ -522,7 +522,10 @@ fn read_all(
         bar.finish();
     }
     result?;
-    Ok(pipeline.into_observed())
+    let mut seen = pipeline.into_observed();
+    // Nothing more is counted: the output is built from what was.
+    seen.release_lookups();
+    Ok(seen)
 }
 
 /// A progress bar on stderr while inputs are read: bytes read of the files' total, and
