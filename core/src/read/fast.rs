@@ -81,44 +81,51 @@ const WANTED: [&str; 8] = [
     "request",
 ];
 
-/// Where `bare` (a member name without its `:`) is in [`WANTED`], and whether it is keyed: one
-/// of the members of a μ/log event that the ordinary path reads for the call's service,
-/// operation, context and outcome (`request`, `response`, `result`, `exception` and the
-/// principal are handled apart). One match, as the lane asks it of every member of every line.
-fn mulog_member(bare: &str) -> (Option<usize>, bool) {
+/// Where `bare` (a member name without its `:`) is in [`WANTED`], and, when it is keyed, its
+/// number among the keyed names: one of the members of a μ/log event that the ordinary path
+/// reads for the call's service, operation, context and outcome (`request`, `response`,
+/// `result`, `exception` and the principal are handled apart). One match, as the lane asks it
+/// of every member of every line.
+fn mulog_member(bare: &str) -> (Option<usize>, Option<u8>) {
     // By length first: most members of a line (timestamps, trace ids) have no candidate.
-    let candidates: &[(&str, Option<usize>, bool)] = match bare.len() {
-        2 => &[("op", Some(4), true)],
-        3 => &[("api", Some(1), true)],
-        4 => &[("Code", None, true)],
+    let candidates: &[(&str, Option<usize>, Option<u8>)] = match bare.len() {
+        2 => &[("op", Some(4), Some(0))],
+        3 => &[("api", Some(1), Some(1))],
+        4 => &[("Code", None, Some(2))],
         6 => &[
-            ("region", None, true),
-            ("result", Some(6), false),
-            ("__type", None, true),
+            ("region", None, Some(3)),
+            ("result", Some(6), None),
+            ("__type", None, Some(4)),
         ],
         7 => &[
-            ("service", Some(2), true),
-            ("request", Some(7), false),
-            ("account", None, true),
+            ("service", Some(2), Some(5)),
+            ("request", Some(7), None),
+            ("account", None, Some(6)),
         ],
-        8 => &[("response", Some(5), false), ("endpoint", None, true)],
+        8 => &[("response", Some(5), None), ("endpoint", None, Some(7))],
         9 => &[
-            ("operation", Some(3), true),
-            ("partition", None, true),
-            ("ErrorCode", None, true),
+            ("operation", Some(3), Some(8)),
+            ("partition", None, Some(9)),
+            ("ErrorCode", None, Some(10)),
         ],
-        10 => &[("aws/region", None, true)],
-        11 => &[("aws/account", None, true)],
-        13 => &[("mulog/outcome", None, true)],
-        16 => &[("mulog/event-name", Some(0), true)],
-        24 => &[("cognitect.aws.error/code", None, true)],
-        28 => &[("cognitect.anomalies/category", None, true)],
+        10 => &[("aws/region", None, Some(11))],
+        11 => &[("aws/account", None, Some(12))],
+        13 => &[("mulog/outcome", None, Some(13))],
+        16 => &[("mulog/event-name", Some(0), Some(14))],
+        24 => &[("cognitect.aws.error/code", None, Some(15))],
+        28 => &[("cognitect.anomalies/category", None, Some(16))],
         _ => &[],
     };
     candidates
         .iter()
         .find(|(name, _, _)| *name == bare)
-        .map_or((None, false), |&(_, w, k)| (w, k))
+        .map_or((None, None), |&(_, w, k)| (w, k))
+}
+
+/// The tag of a keyed member's piece in a key: its number among the keyed names and whether
+/// its name starts with `:`, above every tag of one character (so no name is written out).
+fn keyed_tag(id: u8, colon: bool) -> u8 {
+    0x80 | (id << 1) | u8::from(colon)
 }
 
 pub(crate) fn mulog_json<'a>(
@@ -137,17 +144,17 @@ pub(crate) fn mulog_json<'a>(
     // Where each member the lane looks at is: (exact name, `:`-prefixed name), found in one
     // pass; a look-up prefers the exact name, as the ordinary path does.
     let mut at = [(usize::MAX, usize::MAX); WANTED.len() + 1];
-    // Which of the first 64 members are keyed, so that the key below need not ask again.
-    let mut keyed = 0u64;
+    // The tags of the first 32 keyed members, so that the key below need not ask again.
+    let mut tags = [0u8; 32];
     for (i, m) in members.iter().enumerate() {
         let k = m.key_raw(line);
         let (bare, colon) = match k.strip_prefix(':') {
             Some(b) => (b, true),
             None => (k, false),
         };
-        let (wanted, is_keyed) = mulog_member(bare);
-        if is_keyed && i < 64 {
-            keyed |= 1 << i;
+        let (wanted, id) = mulog_member(bare);
+        if let (Some(id), Some(t)) = (id, tags.get_mut(i)) {
+            *t = keyed_tag(id, colon);
         }
         let slot = wanted.or_else(|| (principal_name == Some(bare)).then_some(WANTED.len()));
         if let Some(w) = slot {
@@ -182,15 +189,18 @@ pub(crate) fn mulog_json<'a>(
     }
     key.push(b'M');
     for (i, m) in members.iter().enumerate() {
-        let k = m.key_raw(line);
-        let is_keyed = if i < 64 {
-            keyed & (1 << i) != 0
-        } else {
-            mulog_member(k.strip_prefix(':').unwrap_or(k)).1
+        let tag = match tags.get(i) {
+            Some(&t) => t,
+            None => {
+                let k = m.key_raw(line);
+                let bare = k.strip_prefix(':');
+                mulog_member(bare.unwrap_or(k))
+                    .1
+                    .map_or(0, |id| keyed_tag(id, bare.is_some()))
+            }
         };
-        if is_keyed {
-            piece(key, b'k', k.as_bytes());
-            piece(key, b'v', m.raw(line).as_bytes());
+        if tag != 0 {
+            piece(key, tag, m.raw(line).as_bytes());
         }
     }
     // The service and operation as the ordinary path finds them: the first of `api`/`service`
@@ -717,9 +727,8 @@ pub(crate) fn mulog_edn<'a>(
     key.push(b'E');
     for m in &members {
         let n = &line[m.name.clone()];
-        if mulog_member(n).1 {
-            piece(key, b'k', n.as_bytes());
-            piece(key, b'v', line[m.value.clone()].as_bytes());
+        if let Some(id) = mulog_member(n).1 {
+            piece(key, keyed_tag(id, false), line[m.value.clone()].as_bytes());
         }
     }
     let text = |names: &[&str]| -> Option<Option<&'a str>> {
@@ -849,7 +858,7 @@ mod tests {
         }
         // Keyed: exactly the members the ordinary path reads into the event.
         for k in super::super::jsonl::MULOG_KEYS {
-            assert!(mulog_member(k).1, "{k}");
+            assert!(mulog_member(k).1.is_some(), "{k}");
         }
         for other in [
             "request",
@@ -860,7 +869,7 @@ mod tests {
             "",
             "Api",
         ] {
-            assert!(!mulog_member(other).1, "{other}");
+            assert!(mulog_member(other).1.is_none(), "{other}");
         }
         // Nothing else is keyed or wanted: every candidate name is in one of the lists.
         for len in 0..64 {
@@ -868,10 +877,23 @@ mod tests {
                 if name.len() == len {
                     let (w, k) = mulog_member(name);
                     assert_eq!(w, WANTED.iter().position(|x| x == name), "{name}");
-                    assert_eq!(k, super::super::jsonl::MULOG_KEYS.contains(name), "{name}");
+                    assert_eq!(
+                        k.is_some(),
+                        super::super::jsonl::MULOG_KEYS.contains(name),
+                        "{name}"
+                    );
                 }
             }
         }
-        assert_eq!(mulog_member("mulog/trace-id"), (None, false));
+        assert_eq!(mulog_member("mulog/trace-id"), (None, None));
+        // A keyed member's tag stands for its name alone: the numbers are distinct and fit.
+        let mut ids: Vec<u8> = super::super::jsonl::MULOG_KEYS
+            .iter()
+            .filter_map(|k| mulog_member(k).1)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), super::super::jsonl::MULOG_KEYS.len());
+        assert!(ids.iter().all(|&id| id < 64));
     }
 }

@@ -262,8 +262,9 @@ pub(crate) fn parse_selected(
 }
 
 /// The first offset at or after `from` that may end a run of plain string text: a `"`, a `\\`
-/// or (with `controls`) a control character; found eight bytes at a time, and exact to the
-/// byte only at the end (the caller goes on byte by byte from there).
+/// or (with `controls`) a control character; found eight bytes at a time (in a word, a byte's
+/// test can only be disturbed by a lower byte that matched, so the lowest mark is exact). The
+/// last few bytes are left to the caller, which goes on byte by byte from here.
 fn skip_plain(b: &[u8], from: usize, controls: bool) -> usize {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
@@ -278,7 +279,7 @@ fn skip_plain(b: &[u8], from: usize, controls: bool) -> usize {
             hit |= w.wrapping_sub(LO * 0x20) & !w & HI;
         }
         if hit != 0 {
-            break;
+            return i + (hit.trailing_zeros() / 8) as usize;
         }
         i += 8;
     }
