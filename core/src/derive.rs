@@ -305,6 +305,10 @@ fn nonempty(s: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.to_owned())
 }
 
+fn nonempty_ref(s: &str) -> Option<&str> {
+    (!s.is_empty()).then_some(s)
+}
+
 fn eval_binding(b: &Binding, root: &Value, elem: Elem<'_>, call: &Call) -> Option<Bound> {
     let mut bound = eval_binding_as_given(b, root, elem, call)?;
     if b.lower {
@@ -461,32 +465,33 @@ fn apply_grant_to(g: &Grant, call: &Call, prefix: &str, out: &mut Derived, no_el
         }
         // Context: explicit `partition`/`region`/`account` bindings win, then what the other
         // bound values carry (an ARN, a queue URL), then the event; the options fill the rest.
-        let mut partition = None;
-        let mut region = None;
-        let mut account = None;
+        // Borrowed from the bound values and the call: nothing is copied until the output.
+        let mut partition: Option<&str> = None;
+        let mut region: Option<&str> = None;
+        let mut account: Option<&str> = None;
         for (var, b) in &bound {
             let Some(b) = b else { continue };
             match *var {
-                "partition" => partition = partition.or_else(|| nonempty(&b.piece.text)),
-                "region" => region = region.or_else(|| nonempty(&b.piece.text)),
-                "account" => account = account.or_else(|| nonempty(&b.piece.text)),
+                "partition" => partition = partition.or_else(|| nonempty_ref(&b.piece.text)),
+                "region" => region = region.or_else(|| nonempty_ref(&b.piece.text)),
+                "account" => account = account.or_else(|| nonempty_ref(&b.piece.text)),
                 _ => {}
             }
         }
         for (var, b) in &bound {
             let Some(b) = b else { continue };
             if !is_context_var(var) {
-                partition = partition.or_else(|| b.partition.clone());
-                region = region.or_else(|| b.region.clone());
-                account = account.or_else(|| b.account.clone());
+                partition = partition.or(b.partition.as_deref());
+                region = region.or(b.region.as_deref());
+                account = account.or(b.account.as_deref());
             }
         }
         // An empty region or account in the event is no region or account.
-        let region = region.or_else(|| call.region.clone().filter(|s| !s.is_empty()));
-        let account = account.or_else(|| call.account.clone().filter(|s| !s.is_empty()));
+        let region = region.or_else(|| call.region.as_deref().and_then(nonempty_ref));
+        let account = account.or_else(|| call.account.as_deref().and_then(nonempty_ref));
         let partition = partition
-            .or_else(|| call.partition.clone().filter(|s| !s.is_empty()))
-            .or_else(|| region.as_deref().map(|r| partition_of_region(r).to_owned()));
+            .or_else(|| call.partition.as_deref().and_then(nonempty_ref))
+            .or_else(|| region.map(partition_of_region));
         let lookup = |var: &str| -> Option<&Bound> {
             bound
                 .iter()
@@ -523,8 +528,7 @@ fn apply_grant_to(g: &Grant, call: &Call, prefix: &str, out: &mut Derived, no_el
                 // `Bucket`) switches to that form's template, with the ARN's own context.
                 let mut template = template;
                 let mut replaced: Option<(&str, Bound)> = None;
-                let (mut partition, mut region, mut account) =
-                    (partition.clone(), region.clone(), account.clone());
+                let (mut partition, mut region, mut account) = (partition, region, account);
                 for f in arn_forms {
                     let Some(b) = lookup(&f.var) else { continue };
                     if b.piece.pattern.is_some() {
@@ -538,9 +542,9 @@ fn apply_grant_to(g: &Grant, call: &Call, prefix: &str, out: &mut Derived, no_el
                     };
                     template = &f.template;
                     // Kept even when empty: a multi-Region access point has no region.
-                    partition = Some(arn.partition.to_owned());
-                    region = Some(arn.region.to_owned());
-                    account = Some(arn.account.to_owned());
+                    partition = Some(arn.partition);
+                    region = Some(arn.region);
+                    account = Some(arn.account);
                     replaced = Some((
                         f.var.as_str(),
                         Bound {
@@ -610,9 +614,9 @@ fn apply_grant_to(g: &Grant, call: &Call, prefix: &str, out: &mut Derived, no_el
                                 }
                                 TplPart::Var(v) if is_context_var(v) => {
                                     let (field, value) = match v.as_str() {
-                                        "partition" => (Field::Partition, partition.as_deref()),
-                                        "region" => (Field::Region, region.as_deref()),
-                                        _ => (Field::Account, account.as_deref()),
+                                        "partition" => (Field::Partition, partition),
+                                        "region" => (Field::Region, region),
+                                        _ => (Field::Account, account),
                                     };
                                     segs.push(SegRef::Field(field, value));
                                 }
@@ -661,9 +665,9 @@ fn apply_grant_to(g: &Grant, call: &Call, prefix: &str, out: &mut Derived, no_el
                             TplPart::Lit(l) => s.push_str(l),
                             TplPart::Var(v) => {
                                 let ctx = match v.as_str() {
-                                    "partition" => partition.as_deref(),
-                                    "region" => region.as_deref(),
-                                    "account" => account.as_deref(),
+                                    "partition" => partition,
+                                    "region" => region,
+                                    "account" => account,
                                     _ => None,
                                 };
                                 match (ctx, lookup(v)) {
