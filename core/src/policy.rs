@@ -339,7 +339,8 @@ impl<'a> LineRef<'a> {
     }
 }
 
-/// (resource text start, its length, action, condition + 1 or 0, the text's first bytes)
+/// (resource text start, its length, action, condition + 1 or 0, the text's first bytes); the
+/// action is, once the items are sorted, its place among the actions in name order.
 type LineItem = (usize, u32, u32, u32, [u64; 2]);
 
 /// The permission lines of a run of permissions, sorted, their resource texts in one arena.
@@ -404,18 +405,23 @@ impl<'a> SortedLines<'a> {
         }
         let text = |&(start, len, ..): &LineItem| &arena[start..start + len as usize];
         let cond = |c: u32| (c > 0).then(|| conditions[c as usize - 1]);
-        // Actions compared by their rank among the actions.
-        let mut rank: Vec<u32> = vec![0; actions.len()];
+        // The actions in name order, each item's action its rank among them: actions compare
+        // by number.
         let mut by_name: Vec<usize> = (0..actions.len()).collect();
         by_name.sort_unstable_by_key(|&i| actions[i]);
-        for (r, i) in by_name.into_iter().enumerate() {
+        let mut rank: Vec<u32> = vec![0; actions.len()];
+        for (r, &i) in by_name.iter().enumerate() {
             rank[i] = r as u32;
         }
+        for it in &mut items {
+            it.2 = rank[it.2 as usize];
+        }
+        let actions: Vec<&str> = by_name.into_iter().map(|i| actions[i]).collect();
         // The first bytes after what an action's texts share decide most comparisons without
         // reading the texts.
         items.sort_unstable_by(|a, b| {
-            (rank[a.2 as usize], a.4)
-                .cmp(&(rank[b.2 as usize], b.4))
+            (a.2, a.4)
+                .cmp(&(b.2, b.4))
                 .then_with(|| (text(a), cond(a.3)).cmp(&(text(b), cond(b.3))))
         });
         SortedLines {

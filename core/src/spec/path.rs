@@ -146,7 +146,7 @@ impl Path {
         };
         for step in &self.steps {
             match step {
-                Step::Member(m) => v = v.get(m.as_str())?,
+                Step::Member(m) => v = member(v, m)?,
                 _ => return None,
             }
         }
@@ -179,6 +179,17 @@ impl Scalar<'_> {
     }
 }
 
+/// The member `name` of a map (`None` for anything else). A request's maps are small: up to a
+/// few members, comparing names is quicker than hashing one (the map's hasher is SipHash).
+fn member<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
+    let map = v.as_object()?;
+    if map.len() <= 8 {
+        map.iter().find(|(k, _)| k.as_str() == name).map(|(_, v)| v)
+    } else {
+        map.get(name)
+    }
+}
+
 fn walk<'a>(elem: Elem<'a>, steps: &[Step], out: &mut Vec<Elem<'a>>) {
     let Some((step, rest)) = steps.split_first() else {
         if !elem.value.is_null() {
@@ -188,7 +199,7 @@ fn walk<'a>(elem: Elem<'a>, steps: &[Step], out: &mut Vec<Elem<'a>>) {
     };
     match step {
         Step::Member(m) => {
-            if let Some(v) = elem.value.get(m.as_str()) {
+            if let Some(v) = member(elem.value, m) {
                 walk(
                     Elem {
                         value: v,
