@@ -6,8 +6,8 @@
 #     `leastpriv permissions --jobs 1` on μ/log JSON, plain JSON lines and μ/log EDN;
 #   - --jobs 2 against --jobs 1;
 #   - ../shared/bench/seed_pipeline.py (plain Python) on its own input, with the default jobs;
-#   - peak memory per distinct permission and the constant, from two sizes of one mix; 10M events
-#     with ~1,000 distinct permissions;
+#   - peak memory against the bound 16 MB + 300 B per distinct permission, from one event and two
+#     sizes of one mix; 10M events with ~1,000 distinct permissions;
 #   - CloudTrail records (from the same events): JSON lines and one gzipped delivery file
 #     against the serde_json floor on the same records;
 #   - the Python Recorder.read and the Node readSync against the CLI on the same file, and the
