@@ -144,7 +144,8 @@ pub(crate) fn mulog_json<'a>(
     // Where each member the lane looks at is: (exact name, `:`-prefixed name), found in one
     // pass; a look-up prefers the exact name, as the ordinary path does.
     let mut at = [(usize::MAX, usize::MAX); WANTED.len() + 1];
-    // The tags of the first 32 keyed members, so that the key below need not ask again.
+    // The tag of each of the first 32 members (0: not keyed), so that the key below need not
+    // ask again.
     let mut tags = [0u8; 32];
     for (i, m) in members.iter().enumerate() {
         let k = m.key_raw(line);
