@@ -157,6 +157,20 @@ fn spread(h: u32) -> u64 {
     u64::from(h).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
+/// A look-up table of (id, kept hash): adds entry `id`, whose kept hash is `h`.
+fn add_to(table: &mut hashbrown::HashTable<(u32, u32)>, id: u32, h: u32) {
+    table.insert_unique(spread(h), (id, h), |&(_, hh)| spread(hh));
+}
+
+/// A look-up table of the entries whose kept hashes `hashes` gives, in id order.
+fn table_of(n: usize, hashes: impl Iterator<Item = u32>) -> hashbrown::HashTable<(u32, u32)> {
+    let mut table = hashbrown::HashTable::with_capacity(n);
+    for (id, h) in hashes.enumerate() {
+        add_to(&mut table, id as u32, h);
+    }
+    table
+}
+
 impl ResourceStore {
     fn len(&self) -> usize {
         self.spans.len()
@@ -200,19 +214,14 @@ impl ResourceStore {
         let id = self.spans.len() as u32;
         self.spans
             .push((block as u32, start as u32, b.len() as u32));
-        self.table
-            .insert_unique(spread(h), (id, h), |&(_, hh)| spread(hh));
+        add_to(&mut self.table, id, h);
         id
     }
 
     /// The look-up table again, after [`ResourceStore::release`].
     fn rebuild(&mut self) {
-        let mut table = hashbrown::HashTable::with_capacity(self.spans.len());
-        for id in 0..self.spans.len() as u32 {
-            let h = hash_bytes(self.bytes(id));
-            table.insert_unique(spread(h), (id, h), |&(_, hh)| spread(hh));
-        }
-        self.table = table;
+        let hashes = (0..self.spans.len() as u32).map(|id| hash_bytes(self.bytes(id)));
+        self.table = table_of(self.spans.len(), hashes);
     }
 
     /// Frees the look-up table; the next look-up builds it again.
@@ -280,8 +289,7 @@ impl PermTable {
         let last = self.blocks.len() - 1;
         self.blocks[last].push((key, new()));
         self.len += 1;
-        self.table
-            .insert_unique(spread(h), (i, h), |&(_, hh)| spread(hh));
+        add_to(&mut self.table, i, h);
         let e = &mut self.blocks[last];
         let n = e.len() - 1;
         (i, &mut e[n].1, true)
@@ -289,12 +297,8 @@ impl PermTable {
 
     /// The look-up table again, after [`PermTable::release`].
     fn rebuild(&mut self) {
-        let mut table = hashbrown::HashTable::with_capacity(self.len);
-        for (i, (k, _)) in self.blocks.iter().flatten().enumerate() {
-            let h = hash_key(k);
-            table.insert_unique(spread(h), (i as u32, h), |&(_, hh)| spread(hh));
-        }
-        self.table = table;
+        let hashes = self.blocks.iter().flatten().map(|(k, _)| hash_key(k));
+        self.table = table_of(self.len, hashes);
     }
 
     /// Frees the look-up table; the next look-up builds it again.
