@@ -145,9 +145,15 @@ pub(crate) fn scan_object(text: &str, out: &mut Vec<Member>) -> Result<(), JsonE
         // Not an object: the full reader finds the error (or says what it is instead).
         return parse_object(text).map(|_| ());
     }
-    // Room for the keys of a usual event, so that the list does not grow on every line.
-    let mut keys = Vec::with_capacity(32);
-    p.check_object(&mut keys, Some(out))?;
+    // The keys' list is kept from line to line (empty in between), with room for the keys of
+    // a usual event: no allocation per line.
+    let mut keys: Vec<Cow<'_, str>> = recycle(SPARE_KEYS.take());
+    keys.reserve(32);
+    let checked = p.check_object(&mut keys, Some(out));
+    if keys.capacity() <= 1024 {
+        SPARE_KEYS.set(recycle(keys));
+    }
+    checked?;
     p.ws();
     if p.pos < p.b.len() {
         return Err(JsonError::at(
@@ -156,6 +162,19 @@ pub(crate) fn scan_object(text: &str, out: &mut Vec<Member>) -> Result<(), JsonE
         ));
     }
     Ok(())
+}
+
+thread_local! {
+    /// The keys' list [`scan_object`] keeps between lines.
+    static SPARE_KEYS: std::cell::Cell<Vec<Cow<'static, str>>> =
+        const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// A list of keys emptied and made a list of keys of another lifetime, keeping its allocation
+/// (the element layout is the same, so collecting an empty list reuses it).
+fn recycle<'b>(mut keys: Vec<Cow<'_, str>>) -> Vec<Cow<'b, str>> {
+    keys.clear();
+    keys.into_iter().map(|_| Cow::Borrowed("")).collect()
 }
 
 /// The members of the object at `range` of text already checked by [`scan_object`] (an

@@ -58,9 +58,30 @@ pub(crate) fn find_operation<'a, T>(
     map: &'a HashMap<String, T>,
     op: &str,
 ) -> Option<(&'a T, String)> {
-    let norm = normalize_operation(op);
-    if let Some(v) = map.get(&norm) {
-        return Some((v, norm));
+    // The usual name is normalised on the stack: a look-up that finds nothing (most, for the
+    // dependent actions) allocates nothing.
+    let mut buf = [0u8; 64];
+    let mut n = 0;
+    let mut long = false;
+    for c in op.trim().trim_start_matches(':').bytes() {
+        if c.is_ascii_alphanumeric() {
+            match buf.get_mut(n) {
+                Some(b) => *b = c.to_ascii_lowercase(),
+                None => long = true,
+            }
+            n += 1;
+        }
+    }
+    let owned;
+    let norm: &str = if long {
+        owned = normalize_operation(op);
+        &owned
+    } else {
+        // ASCII letters and digits only.
+        std::str::from_utf8(&buf[..n]).unwrap_or_default()
+    };
+    if let Some(v) = map.get(norm) {
+        return Some((v, norm.to_owned()));
     }
     let stripped = norm.strip_suffix("command").filter(|s| !s.is_empty())?;
     map.get(stripped).map(|v| (v, stripped.to_owned()))
