@@ -170,20 +170,20 @@ fn full(line: &str, m: &json::Member) -> Result<Value> {
 }
 
 /// A request's parameters: what the rules for the call read of them, when they are an object
-/// and the rules are known; otherwise all of them.
+/// and the rules are known (`used` then says so); otherwise all of them.
 fn params_value(
     line: &str,
     m: &json::Member,
     service: Option<&str>,
     operation: Option<&str>,
     selector: &mut Selector,
-    used: &mut Option<(String, String)>,
+    used: &mut bool,
 ) -> Result<Value> {
     let is_object = line.as_bytes().get(m.value.start) == Some(&b'{');
     match (service, operation) {
         (Some(s), Some(o)) if is_object => match selector.get(s, o) {
             Some(sel) => {
-                *used = Some((s.to_owned(), o.to_owned()));
+                *used = true;
                 json::parse_selected(line, m.value.clone(), &sel).map_err(|e| json_error(line, e))
             }
             None => full(line, m),
@@ -221,34 +221,30 @@ pub(crate) fn call_line_selected(
             None => {}
         }
     }
-    let mut used = None;
     if let Some(member) = params {
         let text = |i: usize| match &fields[i] {
             Some(Value::String(s)) => Some(s.as_str()),
             _ => None,
         };
+        // The selection is that of the very `service` and `operation` the call is made of (a
+        // line has each once): unlike a μ/log event's, they cannot disagree with it.
         let v = params_value(
             line,
             member,
             text(SERVICE),
             text(OPERATION),
             selector,
-            &mut used,
+            &mut false,
         )?;
         fields[PARAMS] = Some(v);
     }
-    let again = used.is_some().then(|| source.clone());
     let take = |k: &str| {
         CALL_FIELDS
             .iter()
             .position(|f| *f == k)
             .and_then(|i| fields[i].take())
     };
-    let call = call_from_fields(take, source)?;
-    match again {
-        Some(source) if mismatched(&call, &used) => call_line(line, source),
-        _ => Ok(call),
-    }
+    call_from_fields(take, source)
 }
 
 /// The top-level keys of a μ/log event that [`mulog::call_from_event`] reads (with or without
@@ -318,6 +314,7 @@ pub(crate) fn mulog_json_line_selected(
     let text = |ev: &mulog::Fields<'_>, keys: &[&str]| mulog::text(ev, keys).ok();
     let mut used = None;
     if let Some(req) = request {
+        let mut selected = false;
         let service = text(&ev, &["api", "service"]);
         let mut operation = text(&ev, &["operation", "op"]);
         // The whole aws-api invoke map {:op :GetObject :request {...}}: the parameters are its
@@ -354,7 +351,7 @@ pub(crate) fn mulog_json_line_selected(
                 service.as_deref(),
                 operation.as_deref(),
                 selector,
-                &mut used,
+                &mut selected,
             )?;
             m.insert("request".into(), v);
             Value::Object(m)
@@ -365,10 +362,14 @@ pub(crate) fn mulog_json_line_selected(
                 service.as_deref(),
                 operation.as_deref(),
                 selector,
-                &mut used,
+                &mut selected,
             )?
         };
         ev.insert(req.key(line), params);
+        if selected {
+            // The names the selection was chosen by, for the call to be checked against.
+            used = service.zip(operation);
+        }
     }
     if !later.is_empty() {
         let failed = matches!(
