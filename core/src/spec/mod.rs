@@ -43,12 +43,16 @@ pub fn normalize_service_name(name: &str) -> String {
 /// Normalises an operation name for lookup: `:GetObject`, `GetObjectCommand`, `get_object`
 /// all become `getobject`.
 pub(crate) fn normalize_operation(op: &str) -> String {
+    normalized(op).map(char::from).collect()
+}
+
+/// The bytes of an operation's normalised name: its ASCII letters and digits, lower-cased.
+fn normalized(op: &str) -> impl Iterator<Item = u8> + '_ {
     op.trim()
         .trim_start_matches(':')
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
+        .bytes()
+        .filter(u8::is_ascii_alphanumeric)
         .map(|c| c.to_ascii_lowercase())
-        .collect()
 }
 
 /// Looks an operation up by its normalised name, then (for JS v3 command class names) without
@@ -62,23 +66,20 @@ pub(crate) fn find_operation<'a, T>(
     // dependent actions) allocates nothing.
     let mut buf = [0u8; 64];
     let mut n = 0;
-    let mut long = false;
-    for c in op.trim().trim_start_matches(':').bytes() {
-        if c.is_ascii_alphanumeric() {
-            match buf.get_mut(n) {
-                Some(b) => *b = c.to_ascii_lowercase(),
-                None => long = true,
-            }
-            n += 1;
+    for c in normalized(op) {
+        if let Some(b) = buf.get_mut(n) {
+            *b = c;
         }
+        n += 1;
     }
     let owned;
-    let norm: &str = if long {
-        owned = normalize_operation(op);
-        &owned
-    } else {
+    let norm: &str = match buf.get(..n) {
         // ASCII letters and digits only.
-        std::str::from_utf8(&buf[..n]).unwrap_or_default()
+        Some(short) => std::str::from_utf8(short).unwrap_or_default(),
+        None => {
+            owned = normalize_operation(op);
+            &owned
+        }
     };
     if let Some(v) = map.get(norm) {
         return Some((v, norm.to_owned()));
