@@ -149,6 +149,15 @@ pub struct Resource {
     packed: Box<[u8]>,
 }
 
+/// A field from its byte in a packed record.
+fn field_of(b: u8) -> Field {
+    match b {
+        1 => Field::Region,
+        2 => Field::Account,
+        _ => Field::Partition,
+    }
+}
+
 /// Reads the packed records.
 #[derive(Debug, Clone)]
 struct Records<'a> {
@@ -162,7 +171,25 @@ enum Record<'a> {
 }
 
 impl<'a> Records<'a> {
-    fn text(&mut self) -> &'a str {
+    /// The next record's tag, field byte (0 when it has none) and text's bytes, not yet
+    /// checked as text.
+    fn raw(&mut self) -> Option<(u8, u8, &'a [u8])> {
+        let tag = *self.bytes.get(self.pos)?;
+        self.pos += 1;
+        let mut field = 0;
+        if matches!(tag, T_FIELD | T_GAP | T_EXPR) {
+            field = self.bytes.get(self.pos).copied().unwrap_or(0);
+            self.pos += 1;
+        }
+        if tag == T_GAP {
+            return Some((tag, field, &[]));
+        }
+        let start = self.skip_text();
+        Some((tag, field, &self.bytes[start..self.pos]))
+    }
+
+    /// Steps over a text (its length, then its bytes); where its bytes start.
+    fn skip_text(&mut self) -> usize {
         let mut n = 0usize;
         let mut shift = 0;
         while let Some(&b) = self.bytes.get(self.pos) {
@@ -173,20 +200,20 @@ impl<'a> Records<'a> {
                 break;
             }
         }
-        let end = self.pos.saturating_add(n).min(self.bytes.len());
-        let t = std::str::from_utf8(&self.bytes[self.pos..end]).unwrap_or_default();
-        self.pos = end;
-        t
+        let start = self.pos;
+        self.pos = self.pos.saturating_add(n).min(self.bytes.len());
+        start
+    }
+
+    fn text(&mut self) -> &'a str {
+        let start = self.skip_text();
+        std::str::from_utf8(&self.bytes[start..self.pos]).unwrap_or_default()
     }
 
     fn field(&mut self) -> Field {
         let b = self.bytes.get(self.pos).copied().unwrap_or(0);
         self.pos += 1;
-        match b {
-            1 => Field::Region,
-            2 => Field::Account,
-            _ => Field::Partition,
-        }
+        field_of(b)
     }
 }
 
@@ -427,10 +454,14 @@ impl<'a> Packed<'a> {
 
     /// The value of the first field of this kind, if known.
     pub(crate) fn field(self, field: Field) -> Option<&'a str> {
-        self.segs().find_map(|s| match s {
-            SegRef::Field(f, v) if f == field => v,
-            _ => None,
-        })
+        // Only the text of the field found is read as text.
+        let mut records = self.records();
+        while let Some((tag, f, text)) = records.raw() {
+            if matches!(tag, T_FIELD | T_GAP) && field_of(f) == field {
+                return (tag == T_FIELD).then(|| std::str::from_utf8(text).unwrap_or_default());
+            }
+        }
+        None
     }
 
     /// `true` if any field is still unknown.
@@ -489,24 +520,29 @@ impl<'a> Packed<'a> {
         field: impl Fn(Field, Option<&'a str>) -> Option<&'t str>,
         out: &mut String,
     ) {
-        for seg in self.segs() {
-            match seg {
-                SegRef::Text(t) => escape_iam(t, out),
-                SegRef::Pattern(p) => out.push_str(p),
-                SegRef::Field(f, v) => match field(f, v) {
+        // One pass: the tail (the first, as `tail` finds it) is written after the pieces.
+        let mut tail = None;
+        for record in self.records() {
+            match record {
+                Record::Seg(SegRef::Text(t)) => escape_iam(t, out),
+                Record::Seg(SegRef::Pattern(p)) => out.push_str(p),
+                Record::Seg(SegRef::Field(f, v)) => match field(f, v) {
                     Some(v) => escape_iam(v, out),
                     None => out.push('*'),
                 },
                 // Only a resource built for Terraform holds one; as IAM text it is the
                 // interpolation Terraform would fill in.
-                SegRef::Expr(_, e) => {
+                Record::Seg(SegRef::Expr(_, e)) => {
                     out.push_str("${");
                     out.push_str(e);
                     out.push('}');
                 }
+                Record::Tail(t) => {
+                    tail = tail.or(Some(t));
+                }
             }
         }
-        if let Some(t) = self.tail() {
+        if let Some(t) = tail {
             escape_iam(t, out);
         }
     }
@@ -682,7 +718,8 @@ impl<'de> Deserialize<'de> for Resource {
 /// ```
 pub fn escape_iam(text: &str, out: &mut String) {
     let mut rest = text;
-    while let Some(i) = rest.find(['*', '?', '$']) {
+    // The three are ASCII: a byte search finds them at character boundaries.
+    while let Some(i) = memchr::memchr3(b'*', b'?', b'$', rest.as_bytes()) {
         out.push_str(&rest[..i]);
         out.push_str(match rest.as_bytes()[i] {
             b'*' => "${*}",

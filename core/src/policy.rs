@@ -191,14 +191,17 @@ impl PolicyOptions {
         &'a self,
         r: Packed<'a>,
     ) -> impl Fn(Field, Option<&'a str>) -> Option<&'a str> + 'a {
-        let own_region = r.field(Field::Region);
-        let region = own_region
-            .map(|v| PolicyOptions::map(&self.map_region, v))
-            .or(self.region.as_deref());
-        let partition = self
-            .partition
-            .as_deref()
-            .or_else(|| region.map(partition_of_region));
+        // Looked for only when a field needs it (most resources have every field, and no
+        // mapping to apply).
+        let own_region = move || r.field(Field::Region);
+        let partition = move || {
+            self.partition.as_deref().or_else(|| {
+                own_region()
+                    .map(|v| PolicyOptions::map(&self.map_region, v))
+                    .or(self.region.as_deref())
+                    .map(partition_of_region)
+            })
+        };
         move |f: Field, v: Option<&'a str>| match v {
             Some(v) => Some(match f {
                 Field::Account => PolicyOptions::map(&self.map_account, v),
@@ -206,7 +209,8 @@ impl PolicyOptions {
                 // A resource with a region moves partition only when its own region is
                 // mapped to one in another partition; one without (S3) follows any such
                 // mapping.
-                Field::Partition => match own_region {
+                Field::Partition if self.map_region.is_empty() => v,
+                Field::Partition => match own_region() {
                     Some(from) => {
                         let to = PolicyOptions::map(&self.map_region, from);
                         if partition_of_region(from) == v {
@@ -226,7 +230,7 @@ impl PolicyOptions {
                 },
             }),
             None => match f {
-                Field::Partition => partition,
+                Field::Partition => partition(),
                 Field::Region => self.region.as_deref(),
                 Field::Account => self.account.as_deref(),
             },
@@ -272,12 +276,10 @@ pub fn permission_lines(observed: &Observed, opts: &PolicyOptions) -> Vec<Permis
     lines
 }
 
-/// A line of `leastpriv permissions`, borrowed (serialized as [`PermissionLine`]).
-#[derive(serde::Serialize)]
+/// A line of `leastpriv permissions`, borrowed (written as [`PermissionLine`] serializes).
 struct LineRef<'a> {
     action: &'a str,
     resource: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
     condition: Option<&'a ConditionBlock>,
 }
 
@@ -325,17 +327,42 @@ pub fn write_permission_lines_on(
         if last.as_ref().is_some_and(|l| l.cmp_key() == line.cmp_key()) {
             continue;
         }
-        serde_json::to_writer(&mut w, &line)?;
-        std::io::Write::write_all(&mut w, b"\n")?;
+        line.write_json(&mut w)?;
         last = Some(line);
     }
     std::io::Write::flush(&mut w)
 }
 
 impl<'a> LineRef<'a> {
+    /// The line as serde_json writes it (compact), and a newline; its strings written as they
+    /// are when nothing in them needs an escape.
+    fn write_json(&self, w: &mut impl std::io::Write) -> std::io::Result<()> {
+        w.write_all(b"{\"action\":")?;
+        write_json_str(w, self.action)?;
+        w.write_all(b",\"resource\":")?;
+        write_json_str(w, self.resource)?;
+        if let Some(c) = self.condition {
+            w.write_all(b",\"condition\":")?;
+            serde_json::to_writer(&mut *w, c)?;
+        }
+        w.write_all(b"}\n")
+    }
+
     /// What lines are sorted by: action, resource text, condition.
     fn cmp_key(&self) -> (&'a str, &'a str, Option<&'a ConditionBlock>) {
         (self.action, self.resource, self.condition)
+    }
+}
+
+/// A JSON string: as it is, quoted, when it holds no quote, backslash or control character
+/// (serde_json escapes nothing else); otherwise as serde_json writes it.
+fn write_json_str(w: &mut impl std::io::Write, s: &str) -> std::io::Result<()> {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        w.write_all(b"\"")?;
+        w.write_all(s.as_bytes())?;
+        w.write_all(b"\"")
+    } else {
+        serde_json::to_writer(w, s).map_err(std::io::Error::from)
     }
 }
 
@@ -1263,6 +1290,42 @@ mod tests {
         assert_eq!(longest_common_prefix(&["a/b1", "a/b2"]), "a/b");
         assert_eq!(longest_common_prefix(&["é1", "é2"]), "é");
         assert_eq!(longest_common_prefix(&["x", "y"]), "");
+    }
+
+    #[test]
+    fn a_permission_line_is_written_as_serde_json_writes_it() {
+        let mut condition = ConditionBlock::new();
+        condition
+            .entry("StringEquals".into())
+            .or_default()
+            .insert("s3:prefix".into(), vec!["a\"b".into(), "c\u{1}".into()]);
+        let texts = [
+            "arn:aws:s3:::b/plain",
+            "arn:aws:s3:::b/q\"uote",
+            "arn:aws:s3:::b/back\\slash",
+            "arn:aws:s3:::b/tab\tnl\ncr\r\u{1f}\u{0}",
+            "arn:aws:s3:::b/del\u{7f}/é/☃/${*}/</>",
+            "",
+        ];
+        for resource in texts {
+            for condition in [None, Some(&condition)] {
+                let line = PermissionLine {
+                    action: format!("s3:Get{}", &resource[resource.len().min(3)..]),
+                    resource: resource.into(),
+                    condition: condition.cloned(),
+                };
+                let mut written = Vec::new();
+                LineRef {
+                    action: &line.action,
+                    resource: &line.resource,
+                    condition,
+                }
+                .write_json(&mut written)
+                .unwrap();
+                let want = serde_json::to_string(&line).unwrap() + "\n";
+                assert_eq!(String::from_utf8(written).unwrap(), want);
+            }
+        }
     }
 
     #[test]
