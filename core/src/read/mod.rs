@@ -709,7 +709,7 @@ impl<R: BufRead> CallReader<R> {
                 return Some(Err(e));
             }
             let line = std::str::from_utf8(&self.buf).unwrap_or_default();
-            if line.trim().is_empty() {
+            if line.trim_start().is_empty() {
                 continue;
             }
             let n = self.line;
