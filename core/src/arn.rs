@@ -204,41 +204,27 @@ impl<'a> Records<'a> {
         self.pos = self.pos.saturating_add(n).min(self.bytes.len());
         start
     }
-
-    fn text(&mut self) -> &'a str {
-        let start = self.skip_text();
-        std::str::from_utf8(&self.bytes[start..self.pos]).unwrap_or_default()
-    }
-
-    fn field(&mut self) -> Field {
-        let b = self.bytes.get(self.pos).copied().unwrap_or(0);
-        self.pos += 1;
-        field_of(b)
-    }
 }
 
 impl<'a> Iterator for Records<'a> {
     type Item = Record<'a>;
     fn next(&mut self) -> Option<Record<'a>> {
-        let tag = *self.bytes.get(self.pos)?;
-        self.pos += 1;
+        let (tag, field, bytes) = self.raw()?;
+        let text = || std::str::from_utf8(bytes).unwrap_or_default();
         Some(match tag {
-            T_TEXT => Record::Seg(SegRef::Text(self.text())),
-            T_PATTERN => Record::Seg(SegRef::Pattern(self.text())),
-            T_FIELD => {
-                let f = self.field();
-                Record::Seg(SegRef::Field(f, Some(self.text())))
-            }
-            T_GAP => Record::Seg(SegRef::Field(self.field(), None)),
+            T_TEXT => Record::Seg(SegRef::Text(text())),
+            T_PATTERN => Record::Seg(SegRef::Pattern(text())),
+            T_FIELD => Record::Seg(SegRef::Field(field_of(field), Some(text()))),
+            T_GAP => Record::Seg(SegRef::Field(field_of(field), None)),
             T_EXPR => {
-                let kind = if self.field() == Field::Partition {
+                let kind = if field_of(field) == Field::Partition {
                     ExprKind::Name
                 } else {
                     ExprKind::Arn
                 };
-                Record::Seg(SegRef::Expr(kind, self.text()))
+                Record::Seg(SegRef::Expr(kind, text()))
             }
-            _ => Record::Tail(self.text()),
+            _ => Record::Tail(text()),
         })
     }
 }
@@ -584,31 +570,12 @@ impl Resource {
         use std::cmp::Ordering;
         /// One record as bytes: (order of its kind, field, has a value, text).
         fn next<'p>(p: &'p [u8], pos: &mut usize) -> Option<(u8, u8, bool, &'p [u8])> {
-            let tag = *p.get(*pos)?;
-            *pos += 1;
-            let mut field = 0;
-            if matches!(tag, T_FIELD | T_GAP | T_EXPR) {
-                field = p.get(*pos).copied().unwrap_or(0);
-                *pos += 1;
-            }
-            let text: &[u8] = if tag == T_GAP {
-                &[]
-            } else {
-                let mut n = 0usize;
-                let mut shift = 0;
-                while let Some(&b) = p.get(*pos) {
-                    *pos += 1;
-                    n |= usize::from(b & 0x7F) << shift;
-                    shift += 7;
-                    if b & 0x80 == 0 || shift > 63 {
-                        break;
-                    }
-                }
-                let end = pos.saturating_add(n).min(p.len());
-                let t = &p[*pos..end];
-                *pos = end;
-                t
+            let mut records = Records {
+                bytes: p,
+                pos: *pos,
             };
+            let (tag, field, text) = records.raw()?;
+            *pos = records.pos;
             Some(match tag {
                 T_TEXT => (1, 0, true, text),
                 T_PATTERN => (2, 0, true, text),
