@@ -131,6 +131,7 @@ fn keyed_tag(id: u8, colon: bool) -> u8 {
 pub(crate) fn mulog_json<'a>(
     line: &'a str,
     members: &[json::Member],
+    nested: &[json::Member],
     event_name: &str,
     principal_key: Option<&str>,
     select: &mut dyn FnMut(&str, &str) -> Option<std::sync::Arc<Selection>>,
@@ -228,8 +229,7 @@ pub(crate) fn mulog_json<'a>(
     // The response's anomaly (the outcome depends on it; the exception only gives a code).
     for n in ["response", "result"] {
         if let Some(m) = find(line, members, n) {
-            let mut sub = Vec::new();
-            json::members_of(line, m.value.clone(), &mut sub);
+            let sub = m.kids(nested);
             if sub.iter().any(|s| s.escaped_key()) {
                 return Lane::Off;
             }
@@ -254,7 +254,7 @@ pub(crate) fn mulog_json<'a>(
         },
     };
     let request = find(line, members, "request");
-    if !json_request(line, request, service, operation, select, key) {
+    if !json_request(line, request, nested, service, operation, select, key) {
         return Lane::Off;
     }
     Lane::Key {
@@ -268,6 +268,7 @@ pub(crate) fn mulog_json<'a>(
 fn json_request(
     line: &str,
     request: Option<&json::Member>,
+    nested: &[json::Member],
     service: &str,
     operation: &str,
     select: &mut dyn FnMut(&str, &str) -> Option<std::sync::Arc<Selection>>,
@@ -297,13 +298,23 @@ fn json_request(
             _ => {}
         }
     };
+    // The request's members as the scan listed them.
+    let known = Some(m.kids(nested));
     match &sel {
         None => {
-            json::members(line, m.value.clone()).for_each(|s| note(&s));
+            json::members_or_known(line, m.value.clone(), known).for_each(|s| note(&s));
             piece(key, b'w', raw.as_bytes());
         }
         // The walk goes through every member of the request and tells each to `note`.
-        Some(sel) => json_walk(line, m.value.clone(), &[sel], key, 0, Some(&mut note)),
+        Some(sel) => json_walk(
+            line,
+            m.value.clone(),
+            known,
+            &[sel],
+            key,
+            0,
+            Some(&mut note),
+        ),
     }
     !(escaped || (op && request))
 }
@@ -311,10 +322,12 @@ fn json_request(
 /// The raw text of what `sels` read of the JSON value at `range`, with its shape: the same
 /// cases, in the same order, as the selection applied to the value.
 ///
-/// `note`, when given, is shown every member of the object at `range`, read or not.
+/// `note`, when given, is shown every member of the object at `range`, read or not; `known`,
+/// when given, lists those members (see [`json::members_or_known`]).
 fn json_walk(
     line: &str,
     range: std::ops::Range<usize>,
+    known: Option<&[json::Member]>,
     sels: &[&Selection],
     key: &mut Vec<u8>,
     depth: usize,
@@ -325,7 +338,7 @@ fn json_walk(
     let set = expand(sels, !matches!(first, Some(b'[' | b'n')));
     if set.iter().any(|s| s.is_whole()) || depth > 64 {
         if let Some(note) = note {
-            json::members(line, range).for_each(|s| note(&s));
+            json::members_or_known(line, range, known).for_each(|s| note(&s));
         }
         piece(key, b'w', raw.as_bytes());
         return;
@@ -334,7 +347,7 @@ fn json_walk(
         Some(b'n') => key.push(b'N'),
         Some(b'{') => {
             key.push(b'{');
-            for s in json::members(line, range) {
+            for s in json::members_or_known(line, range, known) {
                 if let Some(note) = note.as_deref_mut() {
                     note(&s);
                 }
@@ -342,7 +355,15 @@ fn json_walk(
                 let subs = Subs::member(&set, &name);
                 if !subs.as_slice().is_empty() {
                     piece(key, b'k', name.as_bytes());
-                    json_walk(line, s.value.clone(), subs.as_slice(), key, depth + 1, None);
+                    json_walk(
+                        line,
+                        s.value.clone(),
+                        None,
+                        subs.as_slice(),
+                        key,
+                        depth + 1,
+                        None,
+                    );
                 }
             }
             key.push(b'}');
@@ -352,7 +373,7 @@ fn json_walk(
             key.push(b'[');
             if !subs.is_empty() {
                 for item in json::elements_of(line, range) {
-                    json_walk(line, item, &subs, key, depth + 1, None);
+                    json_walk(line, item, None, &subs, key, depth + 1, None);
                 }
             }
             key.push(b']');
@@ -365,6 +386,7 @@ fn json_walk(
 pub(crate) fn call_json<'a>(
     line: &'a str,
     members: &[json::Member],
+    nested: &[json::Member],
     select: &mut dyn FnMut(&str, &str) -> Option<std::sync::Arc<Selection>>,
     key: &mut Vec<u8>,
 ) -> Lane<'a> {
@@ -411,7 +433,7 @@ pub(crate) fn call_json<'a>(
     let (Some(service), Some(operation)) = (service, operation) else {
         return Lane::Off;
     };
-    if !json_request(line, params, service, operation, select, key) {
+    if !json_request(line, params, nested, service, operation, select, key) {
         return Lane::Off;
     }
     Lane::Key {

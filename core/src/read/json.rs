@@ -103,6 +103,9 @@ pub(crate) struct Member {
     escaped: bool,
     /// The value, from its first byte to just after its last.
     pub(crate) value: Range<usize>,
+    /// When the value is an object and the members were listed by [`scan_object_nested`]:
+    /// where its own members are in the nested list.
+    kids: (u32, u32),
 }
 
 impl Member {
@@ -114,6 +117,14 @@ impl Member {
     /// The key holds a `\` escape.
     pub(crate) fn escaped_key(&self) -> bool {
         self.escaped
+    }
+
+    /// The members of this member's value, an object, as [`scan_object_nested`] listed them in
+    /// `nested`.
+    pub(crate) fn kids<'n>(&self, nested: &'n [Member]) -> &'n [Member] {
+        nested
+            .get(self.kids.0 as usize..self.kids.1 as usize)
+            .unwrap_or_default()
     }
 
     /// The value's text as written.
@@ -138,6 +149,26 @@ impl Member {
 /// the same offsets: duplicate keys at any depth, escapes, control characters, numbers, depth),
 /// building no value, and lists its members in `out` (cleared first).
 pub(crate) fn scan_object(text: &str, out: &mut Vec<Member>) -> Result<(), JsonError> {
+    scan(text, out, None)
+}
+
+/// As [`scan_object`], listing besides in `nested` (cleared first) the members of each member
+/// whose value is an object ([`Member::kids`]), so that a reader of those need not pass over
+/// them again.
+pub(crate) fn scan_object_nested(
+    text: &str,
+    out: &mut Vec<Member>,
+    nested: &mut Vec<Member>,
+) -> Result<(), JsonError> {
+    nested.clear();
+    scan(text, out, Some(nested))
+}
+
+fn scan(
+    text: &str,
+    out: &mut Vec<Member>,
+    nested: Option<&mut Vec<Member>>,
+) -> Result<(), JsonError> {
     out.clear();
     let mut p = Parser::new(text);
     p.ws();
@@ -149,7 +180,7 @@ pub(crate) fn scan_object(text: &str, out: &mut Vec<Member>) -> Result<(), JsonE
     // a usual event: no allocation per line.
     let mut keys: Vec<Cow<'_, str>> = recycle(SPARE_KEYS.take());
     keys.reserve(32);
-    let checked = p.check_object(&mut keys, Some(out));
+    let checked = p.check_object(&mut keys, Some(out), nested);
     if keys.capacity() <= 1024 {
         SPARE_KEYS.set(recycle(keys));
     }
@@ -194,6 +225,35 @@ pub(crate) fn members(text: &str, range: Range<usize>) -> Members<'_> {
     Members { p, done }
 }
 
+/// The members of the object at `range` of checked text: `known` when a scan listed them
+/// ([`Member::kids`]), otherwise found by passing over the text as [`members`] does.
+pub(crate) fn members_or_known<'a>(
+    text: &'a str,
+    range: Range<usize>,
+    known: Option<&'a [Member]>,
+) -> MembersOrKnown<'a> {
+    match known {
+        Some(k) => MembersOrKnown::Known(k.iter()),
+        None => MembersOrKnown::Scan(members(text, range)),
+    }
+}
+
+/// See [`members_or_known`].
+pub(crate) enum MembersOrKnown<'a> {
+    Known(std::slice::Iter<'a, Member>),
+    Scan(Members<'a>),
+}
+
+impl Iterator for MembersOrKnown<'_> {
+    type Item = Member;
+    fn next(&mut self) -> Option<Member> {
+        match self {
+            MembersOrKnown::Known(k) => k.next().cloned(),
+            MembersOrKnown::Scan(s) => s.next(),
+        }
+    }
+}
+
 /// See [`members`].
 pub(crate) struct Members<'a> {
     p: Parser<'a>,
@@ -222,6 +282,7 @@ impl Iterator for Members<'_> {
             key,
             escaped,
             value: start..p.pos,
+            kids: (0, 0),
         };
         p.ws();
         if p.peek() == Some(b',') {
@@ -344,7 +405,7 @@ impl<'a> Parser<'a> {
     /// `members`, the object here lists its members there.
     fn check_value(&mut self, keys: &mut Vec<Cow<'a, str>>) -> Result<(), JsonError> {
         match self.peek() {
-            Some(b'{') => self.check_object(keys, None),
+            Some(b'{') => self.check_object(keys, None, None),
             Some(b'[') => {
                 self.enter()?;
                 self.pos += 1;
@@ -375,11 +436,13 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// Checks the object here; see [`Parser::check_value`].
+    /// Checks the object here; see [`Parser::check_value`]. With `nested` (and `members`), the
+    /// members of each member's value that is an object are listed there.
     fn check_object(
         &mut self,
         keys: &mut Vec<Cow<'a, str>>,
         mut members: Option<&mut Vec<Member>>,
+        mut nested: Option<&mut Vec<Member>>,
     ) -> Result<(), JsonError> {
         /// Beyond this many keys an object's keys are looked up in a set, not one by one.
         const LINEAR: usize = 16;
@@ -414,7 +477,12 @@ impl<'a> Parser<'a> {
             self.pos += 1;
             self.ws();
             let value_at = self.pos;
-            if let Err(mut e) = self.check_value(keys) {
+            let kids_at = nested.as_ref().map_or(0, |n| n.len());
+            let checked = match nested.as_deref_mut() {
+                Some(n) if self.peek() == Some(b'{') => self.check_object(keys, Some(n), None),
+                _ => self.check_value(keys),
+            };
+            if let Err(mut e) = checked {
                 if e.duplicate {
                     e.path.insert(0, key.into_owned());
                 }
@@ -445,6 +513,10 @@ impl<'a> Parser<'a> {
                     key: key_at + 1..key_end,
                     escaped: matches!(key, Cow::Owned(_)),
                     value: value_at..self.pos,
+                    kids: match &nested {
+                        Some(n) => (kids_at as u32, n.len() as u32),
+                        None => (0, 0),
+                    },
                 });
             }
             if set.is_none() {
@@ -891,6 +963,42 @@ mod tests {
             json!({"a": "1.5e3", "b": "123456789012345678901234567890", "c": "1e400", "d": "-0",
                    "e": 123_456_789_012_u64, "f": 18_446_744_073_709_551_615_u64})
         );
+    }
+
+    #[test]
+    fn a_scan_lists_the_members_of_object_values_as_a_pass_over_them_finds_them() {
+        let line = r#"{"service": "s3", "params": {"Bucket": "b", "K\u0065y": {"x": [1, {"y": 2}]}, "E": {}}, "outcome": {"code": "E"}, "n": [ {"a": 1} ], "e": {}}"#;
+        let (mut top, mut nested) = (Vec::new(), Vec::new());
+        scan_object_nested(line, &mut top, &mut nested).unwrap();
+        let names = |ms: &[Member]| -> Vec<(String, String)> {
+            ms.iter()
+                .map(|m| (m.key(line).into_owned(), m.raw(line).to_owned()))
+                .collect()
+        };
+        assert_eq!(top.len(), 5);
+        for m in &top {
+            let passed: Vec<Member> = members(line, m.value.clone()).collect();
+            assert_eq!(names(m.kids(&nested)), names(&passed), "{}", m.key(line));
+        }
+        assert_eq!(
+            names(top[1].kids(&nested)),
+            [
+                ("Bucket".to_owned(), r#""b""#.to_owned()),
+                ("Key".to_owned(), r#"{"x": [1, {"y": 2}]}"#.to_owned()),
+                ("E".to_owned(), "{}".to_owned()),
+            ]
+        );
+        assert!(top[3].kids(&nested).is_empty());
+        // Without the nested list, nothing is listed for a member's value.
+        scan_object(line, &mut top).unwrap();
+        assert!(top[1].kids(&nested).is_empty());
+        // The same errors as the full reader, at the same offsets.
+        let bad = r#"{"params": {"a": {"b": 1, "b": 2}}}"#;
+        let e = scan_object_nested(bad, &mut top, &mut nested).unwrap_err();
+        assert_eq!((e.offset, e.path.clone()), {
+            let f = parse(bad).unwrap_err();
+            (f.offset, f.path)
+        });
     }
 
     #[test]

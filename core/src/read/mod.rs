@@ -375,6 +375,8 @@ pub struct CallReader<R> {
     /// With rules: requests are read only as far as the rules read them.
     selector: Option<Selector>,
     members: Vec<json::Member>,
+    /// The members of `members`' object values (see [`json::scan_object_nested`]).
+    nested: Vec<json::Member>,
     /// The input starts at the start of a file (a byte order mark may open it).
     at_start: bool,
     /// CloudTrail: the record reader's state, and the principal globs to keep.
@@ -583,6 +585,7 @@ impl<R: BufRead> CallReader<R> {
             done: false,
             selector: None,
             members: Vec::new(),
+            nested: Vec::new(),
             at_start: true,
             cloudtrail: None,
             principals: opts.principals.clone(),
@@ -716,7 +719,7 @@ impl<R: BufRead> CallReader<R> {
             let mut scanned = false;
             let mut selection = None;
             if let (Some(f), Some(sel)) = (fast.as_deref_mut(), self.selector.as_mut())
-                && json::scan_object(line, &mut self.members).is_ok()
+                && json::scan_object_nested(line, &mut self.members, &mut self.nested).is_ok()
             {
                 scanned = true;
                 let mut select = |s: &str, o: &str| sel.get(s, o);
@@ -724,12 +727,15 @@ impl<R: BufRead> CallReader<R> {
                     Format::MulogJson => fast::mulog_json(
                         line,
                         &self.members,
+                        &self.nested,
                         &self.event_name,
                         self.principal_key.as_deref(),
                         &mut select,
                         &mut f.key,
                     ),
-                    _ => fast::call_json(line, &self.members, &mut select, &mut f.key),
+                    _ => {
+                        fast::call_json(line, &self.members, &self.nested, &mut select, &mut f.key)
+                    }
                 };
                 match lane {
                     fast::Lane::Off => {}
