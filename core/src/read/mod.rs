@@ -361,7 +361,8 @@ pub struct CallReader<R> {
     event_name: String,
     principal_key: Option<String>,
     line: u64,
-    buf: Vec<u8>,
+    /// The current line, without its line break.
+    text: String,
     skipped: u64,
     queue: VecDeque<Result<Call>>,
     /// EDN: the text of a form that continues onto following lines, and its first line.
@@ -575,7 +576,7 @@ impl<R: BufRead> CallReader<R> {
             event_name: opts.event_name.clone(),
             principal_key: opts.principal_key.clone(),
             line: 0,
-            buf: Vec::new(),
+            text: String::new(),
             skipped: 0,
             queue: VecDeque::new(),
             pending: String::new(),
@@ -639,14 +640,17 @@ impl<R: BufRead> CallReader<R> {
         e.with_path(&*self.label).at(line, col)
     }
 
-    /// Reads the next line into `self.buf` (without its line break), checked to be UTF-8;
+    /// Reads the next line into `self.text` (without its line break), checked to be UTF-8;
     /// `None` at the end. The buffer keeps its capacity from line to line.
     fn fill_line(&mut self) -> Option<Result<()>> {
-        self.buf.clear();
+        // The line's text, its allocation kept from line to line: read as bytes, checked once
+        // to be UTF-8, and made text again without a copy.
+        let mut buf = std::mem::take(&mut self.text).into_bytes();
+        buf.clear();
         let read = if self.head_pos < self.head.len() {
             let rest = &self.head[self.head_pos..];
             let n = memchr::memchr(b'\n', rest).map_or(rest.len(), |i| i + 1);
-            self.buf.extend_from_slice(&rest[..n]);
+            buf.extend_from_slice(&rest[..n]);
             self.head_pos += n;
             if self.head_pos == self.head.len() {
                 self.head = Vec::new();
@@ -654,52 +658,59 @@ impl<R: BufRead> CallReader<R> {
             }
             Ok(Some(false))
         } else {
-            read_line_bounded(&mut self.input, &mut self.buf, self.max_event_bytes)
+            read_line_bounded(&mut self.input, &mut buf, self.max_event_bytes)
         };
-        match read {
-            Ok(None) => None,
-            Ok(Some(true)) => {
-                self.line += 1;
-                self.buf.clear();
-                Some(Err(self.err_at(
-                    too_large(self.max_event_bytes),
-                    self.line,
-                    1,
-                )))
-            }
-            Ok(Some(false)) => {
-                self.line += 1;
-                while matches!(self.buf.last(), Some(b'\n' | b'\r')) {
-                    self.buf.pop();
+        let Ok(Some(false)) = read else {
+            buf.clear();
+            self.text = String::from_utf8(buf).unwrap_or_default();
+            return match read {
+                Ok(Some(true)) => {
+                    self.line += 1;
+                    Some(Err(self.err_at(
+                        too_large(self.max_event_bytes),
+                        self.line,
+                        1,
+                    )))
                 }
-                if self.line == 1 && self.at_start && self.buf.starts_with(b"\xEF\xBB\xBF") {
-                    // A byte order mark: not part of the first event.
-                    self.buf.drain(..3);
+                Err(e) => {
+                    self.done = true;
+                    Some(Err(Error::io(&e, &self.label).at(self.line + 1, 1)))
                 }
-                match std::str::from_utf8(&self.buf) {
-                    Ok(_) => Some(Ok(())),
-                    Err(e) => {
-                        let valid = e.valid_up_to();
-                        let col =
-                            String::from_utf8_lossy(&self.buf[..valid]).chars().count() as u64 + 1;
-                        Some(Err(self.err_at(
-                            Error::new(ErrorKind::Encoding, "invalid UTF-8"),
-                            self.line,
-                            col,
-                        )))
-                    }
-                }
+                // The end of the input (a whole line is read below).
+                Ok(_) => None,
+            };
+        };
+        self.line += 1;
+        while matches!(buf.last(), Some(b'\n' | b'\r')) {
+            buf.pop();
+        }
+        if self.line == 1 && self.at_start && buf.starts_with(b"\xEF\xBB\xBF") {
+            // A byte order mark: not part of the first event.
+            buf.drain(..3);
+        }
+        match String::from_utf8(buf) {
+            Ok(text) => {
+                self.text = text;
+                Some(Ok(()))
             }
             Err(e) => {
-                self.done = true;
-                Some(Err(Error::io(&e, &self.label).at(self.line + 1, 1)))
+                let valid = e.utf8_error().valid_up_to();
+                let col = String::from_utf8_lossy(&e.as_bytes()[..valid])
+                    .chars()
+                    .count() as u64
+                    + 1;
+                Some(Err(self.err_at(
+                    Error::new(ErrorKind::Encoding, "invalid UTF-8"),
+                    self.line,
+                    col,
+                )))
             }
         }
     }
 
     /// The current line as text (empty if it was not valid UTF-8, which `fill_line` reported).
     fn line_text(&self) -> &str {
-        std::str::from_utf8(&self.buf).unwrap_or_default()
+        &self.text
     }
 
     fn source(&self, line: u64) -> Source {
@@ -711,7 +722,7 @@ impl<R: BufRead> CallReader<R> {
             if let Err(e) = self.fill_line()? {
                 return Some(Err(e));
             }
-            let line = std::str::from_utf8(&self.buf).unwrap_or_default();
+            let line = self.text.as_str();
             if line.trim_start().is_empty() {
                 continue;
             }
@@ -796,12 +807,12 @@ impl<R: BufRead> CallReader<R> {
         }
     }
 
-    /// The fast lane for an EDN line in `self.buf` that starts an event with nothing pending.
+    /// The fast lane for an EDN line in `self.text` that starts an event with nothing pending.
     fn fast_edn(&mut self, f: &mut FastCache) -> Fast {
         let Some(sel) = self.selector.as_mut() else {
             return Fast::Ordinary;
         };
-        let line = std::str::from_utf8(&self.buf).unwrap_or_default();
+        let line = self.text.as_str();
         let mut select = |s: &str, o: &str| sel.get(s, o);
         let lane = fast::mulog_edn(
             line,
@@ -972,7 +983,7 @@ impl<R: BufRead> CallReader<R> {
                         // lane (a line opening a map ends any resynchronisation, as below).
                         if let Some(f) = fast.as_deref_mut()
                             && self.pending.is_empty()
-                            && self.buf.first() == Some(&b'{')
+                            && self.text.as_bytes().first() == Some(&b'{')
                         {
                             match self.fast_edn(f) {
                                 Fast::Ordinary => {}
