@@ -48,12 +48,8 @@ fn kind_of(v: &Value) -> &'static str {
     }
 }
 
-fn field_str(
-    take: &mut impl FnMut(&str) -> Option<Value>,
-    key: &str,
-    required: bool,
-) -> Result<Option<String>> {
-    match take(key) {
+fn field_str(value: Option<Value>, key: &str, required: bool) -> Result<Option<String>> {
+    match value {
         None | Some(Value::Null) if required => {
             Err(Error::new(ErrorKind::InvalidEvent, format!("missing `{key}`")).with_field(key))
         }
@@ -77,13 +73,21 @@ pub(crate) fn call_line(line: &str, source: Source) -> Result<Call> {
 
 /// A call from the members of a line of the plain Call format.
 fn call_from_map(mut m: Map<String, Value>, source: Source) -> Result<Call> {
-    call_from_fields(|k| m.remove(k), source)
+    call_from_fields(CALL_FIELDS.map(|k| m.remove(k)), source)
 }
 
-/// Where `service`, `operation` and `params` are in [`CALL_FIELDS`].
+/// Where each member is in [`CALL_FIELDS`].
 const SERVICE: usize = 0;
 const OPERATION: usize = 1;
 const PARAMS: usize = 2;
+const REGION: usize = 3;
+const ACCOUNT: usize = 4;
+const PARTITION: usize = 5;
+const ENDPOINT: usize = 6;
+const PRINCIPAL: usize = 7;
+const SOURCE: usize = 8;
+const ERROR_CODE: usize = 9;
+const OUTCOME: usize = 10;
 
 /// The members of a plain Call line that make the call.
 const CALL_FIELDS: [&str; 11] = [
@@ -100,12 +104,16 @@ const CALL_FIELDS: [&str; 11] = [
     "outcome",
 ];
 
-/// A call from its members, `take` handing each out by name (once).
-fn call_from_fields(mut take: impl FnMut(&str) -> Option<Value>, source: Source) -> Result<Call> {
-    let m = &mut take;
-    let service = field_str(m, "service", true)?.unwrap_or_default();
-    let operation = field_str(m, "operation", true)?.unwrap_or_default();
-    let params = match m("params") {
+/// A call from its members, each at its place in [`CALL_FIELDS`].
+fn call_from_fields(
+    mut fields: [Option<Value>; CALL_FIELDS.len()],
+    source: Source,
+) -> Result<Call> {
+    let params = fields[PARAMS].take();
+    let mut m = |i: usize, required: bool| field_str(fields[i].take(), CALL_FIELDS[i], required);
+    let service = m(SERVICE, true)?.unwrap_or_default();
+    let operation = m(OPERATION, true)?.unwrap_or_default();
+    let params = match params {
         None | Some(Value::Null) => Value::Object(Map::new()),
         Some(v @ Value::Object(_)) => v,
         Some(v) => {
@@ -116,17 +124,15 @@ fn call_from_fields(mut take: impl FnMut(&str) -> Option<Value>, source: Source)
             .with_field("params"));
         }
     };
-    let region = field_str(m, "region", false)?;
-    let account = field_str(m, "account", false)?;
-    let partition = field_str(m, "partition", false)?;
-    let endpoint = field_str(m, "endpoint", false)?;
-    let principal = field_str(m, "principal", false)?.filter(|p| !p.is_empty());
-    let label = field_str(m, "source", false)?;
-    let error_code = field_str(m, "error_code", false)?;
-    let outcome = Outcome::from_parts(
-        field_str(m, "outcome", false)?.as_deref(),
-        error_code.as_deref(),
-    )?;
+    let region = m(REGION, false)?;
+    let account = m(ACCOUNT, false)?;
+    let partition = m(PARTITION, false)?;
+    let endpoint = m(ENDPOINT, false)?;
+    let principal = m(PRINCIPAL, false)?.filter(|p| !p.is_empty());
+    let label = m(SOURCE, false)?;
+    let error_code = m(ERROR_CODE, false)?;
+    let outcome = m(OUTCOME, false)?;
+    let outcome = Outcome::from_parts(outcome.as_deref(), error_code.as_deref())?;
     let source = match label {
         Some(l) => Source::label(Arc::<str>::from(l)),
         None => source,
@@ -238,13 +244,7 @@ pub(crate) fn call_line_selected(
         )?;
         fields[PARAMS] = Some(v);
     }
-    let take = |k: &str| {
-        CALL_FIELDS
-            .iter()
-            .position(|f| *f == k)
-            .and_then(|i| fields[i].take())
-    };
-    call_from_fields(take, source)
+    call_from_fields(fields, source)
 }
 
 /// The top-level keys of a μ/log event that [`mulog::call_from_event`] reads (with or without
