@@ -552,6 +552,91 @@ fn longest_common_prefix<'a>(items: &[&'a str]) -> &'a str {
     &first[..end]
 }
 
+/// The resources the generator writes for one action's `resources` (any order).
+pub(crate) fn generalise_resources(resources: Vec<Resource>, mode: S3Objects) -> Vec<Resource> {
+    generalise(
+        Resources {
+            plain: resources,
+            ..Resources::default()
+        },
+        mode,
+    )
+}
+
+/// A group's resources as they are gathered. With `prefix` or `bucket` S3 objects, a resource
+/// with a tail (an object key) is kept only as what [`generalise`] reads of it: the tails of
+/// each head (the resource before its tail) come to their least and greatest (prefix) or to
+/// nothing (bucket), so that many objects take no room; every other resource is kept.
+#[derive(Default)]
+struct Resources {
+    plain: Vec<Resource>,
+    heads: rustc_hash::FxHashMap<Box<[u8]>, Tails>,
+    /// How many resources were added.
+    added: usize,
+}
+
+/// What is kept of the tails of one head.
+enum Tails {
+    /// The least and the greatest tail.
+    Range(String, String),
+    /// Only that there is one.
+    Any,
+}
+
+impl Tails {
+    fn add(&mut self, t: &str) {
+        if let Tails::Range(least, most) = self {
+            if t < least.as_str() {
+                t.clone_into(least);
+            } else if t > most.as_str() {
+                t.clone_into(most);
+            }
+        }
+    }
+}
+
+impl Resources {
+    fn add(&mut self, r: Resource, mode: S3Objects) {
+        self.added += 1;
+        if mode == S3Objects::Exact {
+            self.plain.push(r);
+            return;
+        }
+        let Some((head, t)) = r.split_tail() else {
+            self.plain.push(r);
+            return;
+        };
+        match self.heads.get_mut(head) {
+            Some(tails) => tails.add(t),
+            None => {
+                let tails = match mode {
+                    S3Objects::Bucket => Tails::Any,
+                    _ => Tails::Range(t.to_owned(), t.to_owned()),
+                };
+                self.heads.insert(head.into(), tails);
+            }
+        }
+    }
+
+    /// Takes in the resources of the same group that `later` gathered.
+    fn extend(&mut self, later: Resources) {
+        self.added += later.added;
+        self.plain.extend(later.plain);
+        for (head, tails) in later.heads {
+            match (self.heads.get_mut(&head), tails) {
+                (Some(mine), Tails::Range(least, most)) => {
+                    mine.add(&least);
+                    mine.add(&most);
+                }
+                (Some(_), Tails::Any) => {}
+                (None, tails) => {
+                    self.heads.insert(head, tails);
+                }
+            }
+        }
+    }
+}
+
 /// Sorts and deduplicates resources.
 fn sorted(mut v: Vec<Resource>) -> Vec<Resource> {
     v.sort_unstable();
@@ -559,15 +644,25 @@ fn sorted(mut v: Vec<Resource>) -> Vec<Resource> {
     v
 }
 
-/// The resources the generator writes for one action's `resources` (any order).
-pub(crate) fn generalise_resources(resources: Vec<Resource>, mode: S3Objects) -> Vec<Resource> {
-    generalise(resources, mode)
+/// The common prefix of a set of S3 object keys, given its least and greatest members, cut at
+/// its last `/`; `None` when the set is one key.
+fn key_prefix<'t>(least: &'t str, most: &'t str) -> Option<&'t str> {
+    if least == most {
+        return None;
+    }
+    let lcp = longest_common_prefix(&[least, most]);
+    Some(lcp.rfind('/').map(|i| &lcp[..=i]).unwrap_or(""))
 }
 
 /// Applies the S3 object mode to resources (any order in, sorted and unique out: resources
 /// with a tail are grouped by what comes before it, so those need no sorting first).
-fn generalise(resources: Vec<Resource>, mode: S3Objects) -> Vec<Resource> {
-    if resources.iter().all(|r| r.tail().is_none()) {
+fn generalise(resources: Resources, mode: S3Objects) -> Vec<Resource> {
+    let Resources {
+        plain: resources,
+        heads,
+        ..
+    } = resources;
+    if heads.is_empty() && resources.iter().all(|r| r.tail().is_none()) {
         let resources = sorted(resources);
         // Exact keeps a set as it is; the other modes let `*` stand for the rest.
         return if mode != S3Objects::Exact && resources.iter().any(Resource::is_star) {
@@ -586,41 +681,47 @@ fn generalise(resources: Vec<Resource>, mode: S3Objects) -> Vec<Resource> {
         }
     }
     let mut b = ResourceBuilder::new();
-    for (head, tails) in by_head {
+    let mut make = |head: &[u8], prefix: &str, star: bool| {
         let head = Resource::from_packed(head);
-        let mut make = |prefix: &str, star: bool| {
-            for seg in head.segs() {
-                b.push(seg);
-            }
-            b.text(prefix);
-            if star {
-                b.pattern("*");
-            }
-            b.finish(None)
-        };
+        for seg in head.segs() {
+            b.push(seg);
+        }
+        b.text(prefix);
+        if star {
+            b.pattern("*");
+        }
+        b.finish(None)
+    };
+    for (head, tails) in by_head {
         match mode {
             S3Objects::Exact => {
                 for t in &tails {
-                    out.push(make(t, false));
+                    out.push(make(head, t, false));
                 }
             }
             S3Objects::Bucket => {
-                out.push(make("", true));
+                out.push(make(head, "", true));
             }
             S3Objects::Prefix => {
                 // The common prefix of a set is that of its least and greatest members.
                 let (Some(least), Some(most)) = (tails.iter().min(), tails.iter().max()) else {
                     continue;
                 };
-                if least == most {
-                    out.push(make(least, false));
-                } else {
-                    let lcp = longest_common_prefix(&[least, most]);
-                    let cut = lcp.rfind('/').map(|i| &lcp[..=i]).unwrap_or("");
-                    out.push(make(cut, true));
-                }
+                out.push(match key_prefix(least, most) {
+                    None => make(head, least, false),
+                    Some(cut) => make(head, cut, true),
+                });
             }
         }
+    }
+    for (head, tails) in &heads {
+        out.push(match tails {
+            Tails::Any => make(head, "", true),
+            Tails::Range(least, most) => match key_prefix(least, most) {
+                None => make(head, least.as_str(), false),
+                Some(cut) => make(head, cut, true),
+            },
+        });
     }
     if out.iter().any(Resource::is_star) {
         return vec![Resource::star()];
@@ -843,7 +944,7 @@ type Group<'a> = (Option<&'a str>, &'a str, Option<ConditionBlock>);
 /// What a run of permissions comes to before their resources are generalised.
 #[derive(Default)]
 struct Gathered<'a> {
-    per_action: BTreeMap<Group<'a>, Vec<Resource>>,
+    per_action: BTreeMap<Group<'a>, Resources>,
     failed_only: BTreeMap<(String, String), (u64, Evidence)>,
     random: BTreeMap<String, (RandomName, String, &'a str, Stats)>,
     used: Vec<u64>,
@@ -912,7 +1013,7 @@ impl<'a> Gathered<'a> {
             g.per_action
                 .entry((principal, p.action, condition))
                 .or_default()
-                .push(resource);
+                .add(resource, opts.s3_objects);
         }
         Ok(g)
     }
@@ -921,7 +1022,12 @@ impl<'a> Gathered<'a> {
     /// runs as one.
     fn then(&mut self, later: Gathered<'a>) {
         for (k, v) in later.per_action {
-            self.per_action.entry(k).or_default().extend(v);
+            match self.per_action.entry(k) {
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    e.insert(v);
+                }
+                std::collections::btree_map::Entry::Occupied(mut e) => e.get_mut().extend(v),
+            }
         }
         for (k, (n, first)) in later.failed_only {
             let e = self.failed_only.entry(k).or_insert((0, first.clone()));
@@ -1051,7 +1157,7 @@ pub fn build_policies_on(
     }
     // Each group's resources generalised, the groups shared out by how many resources they
     // hold.
-    let mut parts: Vec<Vec<(Group, Vec<Resource>)>> = (0..jobs).map(|_| Vec::new()).collect();
+    let mut parts: Vec<Vec<(Group, Resources)>> = (0..jobs).map(|_| Vec::new()).collect();
     let mut load = vec![0usize; jobs];
     for (k, v) in per_action {
         let j = if jobs == 1 {
@@ -1059,7 +1165,7 @@ pub fn build_policies_on(
         } else {
             (0..jobs).min_by_key(|&j| load[j]).unwrap_or(0)
         };
-        load[j] += v.len();
+        load[j] += v.added;
         parts[j].push((k, v));
     }
     let mode = opts.s3_objects;
@@ -1271,6 +1377,61 @@ pub(crate) fn no_stats(first: Evidence) -> Stats {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resources_gathered_one_by_one_generalise_as_the_whole_set_does() {
+        let object = |bucket: &str, key: &str| {
+            let mut b = ResourceBuilder::new();
+            b.pattern("arn:")
+                .push(SegRef::Field(Field::Partition, Some("aws")))
+                .pattern(":s3:::")
+                .text(bucket)
+                .pattern("/");
+            b.finish(Some(key))
+        };
+        let plain = |text: &str| {
+            let mut b = ResourceBuilder::new();
+            b.pattern("arn:aws:s3:::").text(text);
+            b.finish(None)
+        };
+        let all = vec![
+            object("b1", "data/2/x.json"),
+            object("b1", "data/1/y.json"),
+            plain("b1"),
+            object("b2", "only.json"),
+            object("b1", "data/3/z.json"),
+            object("b2", "only.json"),
+            object("b3", "logs/a"),
+            object("b3", "other/b"),
+            plain("b0"),
+        ];
+        for mode in [S3Objects::Prefix, S3Objects::Bucket, S3Objects::Exact] {
+            let whole = generalise_resources(all.clone(), mode);
+            for split in 0..=all.len() {
+                let (mut first, mut later) = (Resources::default(), Resources::default());
+                for (i, r) in all.iter().rev().enumerate() {
+                    let into = if i < split { &mut first } else { &mut later };
+                    into.add(r.clone(), mode);
+                }
+                first.extend(later);
+                assert_eq!(first.added, all.len());
+                assert_eq!(generalise(first, mode), whole, "{mode:?} {split}");
+            }
+        }
+        let prefix = generalise_resources(all.clone(), S3Objects::Prefix);
+        let texts: Vec<String> = prefix.iter().map(Resource::to_iam).collect();
+        assert_eq!(
+            texts,
+            // In resource order: those with a partition field before the literal ones.
+            [
+                "arn:aws:s3:::b1/data/*",
+                "arn:aws:s3:::b2/only.json",
+                "arn:aws:s3:::b3/*",
+                "arn:aws:s3:::b0",
+                "arn:aws:s3:::b1",
+            ]
+        );
+    }
 
     #[test]
     fn globs() {
