@@ -415,6 +415,24 @@ impl Resource {
 pub(crate) struct Packed<'a>(pub(crate) &'a [u8]);
 
 impl<'a> Packed<'a> {
+    /// The packed form without the tail, and the tail, when there is one (only the tail's
+    /// text is read as text).
+    pub(crate) fn split_tail(self) -> Option<(&'a [u8], &'a str)> {
+        let mut records = self.records();
+        let mut start = 0;
+        while let Some((tag, _, text)) = records.raw() {
+            // Any other tag is read as the tail, as `Records::next` reads it.
+            if !matches!(tag, T_TEXT | T_PATTERN | T_FIELD | T_GAP | T_EXPR) {
+                return Some((
+                    &self.0[..start],
+                    std::str::from_utf8(text).unwrap_or_default(),
+                ));
+            }
+            start = records.pos;
+        }
+        None
+    }
+
     fn records(self) -> Records<'a> {
         Records {
             bytes: self.0,
@@ -542,18 +560,7 @@ impl Resource {
 
     /// The packed form of the resource without its tail, and the tail, when it has one.
     pub(crate) fn split_tail(&self) -> Option<(&[u8], &str)> {
-        let mut records = Records {
-            bytes: &self.packed,
-            pos: 0,
-        };
-        let mut start = 0;
-        while let Some(r) = records.next() {
-            if let Record::Tail(t) = r {
-                return Some((&self.packed[..start], t));
-            }
-            start = records.pos;
-        }
-        None
+        self.view().split_tail()
     }
 
     /// A resource from its packed form (as [`Resource::packed`] gave it).

@@ -575,6 +575,16 @@ struct Resources {
     added: usize,
 }
 
+/// What resolving and rewriting made of a head (a resource before its key) the first time.
+struct Head {
+    /// The resolved and rewritten head.
+    head: Box<[u8]>,
+    /// The rewrite rules it used (a rule once per use).
+    used: Vec<usize>,
+    /// The generated names it holds.
+    names: Vec<RandomName>,
+}
+
 /// What is kept of the tails of one head.
 enum Tails {
     /// The least and the greatest tail.
@@ -597,15 +607,18 @@ impl Tails {
 
 impl Resources {
     fn add(&mut self, r: Resource, mode: S3Objects) {
-        self.added += 1;
-        if mode == S3Objects::Exact {
-            self.plain.push(r);
-            return;
+        match r.split_tail() {
+            Some((head, t)) if mode != S3Objects::Exact => self.add_split(head, t, mode),
+            _ => {
+                self.added += 1;
+                self.plain.push(r);
+            }
         }
-        let Some((head, t)) = r.split_tail() else {
-            self.plain.push(r);
-            return;
-        };
+    }
+
+    /// Adds the resource that `head` and its tail `t` make, with keys generalised (not exact).
+    fn add_split(&mut self, head: &[u8], t: &str, mode: S3Objects) {
+        self.added += 1;
         match self.heads.get_mut(head) {
             Some(tails) => tails.add(t),
             None => {
@@ -968,32 +981,76 @@ impl<'a> Gathered<'a> {
             ..Gathered::default()
         };
         let mut found = Vec::new();
+        // With keys generalised, a resource with a key (an S3 object) is resolved and rewritten
+        // through what comes before its key alone (neither reads or changes the key): each
+        // such head is resolved and rewritten once, the first time, as any resource is; later
+        // resources with that head count the rules and the generated names it came to again.
+        let mut heads: rustc_hash::FxHashMap<&'a [u8], Head> = rustc_hash::FxHashMap::default();
+        let mut used_now = vec![0u64; opts.rewrite.len()];
         for p in observed.permissions_packed_range(range) {
             let stats = &p.stats;
             if !opts.included(p.action, stats) {
                 continue;
             }
+            // (A call that only failed is named in full in a diagnostic: the ordinary way.)
+            let keyed = (opts.s3_objects != S3Objects::Exact && stats.ok != 0)
+                .then(|| p.resource.split_tail())
+                .flatten();
+            let principal = if opts.group_by { p.principal } else { None };
+            if let Some((head, tail)) = keyed
+                && let Some(h) = heads.get(head)
+            {
+                for &i in &h.used {
+                    g.used[i] += 1;
+                }
+                for n in &h.names {
+                    g.count_random(
+                        n.clone(),
+                        || opts.resolve_packed(p.resource).to_iam(),
+                        p.action,
+                        stats,
+                    );
+                }
+                let condition = match p.condition {
+                    Some(c) => Some(rewriter.apply_condition(c, &mut g.used, &mut found)?),
+                    None => None,
+                };
+                found.clear();
+                g.per_action
+                    .entry((principal, p.action, condition))
+                    .or_default()
+                    .add_split(&h.head, tail, opts.s3_objects);
+                continue;
+            }
             let resolved = opts.resolve_packed(p.resource);
-            let rewritten = match rewriter.apply(&resolved, &mut g.used, &mut found)? {
+            used_now.fill(0);
+            let rewritten = match rewriter.apply(&resolved, &mut used_now, &mut found)? {
                 Cow::Borrowed(_) => None,
                 Cow::Owned(r) => Some(r),
             };
+            let names = keyed.is_some().then(|| found.clone());
             for n in found.drain(..) {
-                let e = g.random.entry(n.name.clone()).or_insert_with(|| {
-                    (
-                        n,
-                        resolved.to_iam(),
-                        p.action,
-                        no_stats(stats.first.clone()),
-                    )
-                });
-                e.3.ok += stats.ok;
-                e.3.failed += stats.failed;
-                if stats.first < e.3.first {
-                    e.3.first = stats.first.clone();
-                }
+                g.count_random(n, || resolved.to_iam(), p.action, stats);
             }
             let resource = rewritten.unwrap_or(resolved);
+            if let (Some((head, _)), Some(names), Some((done, _))) =
+                (keyed, names, resource.split_tail())
+            {
+                let used = (0..used_now.len())
+                    .flat_map(|i| std::iter::repeat_n(i, used_now[i] as usize))
+                    .collect();
+                heads.insert(
+                    head,
+                    Head {
+                        head: done.into(),
+                        used,
+                        names,
+                    },
+                );
+            }
+            for (u, n) in g.used.iter_mut().zip(&used_now) {
+                *u += n;
+            }
             if stats.ok == 0 {
                 let e = g
                     .failed_only
@@ -1004,7 +1061,6 @@ impl<'a> Gathered<'a> {
                     e.1 = stats.first.clone();
                 }
             }
-            let principal = if opts.group_by { p.principal } else { None };
             let condition = match p.condition {
                 Some(c) => Some(rewriter.apply_condition(c, &mut g.used, &mut found)?),
                 None => None,
@@ -1016,6 +1072,26 @@ impl<'a> Gathered<'a> {
                 .add(resource, opts.s3_objects);
         }
         Ok(g)
+    }
+
+    /// Counts a generated name a permission's resource holds; `iam` gives the resource's text
+    /// when the name is new.
+    fn count_random(
+        &mut self,
+        n: RandomName,
+        iam: impl FnOnce() -> String,
+        action: &'a str,
+        stats: &Stats,
+    ) {
+        let e = self
+            .random
+            .entry(n.name.clone())
+            .or_insert_with(|| (n, iam(), action, no_stats(stats.first.clone())));
+        e.3.ok += stats.ok;
+        e.3.failed += stats.failed;
+        if stats.first < e.3.first {
+            e.3.first = stats.first.clone();
+        }
     }
 
     /// Takes in what the permissions after this run came to: the same as gathering both

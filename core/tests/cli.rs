@@ -268,6 +268,79 @@ fn fail_on_and_report() {
     assert_eq!(r["calls"], 2);
 }
 
+/// Many objects under one bucket: each object is its own permission, and the bucket's name is
+/// resolved, rewritten and checked once for all of them; what is counted stays per call.
+#[test]
+fn objects_under_one_bucket_count_every_call_in_names_and_rules() {
+    let dir = tempdir("objects");
+    let mut lines = String::new();
+    let call = |bucket: &str, key: &str, outcome: &str| {
+        format!(
+            "{{\"service\": \"s3\", \"operation\": \"GetObject\", \"params\": {{\"Bucket\": \"{bucket}\", \"Key\": \"{key}\"}}, \"outcome\": \"{outcome}\"}}\n"
+        )
+    };
+    // 12 calls on 6 objects of a bucket named for a run, one of them failed; 5 on 5 objects
+    // of a bucket a rule renames.
+    for i in 0..12 {
+        let outcome = if i == 7 { "error" } else { "ok" };
+        lines.push_str(&call("data-gw3", &format!("in/{}/o.json", i % 6), outcome));
+    }
+    for i in 0..5 {
+        lines.push_str(&call("orders-test-8f3a2c", &format!("docs/{i}.pdf"), "ok"));
+    }
+    let events = dir.join("events.jsonl");
+    std::fs::write(&events, lines).unwrap();
+    std::fs::write(
+        dir.join("leastpriv.toml"),
+        "region = \"eu-west-1\"\n[[rewrite]]\nservice = \"s3\"\nmatch = \"orders-test-*\"\nname = \"orders\"\n",
+    )
+    .unwrap();
+    let report = dir.join("report.json");
+    let policy = dir.join("policy.json");
+    for jobs in ["1", "2"] {
+        let config = dir.join("leastpriv.toml");
+        let out = run(&[
+            "policy",
+            events.to_str().unwrap(),
+            "-q",
+            "-j",
+            jobs,
+            "--config",
+            config.to_str().unwrap(),
+            "--fail-on",
+            "stale-rewrite",
+            "--report",
+            report.to_str().unwrap(),
+            "-o",
+            policy.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let r: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+        let random: Vec<&serde_json::Value> = r["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["kind"] == "random_name")
+            .collect();
+        assert_eq!(random.len(), 1, "{random:?}");
+        assert_eq!(
+            (&random[0]["ok"], &random[0]["failed"]),
+            (&11.into(), &1.into())
+        );
+        assert_eq!(random[0]["first"]["line"], 1);
+        let message = random[0]["message"].as_str().unwrap();
+        assert!(
+            message.contains("(in `arn:aws:s3:::data-gw3/in/0/o.json`)"),
+            "{message}"
+        );
+        let p = std::fs::read_to_string(&policy).unwrap();
+        assert!(p.contains("\"arn:aws:s3:::data-gw3/in/*\""), "{p}");
+        assert!(p.contains("\"arn:aws:s3:::orders/docs/*\""), "{p}");
+        assert!(!p.contains("orders-test"), "{p}");
+    }
+}
+
 #[test]
 fn split_output_to_a_directory() {
     let dir = tempdir("split");
