@@ -429,7 +429,10 @@ impl Pipeline {
                     let source = crate::call::Source::at(Arc::clone(&label_arc), line);
                     self.count_entry(entry, principal.as_deref(), None, &source);
                 }
-                Ok(Item::Call(call, None)) => self.record(&call),
+                Ok(Item::Call(call, None)) => {
+                    self.record(&call);
+                    reader.recycle(call);
+                }
                 Ok(Item::Call(call, Some(keyed))) => {
                     // A new key: the call is derived (no cache could know it), and the key
                     // remembered for what it came to, when the selection it was made with is
@@ -438,6 +441,7 @@ impl Pipeline {
                     if keyed {
                         self.remember(call.outcome.is_ok());
                     }
+                    reader.recycle(call);
                 }
                 Err(e) if lenient && e.kind() != ErrorKind::Io => self
                     .observed

@@ -341,6 +341,70 @@ pub(crate) fn parse_selected(
     p.selected(&[selection])
 }
 
+/// As [`parse_selected`] on an object, writing into `spare` (a value it made before) instead
+/// of building a new one: when what `selection` reads of the object is a run of members read
+/// whole whose values are strings without escapes, and `spare` is an object of the same
+/// members in the same order holding strings, its strings are overwritten (no allocation and
+/// no hashing) and it is the result. `None` otherwise, with `spare` as it was.
+pub(crate) fn refill_selected(
+    text: &str,
+    range: Range<usize>,
+    selection: &Selection,
+    spare: &mut Option<Value>,
+) -> Option<Value> {
+    const MAX: usize = 8;
+    let Some(Value::Object(map)) = spare.as_mut() else {
+        return None;
+    };
+    if text.as_bytes().get(range.start) != Some(&b'{') {
+        return None;
+    }
+    let sels = [selection];
+    let set = expand(&sels, true);
+    if set.iter().any(|s| s.is_whole()) {
+        return None;
+    }
+    // The members read, (name, string's text), as `Parser::selected` would find them.
+    let mut found = [("", ""); MAX];
+    let mut n = 0;
+    for m in members(text, range) {
+        if m.escaped_key() {
+            return None;
+        }
+        let name = m.key_raw(text);
+        let subs = Subs::member(&set, name);
+        if subs.as_slice().is_empty() {
+            continue;
+        }
+        // A string is read whole when any selection for it is.
+        if !expand(subs.as_slice(), true).iter().any(|s| s.is_whole()) {
+            return None;
+        }
+        let inner = m.raw(text).strip_prefix('"')?.strip_suffix('"')?;
+        if inner.contains('\\') || n == MAX {
+            return None;
+        }
+        found[n] = (name, inner);
+        n += 1;
+    }
+    let found = &found[..n];
+    let same = map.len() == n
+        && map
+            .iter()
+            .zip(found)
+            .all(|((k, v), (name, _))| k == name && v.is_string());
+    if !same {
+        return None;
+    }
+    for ((_, v), (_, inner)) in map.iter_mut().zip(found) {
+        if let Value::String(s) = v {
+            s.clear();
+            s.push_str(inner);
+        }
+    }
+    spare.take()
+}
+
 /// The first offset at or after `from` that may end a run of plain string text: a `"`, a `\\`
 /// or (with `controls`) a control character; found eight bytes at a time (in a word, a byte's
 /// test can only be disturbed by a lower byte that matched, so the lowest mark is exact). The
@@ -999,6 +1063,70 @@ mod tests {
             let f = parse(bad).unwrap_err();
             (f.offset, f.path)
         });
+    }
+
+    #[test]
+    fn a_request_written_into_the_last_one_is_the_request_read_anew() {
+        let rules = crate::spec::Rules::builtin();
+        let requests = [
+            (
+                "s3",
+                "GetObject",
+                r#"{"Bucket": "a", "Key": "k/1", "Range": "bytes=0-9"}"#,
+            ),
+            ("s3", "GetObject", r#"{"Bucket": "bb", "Key": "k/22"}"#),
+            ("s3", "HeadObject", r#"{"Key": "k/3", "Bucket": "c"}"#),
+            ("s3", "GetObject", r#"{"Bucket": "d", "Key": "k/\u0034"}"#),
+            ("s3", "GetObject", r#"{"Bucket": "e", "Key": "k/5"}"#),
+            (
+                "s3",
+                "PutObject",
+                r#"{"Bucket": "f", "Key": "k/6", "ACL": "private"}"#,
+            ),
+            ("s3", "PutObject", r#"{"Bucket": "g", "Key": "k/7"}"#),
+            ("s3", "GetObject", r#"{"Bucket": "h", "Key": 8}"#),
+            ("s3", "GetObject", r#"{"Bucket": "i"}"#),
+            (
+                "dynamodb",
+                "GetItem",
+                r#"{"TableName": "t", "Key": {"pk": {"S": "1"}}}"#,
+            ),
+            (
+                "dynamodb",
+                "GetItem",
+                r#"{"TableName": "u", "Key": {"pk": {"S": "2"}}}"#,
+            ),
+            (
+                "dynamodb",
+                "TransactWriteItems",
+                r#"{"TransactItems": [{"Put": {"TableName": "v"}}]}"#,
+            ),
+            ("s3", "GetObject", r#"{"Bucket": "j", "Key": "k/9"}"#),
+        ];
+        let mut spare = None;
+        let mut written = 0;
+        for (service, operation, text) in requests {
+            let sel = rules.selection(service, operation);
+            let range = 0..text.len();
+            let fresh = parse_selected(text, range.clone(), &sel).unwrap();
+            let kept = spare.clone();
+            let v = match refill_selected(text, range, &sel, &mut spare) {
+                Some(v) => {
+                    written += 1;
+                    v
+                }
+                None => {
+                    // Left as it was when not written into.
+                    assert_eq!(spare, kept, "{text}");
+                    fresh.clone()
+                }
+            };
+            assert_eq!(v, fresh, "{text}");
+            spare = Some(v);
+        }
+        // Written into for the requests whose members read are those of the one before, in
+        // the same order, strings read whole: `bb`, `e` and `u`.
+        assert_eq!(written, 3);
     }
 
     #[test]

@@ -184,12 +184,16 @@ fn params_value(
     operation: Option<&str>,
     selector: &mut Selector,
     used: &mut bool,
+    spare: &mut Option<Value>,
 ) -> Result<Value> {
     let is_object = line.as_bytes().get(m.value.start) == Some(&b'{');
     match (service, operation) {
         (Some(s), Some(o)) if is_object => match selector.get(s, o) {
             Some(sel) => {
                 *used = true;
+                if let Some(v) = json::refill_selected(line, m.value.clone(), &sel, spare) {
+                    return Ok(v);
+                }
                 json::parse_selected(line, m.value.clone(), &sel).map_err(|e| json_error(line, e))
             }
             None => full(line, m),
@@ -206,12 +210,16 @@ fn mismatched(call: &Call, used: &Option<(String, String)>) -> bool {
 }
 
 /// As [`call_line`], reading of `params` only what the rules for the call read.
+///
+/// `spare` is the parameters of a call made before, which the parameters of this one may be
+/// written into.
 pub(crate) fn call_line_selected(
     line: &str,
     source: Source,
     selector: &mut Selector,
     members: &mut Vec<json::Member>,
     scanned: bool,
+    spare: &mut Option<Value>,
 ) -> Result<Call> {
     if !scanned {
         scan(line, members)?;
@@ -241,6 +249,7 @@ pub(crate) fn call_line_selected(
             text(OPERATION),
             selector,
             &mut false,
+            spare,
         )?;
         fields[PARAMS] = Some(v);
     }
@@ -272,6 +281,7 @@ pub(super) const MULOG_KEYS: &[&str] = &[
 /// As [`mulog_json_line`], reading of the request only what the rules for the call read, and
 /// of a response only whether it is an anomaly (all of it when the call failed, for its error
 /// code).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn mulog_json_line_selected(
     line: &str,
     event_name: &str,
@@ -280,6 +290,7 @@ pub(crate) fn mulog_json_line_selected(
     selector: &mut Selector,
     members: &mut Vec<json::Member>,
     scanned: bool,
+    spare: &mut Option<Value>,
 ) -> Result<Option<Call>> {
     if !scanned {
         scan(line, members)?;
@@ -352,6 +363,7 @@ pub(crate) fn mulog_json_line_selected(
                 operation.as_deref(),
                 selector,
                 &mut selected,
+                &mut None,
             )?;
             m.insert("request".into(), v);
             Value::Object(m)
@@ -363,6 +375,7 @@ pub(crate) fn mulog_json_line_selected(
                 operation.as_deref(),
                 selector,
                 &mut selected,
+                spare,
             )?
         };
         ev.insert(req.key(line), params);

@@ -378,6 +378,9 @@ pub struct CallReader<R> {
     members: Vec<json::Member>,
     /// The members of `members`' object values (see [`json::scan_object_nested`]).
     nested: Vec<json::Member>,
+    /// The parameters of a call made before, given back ([`CallReader::recycle`]): the next
+    /// call's may be written into them.
+    spare: Option<serde_json::Value>,
     /// The input starts at the start of a file (a byte order mark may open it).
     at_start: bool,
     /// CloudTrail: the record reader's state, and the principal globs to keep.
@@ -587,6 +590,7 @@ impl<R: BufRead> CallReader<R> {
             selector: None,
             members: Vec::new(),
             nested: Vec::new(),
+            spare: None,
             at_start: true,
             cloudtrail: None,
             principals: opts.principals.clone(),
@@ -708,6 +712,14 @@ impl<R: BufRead> CallReader<R> {
         }
     }
 
+    /// Takes back a call this reader made, once it is done with: its parameters may hold the
+    /// next call's.
+    pub(crate) fn recycle(&mut self, call: Call) {
+        if call.params.is_object() {
+            self.spare = Some(call.params);
+        }
+    }
+
     /// The current line as text (empty if it was not valid UTF-8, which `fill_line` reported).
     fn line_text(&self) -> &str {
         &self.text
@@ -779,6 +791,7 @@ impl<R: BufRead> CallReader<R> {
                     sel,
                     &mut self.members,
                     scanned,
+                    &mut self.spare,
                 ),
                 (Format::MulogJson, None) => jsonl::mulog_json_line(
                     line,
@@ -786,10 +799,15 @@ impl<R: BufRead> CallReader<R> {
                     self.principal_key.as_deref(),
                     source,
                 ),
-                (_, Some(sel)) => {
-                    jsonl::call_line_selected(line, source, sel, &mut self.members, scanned)
-                        .map(Some)
-                }
+                (_, Some(sel)) => jsonl::call_line_selected(
+                    line,
+                    source,
+                    sel,
+                    &mut self.members,
+                    scanned,
+                    &mut self.spare,
+                )
+                .map(Some),
                 (_, None) => jsonl::call_line(line, source).map(Some),
             };
             match result {
