@@ -346,9 +346,12 @@ pub(crate) fn parse_selected(
 /// whole whose values are strings without escapes, and `spare` is an object of the same
 /// members in the same order holding strings, its strings are overwritten (no allocation and
 /// no hashing) and it is the result. `None` otherwise, with `spare` as it was.
+///
+/// `known`, when given, lists the object's members ([`Member::kids`]).
 pub(crate) fn refill_selected(
     text: &str,
     range: Range<usize>,
+    known: Option<&[Member]>,
     selection: &Selection,
     spare: &mut Option<Value>,
 ) -> Option<Value> {
@@ -367,7 +370,7 @@ pub(crate) fn refill_selected(
     // The members read, (name, string's text), as `Parser::selected` would find them.
     let mut found = [("", ""); MAX];
     let mut n = 0;
-    for m in members(text, range) {
+    for m in members_or_known(text, range, known) {
         if m.escaped_key() {
             return None;
         }
@@ -1110,7 +1113,14 @@ mod tests {
             let range = 0..text.len();
             let fresh = parse_selected(text, range.clone(), &sel).unwrap();
             let kept = spare.clone();
-            let v = match refill_selected(text, range, &sel, &mut spare) {
+            // The same with the members as a scan of a line lists them.
+            let line = format!(r#"{{"params": {text}}}"#);
+            let (mut top, mut nested) = (Vec::new(), Vec::new());
+            scan_object_nested(&line, &mut top, &mut nested).unwrap();
+            let mut spare2 = spare.clone();
+            let known = Some(top[0].kids(&nested));
+            let v2 = refill_selected(&line, top[0].value.clone(), known, &sel, &mut spare2);
+            let v = match refill_selected(text, range, None, &sel, &mut spare) {
                 Some(v) => {
                     written += 1;
                     v
@@ -1122,6 +1132,7 @@ mod tests {
                 }
             };
             assert_eq!(v, fresh, "{text}");
+            assert_eq!(v2.unwrap_or(fresh), v, "{text}");
             spare = Some(v);
         }
         // Written into for the requests whose members read are those of the one before, in

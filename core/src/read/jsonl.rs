@@ -184,14 +184,17 @@ fn params_value(
     operation: Option<&str>,
     selector: &mut Selector,
     used: &mut bool,
-    spare: &mut Option<Value>,
+    reuse: &mut Reuse<'_>,
 ) -> Result<Value> {
     let is_object = line.as_bytes().get(m.value.start) == Some(&b'{');
     match (service, operation) {
         (Some(s), Some(o)) if is_object => match selector.get(s, o) {
             Some(sel) => {
                 *used = true;
-                if let Some(v) = json::refill_selected(line, m.value.clone(), &sel, spare) {
+                let known = reuse.nested.map(|n| m.kids(n));
+                if let Some(v) =
+                    json::refill_selected(line, m.value.clone(), known, &sel, reuse.spare)
+                {
                     return Ok(v);
                 }
                 json::parse_selected(line, m.value.clone(), &sel).map_err(|e| json_error(line, e))
@@ -209,20 +212,26 @@ fn mismatched(call: &Call, used: &Option<(String, String)>) -> bool {
         .is_some_and(|(s, o)| call.service != *s || call.operation != *o)
 }
 
+/// What reading a line may reuse: the parameters of a call made before, which those of this
+/// one may be written into, and the members of the line's object values when the scan listed
+/// them ([`json::scan_object_nested`]).
+pub(crate) struct Reuse<'s> {
+    pub(crate) spare: &'s mut Option<Value>,
+    pub(crate) nested: Option<&'s [json::Member]>,
+}
+
 /// As [`call_line`], reading of `params` only what the rules for the call read.
-///
-/// `spare` is the parameters of a call made before, which the parameters of this one may be
-/// written into.
 pub(crate) fn call_line_selected(
     line: &str,
     source: Source,
     selector: &mut Selector,
     members: &mut Vec<json::Member>,
     scanned: bool,
-    spare: &mut Option<Value>,
+    mut reuse: Reuse<'_>,
 ) -> Result<Call> {
     if !scanned {
         scan(line, members)?;
+        reuse.nested = None;
     }
     // The members by their place in CALL_FIELDS (a line has each at most once).
     let mut fields: [Option<Value>; CALL_FIELDS.len()] = Default::default();
@@ -249,7 +258,7 @@ pub(crate) fn call_line_selected(
             text(OPERATION),
             selector,
             &mut false,
-            spare,
+            &mut reuse,
         )?;
         fields[PARAMS] = Some(v);
     }
@@ -290,10 +299,11 @@ pub(crate) fn mulog_json_line_selected(
     selector: &mut Selector,
     members: &mut Vec<json::Member>,
     scanned: bool,
-    spare: &mut Option<Value>,
+    mut reuse: Reuse<'_>,
 ) -> Result<Option<Call>> {
     if !scanned {
         scan(line, members)?;
+        reuse.nested = None;
     }
     let principal_key = principal_key.map(|k| k.trim_start_matches(':'));
     let mut ev = mulog::Fields(Vec::with_capacity(members.len()));
@@ -363,7 +373,10 @@ pub(crate) fn mulog_json_line_selected(
                 operation.as_deref(),
                 selector,
                 &mut selected,
-                &mut None,
+                &mut Reuse {
+                    spare: &mut None,
+                    nested: None,
+                },
             )?;
             m.insert("request".into(), v);
             Value::Object(m)
@@ -375,7 +388,7 @@ pub(crate) fn mulog_json_line_selected(
                 operation.as_deref(),
                 selector,
                 &mut selected,
-                spare,
+                &mut reuse,
             )?
         };
         ev.insert(req.key(line), params);

@@ -791,7 +791,10 @@ impl<R: BufRead> CallReader<R> {
                     sel,
                     &mut self.members,
                     scanned,
-                    &mut self.spare,
+                    jsonl::Reuse {
+                        spare: &mut self.spare,
+                        nested: Some(&self.nested),
+                    },
                 ),
                 (Format::MulogJson, None) => jsonl::mulog_json_line(
                     line,
@@ -805,7 +808,10 @@ impl<R: BufRead> CallReader<R> {
                     sel,
                     &mut self.members,
                     scanned,
-                    &mut self.spare,
+                    jsonl::Reuse {
+                        spare: &mut self.spare,
+                        nested: Some(&self.nested),
+                    },
                 )
                 .map(Some),
                 (_, None) => jsonl::call_line(line, source).map(Some),
