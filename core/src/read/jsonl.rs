@@ -4,6 +4,7 @@ use super::{Selector, json, mulog};
 use crate::call::{Call, Outcome, Source, Value};
 use crate::error::{Error, ErrorKind, Result};
 use serde_json::Map;
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// An event line as a JSON object, through the strict reader ([`super::json`]): duplicate keys,
@@ -48,21 +49,73 @@ fn kind_of(v: &Value) -> &'static str {
     }
 }
 
-fn field_str(value: Option<Value>, key: &str, required: bool) -> Result<Option<String>> {
-    match value {
-        None | Some(Value::Null) if required => {
-            Err(Error::new(ErrorKind::InvalidEvent, format!("missing `{key}`")).with_field(key))
+/// A member of a Call line as read: a string without escapes as it is written in the line,
+/// anything else parsed.
+enum Field<'a> {
+    Text(&'a str),
+    Value(Value),
+}
+
+impl<'a> Field<'a> {
+    /// The member's value in `line`.
+    fn of(line: &'a str, m: &json::Member) -> Result<Field<'a>> {
+        let raw = m.raw(line);
+        match raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+            Some(text) if !text.contains('\\') => Ok(Field::Text(text)),
+            _ => full(line, m).map(Field::Value),
         }
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if required && s.trim().is_empty() => {
-            Err(Error::new(ErrorKind::InvalidEvent, format!("`{key}` is empty")).with_field(key))
+    }
+
+    fn as_str(&self) -> Option<&str> {
+        match self {
+            Field::Text(s) => Some(s),
+            Field::Value(Value::String(s)) => Some(s),
+            Field::Value(_) => None,
         }
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(v) => Err(Error::new(
-            ErrorKind::InvalidEvent,
-            format!("`{key}` must be a string, not {}", kind_of(&v)),
-        )
-        .with_field(key)),
+    }
+}
+
+fn field_str<'a>(
+    value: Option<Field<'a>>,
+    key: &str,
+    required: bool,
+) -> Result<Option<Cow<'a, str>>> {
+    let text = match value {
+        Some(Field::Text(s)) => Cow::Borrowed(s),
+        Some(Field::Value(Value::String(s))) => Cow::Owned(s),
+        None | Some(Field::Value(Value::Null)) if required => {
+            return Err(
+                Error::new(ErrorKind::InvalidEvent, format!("missing `{key}`")).with_field(key),
+            );
+        }
+        None | Some(Field::Value(Value::Null)) => return Ok(None),
+        Some(Field::Value(v)) => {
+            return Err(Error::new(
+                ErrorKind::InvalidEvent,
+                format!("`{key}` must be a string, not {}", kind_of(&v)),
+            )
+            .with_field(key));
+        }
+    };
+    if required && text.trim().is_empty() {
+        return Err(
+            Error::new(ErrorKind::InvalidEvent, format!("`{key}` is empty")).with_field(key),
+        );
+    }
+    Ok(Some(text))
+}
+
+/// `to` made `text`, keeping its allocation.
+fn set_text(to: &mut String, text: &str) {
+    to.clear();
+    to.push_str(text);
+}
+
+/// `to` made `text` (or none), keeping an allocation it has.
+fn set_opt(to: &mut Option<String>, text: Option<Cow<'_, str>>) {
+    match (to.as_mut(), text) {
+        (Some(s), Some(t)) => set_text(s, &t),
+        (_, t) => *to = t.map(Cow::into_owned),
     }
 }
 
@@ -73,7 +126,11 @@ pub(crate) fn call_line(line: &str, source: Source) -> Result<Call> {
 
 /// A call from the members of a line of the plain Call format.
 fn call_from_map(mut m: Map<String, Value>, source: Source) -> Result<Call> {
-    call_from_fields(CALL_FIELDS.map(|k| m.remove(k)), source)
+    call_from_fields(
+        CALL_FIELDS.map(|k| m.remove(k).map(Field::Value)),
+        source,
+        None,
+    )
 }
 
 /// Where each member is in [`CALL_FIELDS`].
@@ -104,19 +161,28 @@ const CALL_FIELDS: [&str; 11] = [
     "outcome",
 ];
 
-/// A call from its members, each at its place in [`CALL_FIELDS`].
+/// A call from its members, each at its place in [`CALL_FIELDS`]; written into `spare` (a
+/// call made before) when given, keeping its strings' allocations.
 fn call_from_fields(
-    mut fields: [Option<Value>; CALL_FIELDS.len()],
+    mut fields: [Option<Field<'_>>; CALL_FIELDS.len()],
     source: Source,
+    spare: Option<Call>,
 ) -> Result<Call> {
     let params = fields[PARAMS].take();
     let mut m = |i: usize, required: bool| field_str(fields[i].take(), CALL_FIELDS[i], required);
     let service = m(SERVICE, true)?.unwrap_or_default();
     let operation = m(OPERATION, true)?.unwrap_or_default();
     let params = match params {
-        None | Some(Value::Null) => Value::Object(Map::new()),
-        Some(v @ Value::Object(_)) => v,
-        Some(v) => {
+        None | Some(Field::Value(Value::Null)) => Value::Object(Map::new()),
+        Some(Field::Value(v @ Value::Object(_))) => v,
+        Some(Field::Text(_)) => {
+            return Err(Error::new(
+                ErrorKind::InvalidEvent,
+                "`params` must be an object, not a string",
+            )
+            .with_field("params"));
+        }
+        Some(Field::Value(v)) => {
             return Err(Error::new(
                 ErrorKind::InvalidEvent,
                 format!("`params` must be an object, not {}", kind_of(&v)),
@@ -134,21 +200,33 @@ fn call_from_fields(
     let outcome = m(OUTCOME, false)?;
     let outcome = Outcome::from_parts(outcome.as_deref(), error_code.as_deref())?;
     let source = match label {
-        Some(l) => Source::label(Arc::<str>::from(l)),
+        Some(l) => Source::label(Arc::<str>::from(&*l)),
         None => source,
     };
-    let call = Call {
-        service,
-        operation,
-        params,
-        region,
-        account,
-        partition,
-        endpoint,
-        outcome,
-        principal,
-        source,
-    };
+    let mut call = spare.unwrap_or_default();
+    // Every member written (no `..`: a member added to Call must be written here too).
+    let Call {
+        service: to_service,
+        operation: to_operation,
+        params: to_params,
+        region: to_region,
+        account: to_account,
+        partition: to_partition,
+        endpoint: to_endpoint,
+        outcome: to_outcome,
+        principal: to_principal,
+        source: to_source,
+    } = &mut call;
+    set_text(to_service, &service);
+    set_text(to_operation, &operation);
+    set_opt(to_region, region);
+    set_opt(to_account, account);
+    set_opt(to_partition, partition);
+    set_opt(to_endpoint, endpoint);
+    set_opt(to_principal, principal);
+    *to_params = params;
+    *to_outcome = outcome;
+    *to_source = source;
     call.validate()?;
     Ok(call)
 }
@@ -212,12 +290,14 @@ fn mismatched(call: &Call, used: &Option<(String, String)>) -> bool {
         .is_some_and(|(s, o)| call.service != *s || call.operation != *o)
 }
 
-/// What reading a line may reuse: the parameters of a call made before, which those of this
-/// one may be written into, and the members of the line's object values when the scan listed
+/// What reading a line may reuse: a call made before and its parameters, which this one's may
+/// be written into, and the members of the line's object values when the scan listed
 /// them ([`json::scan_object_nested`]).
 pub(crate) struct Reuse<'s> {
     pub(crate) spare: &'s mut Option<Value>,
     pub(crate) nested: Option<&'s [json::Member]>,
+    /// A call made before, for its strings' allocations.
+    pub(crate) call: &'s mut Option<Call>,
 }
 
 /// As [`call_line`], reading of `params` only what the rules for the call read.
@@ -234,21 +314,18 @@ pub(crate) fn call_line_selected(
         reuse.nested = None;
     }
     // The members by their place in CALL_FIELDS (a line has each at most once).
-    let mut fields: [Option<Value>; CALL_FIELDS.len()] = Default::default();
+    let mut fields: [Option<Field>; CALL_FIELDS.len()] = Default::default();
     let mut params = None;
     for member in members.iter() {
         let key = member.key(line);
         match CALL_FIELDS.iter().position(|f| *f == key) {
             Some(PARAMS) => params = Some(member),
-            Some(i) => fields[i] = Some(full(line, member)?),
+            Some(i) => fields[i] = Some(Field::of(line, member)?),
             None => {}
         }
     }
     if let Some(member) = params {
-        let text = |i: usize| match &fields[i] {
-            Some(Value::String(s)) => Some(s.as_str()),
-            _ => None,
-        };
+        let text = |i: usize| fields[i].as_ref().and_then(Field::as_str);
         // The selection is that of the very `service` and `operation` the call is made of (a
         // line has each once): unlike a μ/log event's, they cannot disagree with it.
         let v = params_value(
@@ -260,9 +337,9 @@ pub(crate) fn call_line_selected(
             &mut false,
             &mut reuse,
         )?;
-        fields[PARAMS] = Some(v);
+        fields[PARAMS] = Some(Field::Value(v));
     }
-    call_from_fields(fields, source)
+    call_from_fields(fields, source, reuse.call.take())
 }
 
 /// The top-level keys of a μ/log event that [`mulog::call_from_event`] reads (with or without
@@ -376,6 +453,7 @@ pub(crate) fn mulog_json_line_selected(
                 &mut Reuse {
                     spare: &mut None,
                     nested: None,
+                    call: &mut None,
                 },
             )?;
             m.insert("request".into(), v);

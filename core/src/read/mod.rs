@@ -381,6 +381,8 @@ pub struct CallReader<R> {
     /// The parameters of a call made before, given back ([`CallReader::recycle`]): the next
     /// call's may be written into them.
     spare: Option<serde_json::Value>,
+    /// The rest of that call.
+    spare_call: Option<Call>,
     /// The input starts at the start of a file (a byte order mark may open it).
     at_start: bool,
     /// CloudTrail: the record reader's state, and the principal globs to keep.
@@ -591,6 +593,7 @@ impl<R: BufRead> CallReader<R> {
             members: Vec::new(),
             nested: Vec::new(),
             spare: None,
+            spare_call: None,
             at_start: true,
             cloudtrail: None,
             principals: opts.principals.clone(),
@@ -714,10 +717,11 @@ impl<R: BufRead> CallReader<R> {
 
     /// Takes back a call this reader made, once it is done with: its parameters may hold the
     /// next call's.
-    pub(crate) fn recycle(&mut self, call: Call) {
+    pub(crate) fn recycle(&mut self, mut call: Call) {
         if call.params.is_object() {
-            self.spare = Some(call.params);
+            self.spare = Some(std::mem::take(&mut call.params));
         }
+        self.spare_call = Some(call);
     }
 
     /// The current line as text (empty if it was not valid UTF-8, which `fill_line` reported).
@@ -794,6 +798,7 @@ impl<R: BufRead> CallReader<R> {
                     jsonl::Reuse {
                         spare: &mut self.spare,
                         nested: Some(&self.nested),
+                        call: &mut self.spare_call,
                     },
                 ),
                 (Format::MulogJson, None) => jsonl::mulog_json_line(
@@ -811,6 +816,7 @@ impl<R: BufRead> CallReader<R> {
                     jsonl::Reuse {
                         spare: &mut self.spare,
                         nested: Some(&self.nested),
+                        call: &mut self.spare_call,
                     },
                 )
                 .map(Some),
