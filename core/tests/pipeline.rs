@@ -128,7 +128,25 @@ fn json_event(g: &mut Gen) -> String {
     }
     if g.chance(20) {
         members.push(r#""mulog/outcome": "error""#.into());
-        members.push(r#""exception": {"cognitect.aws.error/code": "AccessDenied"}"#.into());
+        // The error code, which decides whether the call was refused, from the exception,
+        // the response, or nowhere.
+        members.push(
+            g.pick(&[
+                r#""exception": {"cognitect.aws.error/code": "AccessDenied"}"#,
+                r#""exception": {"data": {"ErrorCode": "NoSuchKey"}}"#,
+                r#""response": {"Error": {"Code": "AccessDenied"}}"#,
+                r#""response": {"ETag": "x"}"#,
+            ])
+            .into(),
+        );
+    } else if g.chance(10) {
+        members.push(
+            g.pick(&[
+                r#""response": {"cognitect.anomalies/category": "cognitect.anomalies/forbidden", "cognitect.aws.error/code": "AccessDenied"}"#,
+                r#""response": {"cognitect.anomalies/category": "cognitect.anomalies/not-found", "cognitect.aws.error/code": "NoSuchKey"}"#,
+            ])
+            .into(),
+        );
     } else if g.chance(10) {
         members.push(
             r#""response": {"cognitect.anomalies/category": "cognitect.anomalies/forbidden"}"#
@@ -217,11 +235,17 @@ fn edn_event(g: &mut Gen) -> String {
     } else {
         ":aws/request"
     };
-    let extra = match g.next() % 10 {
+    let extra = match g.next() % 16 {
         0 => ", :mulog/duration 0123".to_string(),
         1 => ", :weird (1 2)".to_string(),
         2 => ", :set #{1 2}".to_string(),
         3 => format!(", :mulog/trace-id #mulog/flake \"{}\"", g.next()),
+        4 => r#", :response {:cognitect.anomalies/category :cognitect.anomalies/forbidden, :cognitect.aws.error/code "AccessDenied"}"#.to_string(),
+        5 => r#", :exception {:message "boom", :data {:cognitect.aws.error/code "NoSuchKey"}}"#.to_string(),
+        6 => r#", :result {:cognitect.anomalies/category :cognitect.anomalies/not-found}"#.to_string(),
+        7 => r#", :response {:ETag "x"}, :region "us-west-2", :account "210987654321""#.to_string(),
+        8 => r#", :aws/region "eu-central-1", :endpoint "http://127.0.0.1:5000""#.to_string(),
+        9 => r#", :cognitect.aws.error/code "Throttling""#.to_string(),
         _ => String::new(),
     };
     let form = format!(
@@ -269,6 +293,11 @@ fn the_fast_lane_and_the_caches_count_as_the_engine_does() {
     let pool: Vec<String> = (0..40).map(|_| edn_event(&mut g)).collect();
     for _ in 0..1200 {
         edn.push_str(&pool[(g.next() as usize) % pool.len()]);
+        edn.push('\n');
+    }
+    // Many distinct events: each a new key, read of only what the call is made of.
+    for _ in 0..400 {
+        edn.push_str(&edn_event(&mut g));
         edn.push('\n');
     }
     let opts = ReadOptions {

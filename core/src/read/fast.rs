@@ -122,6 +122,16 @@ fn mulog_member(bare: &str) -> (Option<usize>, Option<u8>) {
         .map_or((None, None), |&(_, w, k)| (w, k))
 }
 
+/// Adds to the key of a μ/log event that failed, or may have (its outcome is not `ok`, or an
+/// anomaly is there), the members its error code is looked for in besides those keyed
+/// (`exception`, `response`, `result`), whole: two such events share a key only when their
+/// code is the same.
+fn failure_pieces<'t>(key: &mut Vec<u8>, raws: impl Iterator<Item = &'t str>) {
+    for raw in raws {
+        piece(key, b'x', raw.as_bytes());
+    }
+}
+
 /// The tag of a keyed member's piece in a key: its number among the keyed names and whether
 /// its name starts with `:`, above every tag of one character (so no name is written out).
 fn keyed_tag(id: u8, colon: bool) -> u8 {
@@ -227,19 +237,43 @@ pub(crate) fn mulog_json<'a>(
         return Lane::Off;
     };
     // The response's anomaly (the outcome depends on it; the exception only gives a code).
+    let mut anomaly = false;
     for n in ["response", "result"] {
         if let Some(m) = find(line, members, n) {
             let sub = m.kids(nested);
             if sub.iter().any(|s| s.escaped_key()) {
                 return Lane::Off;
             }
-            let anomaly = sub.iter().any(|s| {
+            anomaly = sub.iter().any(|s| {
                 let k = s.key_raw(line);
                 k.strip_prefix(':').unwrap_or(k) == "cognitect.anomalies/category"
             });
             piece(key, b'a', if anomaly { b"1" } else { b"0" });
             break;
         }
+    }
+    let bare = |m: &json::Member| {
+        let k = m.key_raw(line);
+        k.strip_prefix(':').unwrap_or(k)
+    };
+    let failed = members.iter().any(|m| match bare(m) {
+        "cognitect.anomalies/category" => true,
+        "mulog/outcome" => {
+            !matches!(
+                json_plain_str(m.raw(line)).map(|s| s.trim_start_matches(':')),
+                Some("ok")
+            ) && m.raw(line) != "null"
+        }
+        _ => false,
+    });
+    if anomaly || failed {
+        failure_pieces(
+            key,
+            members
+                .iter()
+                .filter(|m| matches!(bare(m), "exception" | "response" | "result"))
+                .map(|m| m.raw(line)),
+        );
     }
     let principal = match principal_key {
         None => None,
@@ -447,9 +481,10 @@ pub(crate) fn call_json<'a>(
 
 /// One member of a scanned EDN map: its key's name and where its value is.
 #[derive(Debug, Clone)]
-struct EdnMember {
-    name: std::ops::Range<usize>,
-    value: std::ops::Range<usize>,
+pub(crate) struct EdnMember {
+    /// The name, without its `:`.
+    pub(crate) name: std::ops::Range<usize>,
+    pub(crate) value: std::ops::Range<usize>,
 }
 
 /// How deep the scanner goes before it gives the line to the reader.
@@ -719,27 +754,32 @@ fn edn_text(text: &str, range: std::ops::Range<usize>) -> Option<&str> {
 }
 
 /// A μ/log EDN line that is one map of the accepted shape, and nothing else.
+///
+/// The event's members are left in `members` (when the line is of the accepted shape: one map,
+/// keyword keys each once).
 pub(crate) fn mulog_edn<'a>(
     line: &'a str,
     event_name: &str,
     principal_key: Option<&str>,
     select: &mut dyn FnMut(&str, &str) -> Option<std::sync::Arc<Selection>>,
     key: &mut Vec<u8>,
+    members: &mut Vec<EdnMember>,
 ) -> Lane<'a> {
     key.clear();
+    members.clear();
     let mut sc = Scan {
         b: line.as_bytes(),
         s: line,
         pos: 0,
     };
-    let mut members = Vec::new();
-    if sc.b.first() != Some(&b'{') || !sc.map(0, Some(&mut members)) {
+    if sc.b.first() != Some(&b'{') || !sc.map(0, Some(&mut *members)) {
         return Lane::Off;
     }
     sc.ws();
     if sc.pos != sc.b.len() {
         return Lane::Off;
     }
+    let members: &[EdnMember] = members;
     let find = |name: &str| members.iter().find(|m| &line[m.name.clone()] == name);
     let Some(name) = find("mulog/event-name").and_then(|m| edn_text(line, m.value.clone())) else {
         return Lane::Off;
@@ -748,7 +788,7 @@ pub(crate) fn mulog_edn<'a>(
         return Lane::Skip;
     }
     key.push(b'E');
-    for m in &members {
+    for m in members {
         let n = &line[m.name.clone()];
         if let Some(id) = mulog_member(n).1 {
             piece(key, keyed_tag(id, false), line[m.value.clone()].as_bytes());
@@ -773,16 +813,34 @@ pub(crate) fn mulog_edn<'a>(
     else {
         return Lane::Off;
     };
+    let mut anomaly = false;
     for n in ["response", "result"] {
         if let Some(m) = find(n) {
             let raw = &line[m.value.clone()];
-            let anomaly = raw.starts_with('{')
+            anomaly = raw.starts_with('{')
                 && edn_members(line, m.value.clone())
                     .iter()
                     .any(|s| &line[s.name.clone()] == "cognitect.anomalies/category");
             piece(key, b'a', if anomaly { b"1" } else { b"0" });
             break;
         }
+    }
+    let failed = members.iter().any(|m| match &line[m.name.clone()] {
+        "cognitect.anomalies/category" => true,
+        "mulog/outcome" => {
+            edn_text(line, m.value.clone()).map(|s| s.trim_start_matches(':')) != Some("ok")
+                && &line[m.value.clone()] != "nil"
+        }
+        _ => false,
+    });
+    if anomaly || failed {
+        failure_pieces(
+            key,
+            members
+                .iter()
+                .filter(|m| matches!(&line[m.name.clone()], "exception" | "response" | "result"))
+                .map(|m| &line[m.value.clone()]),
+        );
     }
     let principal = match principal_key {
         None => None,

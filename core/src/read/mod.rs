@@ -383,6 +383,8 @@ pub struct CallReader<R> {
     spare: Option<serde_json::Value>,
     /// The rest of that call.
     spare_call: Option<Call>,
+    /// EDN: the members of the event on the current line, as the fast lane found them.
+    edn_members: Vec<fast::EdnMember>,
     /// The input starts at the start of a file (a byte order mark may open it).
     at_start: bool,
     /// CloudTrail: the record reader's state, and the principal globs to keep.
@@ -594,6 +596,7 @@ impl<R: BufRead> CallReader<R> {
             nested: Vec::new(),
             spare: None,
             spare_call: None,
+            edn_members: Vec::new(),
             at_start: true,
             cloudtrail: None,
             principals: opts.principals.clone(),
@@ -850,6 +853,7 @@ impl<R: BufRead> CallReader<R> {
             self.principal_key.as_deref(),
             &mut select,
             &mut f.key,
+            &mut self.edn_members,
         );
         let (principal, selection) = match lane {
             fast::Lane::Off => return Fast::Ordinary,
