@@ -241,7 +241,10 @@ fn edn_event(g: &mut Gen) -> String {
         2 => ", :set #{1 2}".to_string(),
         3 => format!(", :mulog/trace-id #mulog/flake \"{}\"", g.next()),
         4 => r#", :response {:cognitect.anomalies/category :cognitect.anomalies/forbidden, :cognitect.aws.error/code "AccessDenied"}"#.to_string(),
-        5 => r#", :exception {:message "boom", :data {:cognitect.aws.error/code "NoSuchKey"}}"#.to_string(),
+        5 => format!(
+            r#", :exception {{:message "boom", :data {{:cognitect.aws.error/code "{}"}}}}"#,
+            g.pick(&["NoSuchKey", "AccessDenied"])
+        ),
         6 => r#", :result {:cognitect.anomalies/category :cognitect.anomalies/not-found}"#.to_string(),
         7 => r#", :response {:ETag "x"}, :region "us-west-2", :account "210987654321""#.to_string(),
         8 => r#", :aws/region "eu-central-1", :endpoint "http://127.0.0.1:5000""#.to_string(),

@@ -1038,7 +1038,7 @@ impl Edn {
     }
 
     /// The text of a map key in JSON.
-    fn into_key(self) -> String {
+    pub(crate) fn into_key(self) -> String {
         match self {
             Edn::Keyword(s) | Edn::Str(s) => s,
             other => other.to_string(),

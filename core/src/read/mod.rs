@@ -871,13 +871,16 @@ impl<R: BufRead> CallReader<R> {
                 line: n,
             }));
         }
-        // A new key: the reader reads the line (one whole form).
+        // A new key: the reader reads of the line what the call is made of.
         let selection = (selection.0.to_owned(), selection.1.to_owned());
-        let form = match edn::parse_one(line, 0) {
-            Ok(Some((form, _))) => form,
-            _ => return Fast::Ordinary,
+        let read = match self.edn_selected(n) {
+            Some(read) => read,
+            None => match edn::parse_one(&self.text, 0) {
+                Ok(Some((form, _))) => self.edn_event(form, n, 1),
+                _ => return Fast::Ordinary,
+            },
         };
-        match self.edn_event(form, n, 1) {
+        match read {
             Ok(Some(call)) => {
                 let keyed = selection.0 == call.service && selection.1 == call.operation;
                 Fast::Item(Ok(Item::Call(call, Some(keyed))))
@@ -935,6 +938,40 @@ impl<R: BufRead> CallReader<R> {
                 }
             }
         }
+    }
+
+    /// The event on the current line, of the shape the fast lane accepts (one map, keyword keys
+    /// each once: its members in `self.edn_members`), as [`CallReader::edn_event`] makes it of
+    /// the whole form, parsing only the members the μ/log reader reads (those the JSON reader
+    /// reads of an event). `None` when one of them does not parse: the whole form is read then.
+    fn edn_selected(&self, line: u64) -> Option<Result<Option<Call>>> {
+        let text = self.text.as_str();
+        let principal = self
+            .principal_key
+            .as_deref()
+            .map(|p| p.trim_start_matches(':'));
+        let mut map = serde_json::Map::new();
+        for m in &self.edn_members {
+            let name = text.get(m.name.clone())?;
+            let read = jsonl::MULOG_KEYS.contains(&name)
+                || Some(name) == principal
+                || matches!(name, "request" | "response" | "result" | "exception");
+            if !read {
+                continue;
+            }
+            let (key, _) = edn::parse_one(text, m.name.start.checked_sub(1)?).ok()??;
+            let (value, _) = edn::parse_one(text, m.value.start).ok()??;
+            map.insert(key.into_key(), value.into_json().ok()?);
+        }
+        Some(
+            mulog::call_from_event(
+                mulog::Fields::of(map),
+                &self.event_name,
+                self.principal_key.as_deref(),
+                self.source(line),
+            )
+            .map_err(|e| self.err_at(e, line, 1)),
+        )
     }
 
     fn edn_event(&self, form: edn::Edn, line: u64, col: u64) -> Result<Option<Call>> {
