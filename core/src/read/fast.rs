@@ -485,6 +485,18 @@ pub(crate) struct EdnMember {
     /// The name, without its `:`.
     pub(crate) name: std::ops::Range<usize>,
     pub(crate) value: std::ops::Range<usize>,
+    /// When the value is a map and the scan was asked to: where its members are in the
+    /// nested list (as [`json::Member::kids`]).
+    kids: (u32, u32),
+}
+
+impl EdnMember {
+    /// The members of this member's value, a map, from the scan's nested list.
+    fn kids<'n>(&self, nested: &'n [EdnMember]) -> &'n [EdnMember] {
+        nested
+            .get(self.kids.0 as usize..self.kids.1 as usize)
+            .unwrap_or_default()
+    }
 }
 
 /// How deep the scanner goes before it gives the line to the reader.
@@ -618,7 +630,7 @@ impl<'a> Scan<'a> {
             return false;
         }
         match self.b.get(self.pos) {
-            Some(b'{') => self.map(depth, None),
+            Some(b'{') => self.map(depth, None, None),
             Some(b'[') => {
                 self.pos += 1;
                 loop {
@@ -663,8 +675,14 @@ impl<'a> Scan<'a> {
         }
     }
 
-    /// A map with keyword keys, each name once; its members into `out` when given.
-    fn map(&mut self, depth: usize, mut out: Option<&mut Vec<EdnMember>>) -> bool {
+    /// A map with keyword keys, each name once; its members into `out` when given, and with
+    /// `nested` the members of each member's value that is a map (see [`EdnMember::kids`]).
+    fn map(
+        &mut self,
+        depth: usize,
+        mut out: Option<&mut Vec<EdnMember>>,
+        mut nested: Option<&mut Vec<EdnMember>>,
+    ) -> bool {
         self.pos += 1;
         /// More names than this in one map: the reader's to read.
         const MAX: usize = 48;
@@ -696,13 +714,25 @@ impl<'a> Scan<'a> {
             count += 1;
             self.ws();
             let start = self.pos;
-            if !self.value(depth + 1) {
+            let kids_at = nested.as_ref().map_or(0, |n| n.len());
+            let read = match nested.as_deref_mut() {
+                // As `value` reads a map, its members listed.
+                Some(n) if self.b.get(self.pos) == Some(&b'{') && depth < EDN_DEPTH => {
+                    self.map(depth + 1, Some(n), None)
+                }
+                _ => self.value(depth + 1),
+            };
+            if !read {
                 return false;
             }
             if let Some(out) = out.as_deref_mut() {
                 out.push(EdnMember {
                     name,
                     value: start..self.pos,
+                    kids: match &nested {
+                        Some(n) => (kids_at as u32, n.len() as u32),
+                        None => (0, 0),
+                    },
                 });
             }
         }
@@ -717,7 +747,7 @@ fn edn_members(text: &str, range: std::ops::Range<usize>) -> Vec<EdnMember> {
         s: text,
         pos: range.start,
     };
-    sc.map(0, Some(&mut out));
+    sc.map(0, Some(&mut out), None);
     out
 }
 
@@ -764,15 +794,17 @@ pub(crate) fn mulog_edn<'a>(
     select: &mut dyn FnMut(&str, &str) -> Option<std::sync::Arc<Selection>>,
     key: &mut Vec<u8>,
     members: &mut Vec<EdnMember>,
+    nested: &mut Vec<EdnMember>,
 ) -> Lane<'a> {
     key.clear();
     members.clear();
+    nested.clear();
     let mut sc = Scan {
         b: line.as_bytes(),
         s: line,
         pos: 0,
     };
-    if sc.b.first() != Some(&b'{') || !sc.map(0, Some(&mut *members)) {
+    if sc.b.first() != Some(&b'{') || !sc.map(0, Some(&mut *members), Some(&mut *nested)) {
         return Lane::Off;
     }
     sc.ws();
@@ -780,7 +812,29 @@ pub(crate) fn mulog_edn<'a>(
         return Lane::Off;
     }
     let members: &[EdnMember] = members;
-    let find = |name: &str| members.iter().find(|m| &line[m.name.clone()] == name);
+    let nested: &[EdnMember] = nested;
+    // Where each member the lane looks at is (names are once in a map), found in one pass.
+    let principal_name = principal_key.map(|p| p.trim_start_matches(':'));
+    let mut at = [usize::MAX; WANTED.len() + 1];
+    for (i, m) in members.iter().enumerate() {
+        let n = &line[m.name.clone()];
+        let slot = mulog_member(n)
+            .0
+            .or_else(|| (principal_name == Some(n)).then_some(WANTED.len()));
+        if let Some(w) = slot
+            && at[w] == usize::MAX
+        {
+            at[w] = i;
+        }
+    }
+    let find = |name: &str| -> Option<&EdnMember> {
+        let w = match mulog_member(name).0 {
+            Some(w) => w,
+            None if principal_name == Some(name) => WANTED.len(),
+            None => return members.iter().find(|m| &line[m.name.clone()] == name),
+        };
+        members.get(at[w])
+    };
     let Some(name) = find("mulog/event-name").and_then(|m| edn_text(line, m.value.clone())) else {
         return Lane::Off;
     };
@@ -818,7 +872,7 @@ pub(crate) fn mulog_edn<'a>(
         if let Some(m) = find(n) {
             let raw = &line[m.value.clone()];
             anomaly = raw.starts_with('{')
-                && edn_members(line, m.value.clone())
+                && m.kids(nested)
                     .iter()
                     .any(|s| &line[s.name.clone()] == "cognitect.anomalies/category");
             piece(key, b'a', if anomaly { b"1" } else { b"0" });
@@ -861,7 +915,7 @@ pub(crate) fn mulog_edn<'a>(
             if raw == "nil" {
                 key.push(b'N');
             } else if raw.starts_with('{') {
-                let sub = edn_members(line, m.value.clone());
+                let sub = m.kids(nested);
                 let has = |n: &str| sub.iter().any(|s| &line[s.name.clone()] == n);
                 if has("op") && has("request") {
                     return Lane::Off;
@@ -869,7 +923,7 @@ pub(crate) fn mulog_edn<'a>(
                 key.push(b'R');
                 match select(service, operation) {
                     None => piece(key, b'w', raw.as_bytes()),
-                    Some(sel) => edn_walk(line, m.value.clone(), &[&sel], key, 0),
+                    Some(sel) => edn_walk(line, m.value.clone(), Some(sub), &[&sel], key, 0),
                 }
             } else {
                 return Lane::Off;
@@ -883,9 +937,12 @@ pub(crate) fn mulog_edn<'a>(
 }
 
 /// As [`json_walk`], on EDN text of the accepted shape.
+///
+/// `known`, when given, lists the members of the map at `range`.
 fn edn_walk(
     line: &str,
     range: std::ops::Range<usize>,
+    known: Option<&[EdnMember]>,
     sels: &[&Selection],
     key: &mut Vec<u8>,
     depth: usize,
@@ -904,12 +961,20 @@ fn edn_walk(
     match first {
         Some(b'{') => {
             key.push(b'{');
-            for s in edn_members(line, range) {
+            let scanned;
+            let members = match known {
+                Some(k) => k,
+                None => {
+                    scanned = edn_members(line, range);
+                    &scanned
+                }
+            };
+            for s in members {
                 let name = &line[s.name.clone()];
                 let subs = Subs::member(&set, name);
                 if !subs.as_slice().is_empty() {
                     piece(key, b'k', name.as_bytes());
-                    edn_walk(line, s.value.clone(), subs.as_slice(), key, depth + 1);
+                    edn_walk(line, s.value.clone(), None, subs.as_slice(), key, depth + 1);
                 }
             }
             key.push(b'}');
@@ -919,7 +984,7 @@ fn edn_walk(
             key.push(b'[');
             if !subs.is_empty() {
                 for item in edn_elements(line, range) {
-                    edn_walk(line, item, &subs, key, depth + 1);
+                    edn_walk(line, item, None, &subs, key, depth + 1);
                 }
             }
             key.push(b']');

@@ -383,8 +383,10 @@ pub struct CallReader<R> {
     spare: Option<serde_json::Value>,
     /// The rest of that call.
     spare_call: Option<Call>,
-    /// EDN: the members of the event on the current line, as the fast lane found them.
+    /// EDN: the members of the event on the current line, as the fast lane found them, and
+    /// those of its members' values that are maps.
     edn_members: Vec<fast::EdnMember>,
+    edn_nested: Vec<fast::EdnMember>,
     /// The input starts at the start of a file (a byte order mark may open it).
     at_start: bool,
     /// CloudTrail: the record reader's state, and the principal globs to keep.
@@ -597,6 +599,7 @@ impl<R: BufRead> CallReader<R> {
             spare: None,
             spare_call: None,
             edn_members: Vec::new(),
+            edn_nested: Vec::new(),
             at_start: true,
             cloudtrail: None,
             principals: opts.principals.clone(),
@@ -854,6 +857,7 @@ impl<R: BufRead> CallReader<R> {
             &mut select,
             &mut f.key,
             &mut self.edn_members,
+            &mut self.edn_nested,
         );
         let (principal, selection) = match lane {
             fast::Lane::Off => return Fast::Ordinary,
