@@ -588,7 +588,8 @@ impl<'a> Scan<'a> {
             return None;
         }
         let start = self.pos + 1;
-        let mut i = start;
+        // Plain text passed over a word at a time, the rest byte by byte.
+        let mut i = json::skip_plain(self.b, start, true, true);
         let mut escaped = false;
         loop {
             match *self.b.get(i)? {
@@ -995,7 +996,63 @@ fn edn_walk(
 
 #[cfg(test)]
 mod tests {
-    use super::{WANTED, mulog_member};
+    use super::{Scan, WANTED, mulog_member};
+
+    #[test]
+    fn an_edn_string_is_accepted_as_read_byte_by_byte() {
+        // What the scanner accepts, one byte at a time: escapes `\"`, `\\`, `\n`, `\t`, `\r`
+        // only, no control character and no DEL; the content's range and whether it escapes.
+        fn by_bytes(b: &[u8]) -> Option<(std::ops::Range<usize>, bool)> {
+            let mut i = 1;
+            let mut escaped = false;
+            loop {
+                match *b.get(i)? {
+                    b'"' => break,
+                    b'\\' => {
+                        if !matches!(b.get(i + 1)?, b'"' | b'\\' | b'n' | b't' | b'r') {
+                            return None;
+                        }
+                        escaped = true;
+                        i += 2;
+                    }
+                    0..=0x1F | 0x7F => return None,
+                    _ => i += 1,
+                }
+            }
+            // Followed by what may follow a value, as the scanner asks.
+            let text = std::str::from_utf8(b).ok()?;
+            let after = Scan {
+                b,
+                s: text,
+                pos: i + 1,
+            };
+            after.delimited().then_some((1..i, escaped))
+        }
+        for special in [
+            "\"", "\\\"", "\\n", "\\x", "\n", "\u{1}", "\u{7f}", "é", "\u{80}",
+        ] {
+            for at in 0..20 {
+                for len in [at, at + 1, at + 9, 40] {
+                    let body: String = (0..len)
+                        .map(|i| {
+                            if i == at {
+                                special.to_owned()
+                            } else {
+                                "a".to_owned()
+                            }
+                        })
+                        .collect();
+                    let text = format!("\"{body}\" ");
+                    let mut sc = Scan {
+                        b: text.as_bytes(),
+                        s: &text,
+                        pos: 0,
+                    };
+                    assert_eq!(sc.string(), by_bytes(text.as_bytes()), "{text:?}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn the_member_match_agrees_with_the_lists() {

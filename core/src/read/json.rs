@@ -411,8 +411,9 @@ pub(crate) fn refill_selected(
 /// The first offset at or after `from` that may end a run of plain string text: a `"`, a `\\`
 /// or (with `controls`) a control character; found eight bytes at a time (in a word, a byte's
 /// test can only be disturbed by a lower byte that matched, so the lowest mark is exact). The
-/// last few bytes are left to the caller, which goes on byte by byte from here.
-fn skip_plain(b: &[u8], from: usize, controls: bool) -> usize {
+/// last few bytes are left to the caller, which goes on byte by byte from here. With `del`,
+/// DEL (0x7F) ends a run too.
+pub(crate) fn skip_plain(b: &[u8], from: usize, controls: bool, del: bool) -> usize {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     let zero = |x: u64| x.wrapping_sub(LO) & !x & HI;
@@ -424,6 +425,9 @@ fn skip_plain(b: &[u8], from: usize, controls: bool) -> usize {
         let mut hit = zero(w ^ (LO * u64::from(b'"'))) | zero(w ^ (LO * u64::from(b'\\')));
         if controls {
             hit |= w.wrapping_sub(LO * 0x20) & !w & HI;
+        }
+        if del {
+            hit |= zero(w ^ (LO * 0x7F));
         }
         if hit != 0 {
             return i + (hit.trailing_zeros() / 8) as usize;
@@ -453,7 +457,7 @@ impl<'a> Parser<'a> {
     /// A string's text (after its opening quote) as a borrowed slice when it has no escape.
     fn string_cow(&mut self) -> Result<Cow<'a, str>, JsonError> {
         let start = self.pos + 1;
-        let mut i = skip_plain(self.b, start, true);
+        let mut i = skip_plain(self.b, start, true, false);
         while let Some(&c) = self.b.get(i) {
             match c {
                 b'"' => {
@@ -611,14 +615,14 @@ impl<'a> Parser<'a> {
     /// escape.
     fn skip_string_fast(&mut self) -> (Range<usize>, bool) {
         let start = self.pos + 1;
-        let mut i = skip_plain(self.b, start, false);
+        let mut i = skip_plain(self.b, start, false, false);
         let mut escaped = false;
         while let Some(&c) = self.b.get(i) {
             match c {
                 b'"' => break,
                 b'\\' => {
                     escaped = true;
-                    i = skip_plain(self.b, i + 2, false);
+                    i = skip_plain(self.b, i + 2, false, false);
                 }
                 _ => i += 1,
             }
@@ -938,7 +942,7 @@ impl Parser<'_> {
         self.pos += 1;
         let mut out = String::new();
         let mut run = self.pos;
-        self.pos = skip_plain(self.b, self.pos, true);
+        self.pos = skip_plain(self.b, self.pos, true, false);
         loop {
             let Some(&c) = self.b.get(self.pos) else {
                 return Err(JsonError::at(open, "unterminated string"));
@@ -1000,7 +1004,7 @@ impl Parser<'_> {
                         _ => return Err(JsonError::at(esc, "unknown escape in a string")),
                     }
                     run = self.pos;
-                    self.pos = skip_plain(self.b, self.pos, true);
+                    self.pos = skip_plain(self.b, self.pos, true, false);
                 }
                 0..=0x1F => {
                     return Err(JsonError::at(
