@@ -689,6 +689,9 @@ impl<'a> Scan<'a> {
         const MAX: usize = 48;
         let mut names = [(0u32, 0u32); MAX];
         let mut count = 0;
+        // One bit per name seen (by its length and last byte): a name whose bit is clear is
+        // new, with no comparison.
+        let mut bits = 0u64;
         loop {
             self.ws();
             match self.b.get(self.pos) {
@@ -703,11 +706,17 @@ impl<'a> Scan<'a> {
                 return false;
             };
             let text = &self.b[name.clone()];
+            let bit = 1u64
+                << ((text.len().wrapping_mul(7) + usize::from(text.last().copied().unwrap_or(0)))
+                    & 63);
+            let maybe = bits & bit != 0;
+            bits |= bit;
             // A name twice is the reader's error to report.
             if count == MAX
-                || names[..count]
-                    .iter()
-                    .any(|&(a, b)| &self.b[a as usize..b as usize] == text)
+                || (maybe
+                    && names[..count]
+                        .iter()
+                        .any(|&(a, b)| &self.b[a as usize..b as usize] == text))
             {
                 return false;
             }
@@ -997,6 +1006,25 @@ fn edn_walk(
 #[cfg(test)]
 mod tests {
     use super::{Scan, WANTED, mulog_member};
+
+    #[test]
+    fn an_edn_map_with_a_name_twice_is_left_to_the_reader() {
+        let scan = |text: &str| {
+            let mut sc = Scan {
+                b: text.as_bytes(),
+                s: text,
+                pos: 0,
+            };
+            sc.map(0, None, None)
+        };
+        // Names of one length and last byte (one bit) are told apart by their text.
+        assert!(scan("{:ab 1, :cb 2, :b 3, :xab 4}"));
+        assert!(!scan("{:ab 1, :cb 2, :ab 3}"));
+        assert!(!scan("{:a 1, :m {:x 1, :y {:z 1, :z 2}}}"));
+        let many: Vec<String> = (0..40).map(|i| format!(":k{i} {i}")).collect();
+        assert!(scan(&format!("{{{}}}", many.join(", "))));
+        assert!(!scan(&format!("{{{}, :k39 0}}", many.join(", "))));
+    }
 
     #[test]
     fn an_edn_string_is_accepted_as_read_byte_by_byte() {
