@@ -81,6 +81,16 @@ const WANTED: [&str; 8] = [
     "request",
 ];
 
+/// Places in [`WANTED`].
+const W_EVENT_NAME: usize = 0;
+const W_API: usize = 1;
+const W_SERVICE: usize = 2;
+const W_OPERATION: usize = 3;
+const W_OP: usize = 4;
+const W_RESPONSE: usize = 5;
+const W_RESULT: usize = 6;
+const W_REQUEST: usize = 7;
+
 /// Where `bare` (a member name without its `:`) is in [`WANTED`], and, when it is keyed, its
 /// number among the keyed names: one of the members of a μ/log event that the ordinary path
 /// reads for the call's service, operation, context and outcome (`request`, `response`,
@@ -823,44 +833,65 @@ pub(crate) fn mulog_edn<'a>(
     }
     let members: &[EdnMember] = members;
     let nested: &[EdnMember] = nested;
-    // Where each member the lane looks at is (names are once in a map), found in one pass.
+    // One pass over the event: where each member the lane looks at is (names are once in a
+    // map; by their place in WANTED, the principal's last), each member's keyed tag (0: not
+    // keyed), and whether the call may have failed (its outcome is not `ok`, or an anomaly is
+    // there).
     let principal_name = principal_key.map(|p| p.trim_start_matches(':'));
+    let principal_slot = WANTED
+        .iter()
+        .position(|w| Some(*w) == principal_name)
+        .unwrap_or(WANTED.len());
     let mut at = [usize::MAX; WANTED.len() + 1];
+    let mut tags = [0u8; 48];
+    let mut failed = false;
     for (i, m) in members.iter().enumerate() {
         let n = &line[m.name.clone()];
-        let slot = mulog_member(n)
-            .0
-            .or_else(|| (principal_name == Some(n)).then_some(WANTED.len()));
+        let (wanted, id) = mulog_member(n);
+        let slot = wanted.or_else(|| (principal_name == Some(n)).then_some(WANTED.len()));
         if let Some(w) = slot
             && at[w] == usize::MAX
         {
             at[w] = i;
         }
+        if let Some(id) = id {
+            if let Some(t) = tags.get_mut(i) {
+                *t = keyed_tag(id, false);
+            }
+            failed |= match n {
+                "cognitect.anomalies/category" => true,
+                "mulog/outcome" => {
+                    edn_text(line, m.value.clone()).map(|s| s.trim_start_matches(':')) != Some("ok")
+                        && &line[m.value.clone()] != "nil"
+                }
+                _ => false,
+            };
+        }
     }
-    let find = |name: &str| -> Option<&EdnMember> {
-        let w = match mulog_member(name).0 {
-            Some(w) => w,
-            None if principal_name == Some(name) => WANTED.len(),
-            None => return members.iter().find(|m| &line[m.name.clone()] == name),
-        };
-        members.get(at[w])
-    };
-    let Some(name) = find("mulog/event-name").and_then(|m| edn_text(line, m.value.clone())) else {
+    let find = |w: usize| members.get(at[w]);
+    let Some(name) = find(W_EVENT_NAME).and_then(|m| edn_text(line, m.value.clone())) else {
         return Lane::Off;
     };
     if name.trim_start_matches(':') != event_name.trim_start_matches(':') {
         return Lane::Skip;
     }
     key.push(b'E');
-    for m in members {
-        let n = &line[m.name.clone()];
-        if let Some(id) = mulog_member(n).1 {
-            piece(key, keyed_tag(id, false), line[m.value.clone()].as_bytes());
+    for (i, m) in members.iter().enumerate() {
+        match tags.get(i) {
+            Some(0) => {}
+            Some(&t) => piece(key, t, line[m.value.clone()].as_bytes()),
+            None => {
+                if let Some(id) = mulog_member(&line[m.name.clone()]).1 {
+                    piece(key, keyed_tag(id, false), line[m.value.clone()].as_bytes());
+                }
+            }
         }
     }
-    let text = |names: &[&str]| -> Option<Option<&'a str>> {
-        for n in names {
-            match find(n) {
+    // The service and operation as the ordinary path finds them: the first of `api`/`service`
+    // and of `operation`/`op` (by their place in WANTED) that is there and not nil.
+    let text = |slots: [usize; 2]| -> Option<Option<&'a str>> {
+        for w in slots {
+            match find(w) {
                 None => continue,
                 Some(m) if &line[m.value.clone()] == "nil" => continue,
                 Some(m) => {
@@ -873,13 +904,14 @@ pub(crate) fn mulog_edn<'a>(
         Some(None)
     };
     let (Some(Some(service)), Some(Some(operation))) =
-        (text(&["api", "service"]), text(&["operation", "op"]))
+        (text([W_API, W_SERVICE]), text([W_OPERATION, W_OP]))
     else {
         return Lane::Off;
     };
+    // `response`, else `result`.
     let mut anomaly = false;
-    for n in ["response", "result"] {
-        if let Some(m) = find(n) {
+    for w in [W_RESPONSE, W_RESULT] {
+        if let Some(m) = find(w) {
             let raw = &line[m.value.clone()];
             anomaly = raw.starts_with('{')
                 && m.kids(nested)
@@ -889,14 +921,6 @@ pub(crate) fn mulog_edn<'a>(
             break;
         }
     }
-    let failed = members.iter().any(|m| match &line[m.name.clone()] {
-        "cognitect.anomalies/category" => true,
-        "mulog/outcome" => {
-            edn_text(line, m.value.clone()).map(|s| s.trim_start_matches(':')) != Some("ok")
-                && &line[m.value.clone()] != "nil"
-        }
-        _ => false,
-    });
     if anomaly || failed {
         failure_pieces(
             key,
@@ -908,7 +932,7 @@ pub(crate) fn mulog_edn<'a>(
     }
     let principal = match principal_key {
         None => None,
-        Some(p) => match find(p.trim_start_matches(':')) {
+        Some(_) => match find(principal_slot) {
             None => None,
             Some(m) => match edn_text(line, m.value.clone()) {
                 Some(s) if s.len() <= 1024 => {
@@ -918,7 +942,7 @@ pub(crate) fn mulog_edn<'a>(
             },
         },
     };
-    match find("request") {
+    match find(W_REQUEST) {
         None => key.push(b'-'),
         Some(m) => {
             let raw = &line[m.value.clone()];
@@ -1086,6 +1110,22 @@ mod tests {
     fn the_member_match_agrees_with_the_lists() {
         for (i, w) in WANTED.iter().enumerate() {
             assert_eq!(mulog_member(w).0, Some(i), "{w}");
+        }
+        use super::{
+            W_API, W_EVENT_NAME, W_OP, W_OPERATION, W_REQUEST, W_RESPONSE, W_RESULT, W_SERVICE,
+        };
+        let places = [
+            (W_EVENT_NAME, "mulog/event-name"),
+            (W_API, "api"),
+            (W_SERVICE, "service"),
+            (W_OPERATION, "operation"),
+            (W_OP, "op"),
+            (W_RESPONSE, "response"),
+            (W_RESULT, "result"),
+            (W_REQUEST, "request"),
+        ];
+        for (w, name) in places {
+            assert_eq!(WANTED[w], name);
         }
         // Keyed: exactly the members the ordinary path reads into the event.
         for k in super::super::jsonl::MULOG_KEYS {
