@@ -121,11 +121,11 @@ fn set_opt(to: &mut Option<String>, text: Option<Cow<'_, str>>) {
 
 /// One line of the plain Call format (`spec/schema/call.schema.json`).
 pub(crate) fn call_line(line: &str, source: Source) -> Result<Call> {
-    call_from_map(parse_object(line)?, source)
+    call_from_map(parse_object(line)?, source).map(|c| *c)
 }
 
 /// A call from the members of a line of the plain Call format.
-fn call_from_map(mut m: Map<String, Value>, source: Source) -> Result<Call> {
+fn call_from_map(mut m: Map<String, Value>, source: Source) -> Result<Box<Call>> {
     call_from_fields(
         CALL_FIELDS.map(|k| m.remove(k).map(Field::Value)),
         source,
@@ -166,8 +166,8 @@ const CALL_FIELDS: [&str; 11] = [
 fn call_from_fields(
     mut fields: [Option<Field<'_>>; CALL_FIELDS.len()],
     source: Source,
-    spare: Option<Call>,
-) -> Result<Call> {
+    spare: Option<Box<Call>>,
+) -> Result<Box<Call>> {
     let params = fields[PARAMS].take();
     let mut m = |i: usize, required: bool| field_str(fields[i].take(), CALL_FIELDS[i], required);
     let service = m(SERVICE, true)?.unwrap_or_default();
@@ -216,7 +216,7 @@ fn call_from_fields(
         outcome: to_outcome,
         principal: to_principal,
         source: to_source,
-    } = &mut call;
+    } = &mut *call;
     set_text(to_service, &service);
     set_text(to_operation, &operation);
     set_opt(to_region, region);
@@ -296,8 +296,8 @@ fn mismatched(call: &Call, used: &Option<(String, String)>) -> bool {
 pub(crate) struct Reuse<'s> {
     pub(crate) spare: &'s mut Option<Value>,
     pub(crate) nested: Option<&'s [json::Member]>,
-    /// A call made before, for its strings' allocations.
-    pub(crate) call: &'s mut Option<Call>,
+    /// A call made before, for its box and its strings' allocations.
+    pub(crate) call: &'s mut Option<Box<Call>>,
 }
 
 /// As [`call_line`], reading of `params` only what the rules for the call read.
@@ -308,7 +308,7 @@ pub(crate) fn call_line_selected(
     members: &mut Vec<json::Member>,
     scanned: bool,
     mut reuse: Reuse<'_>,
-) -> Result<Call> {
+) -> Result<Box<Call>> {
     if !scanned {
         scan(line, members)?;
         reuse.nested = None;

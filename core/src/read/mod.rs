@@ -313,15 +313,25 @@ impl FastCache {
     }
 }
 
-/// What a reader hands the pipeline.
-// Handed over once, by value: boxing the call would cost an allocation per call.
-#[allow(clippy::large_enum_variant)]
+/// `call` in the box `spare` holds (taken), or a new one.
+fn into_box(spare: &mut Option<Box<Call>>, call: Call) -> Box<Call> {
+    match spare.take() {
+        Some(mut b) => {
+            *b = call;
+            b
+        }
+        None => Box::new(call),
+    }
+}
+
+/// What a reader hands the pipeline: small, as most lines are known ones (a call is boxed,
+/// and the box given back to the reader for the next call, [`CallReader::recycle`]).
 #[derive(Debug)]
 pub(crate) enum Item {
     /// A call; with the fast lane, a call whose key was new (left in [`FastCache::key`]), and
     /// whether the key was made with the selection of the call's own service and operation
     /// (only then does the key stand for the call).
-    Call(Call, Option<bool>),
+    Call(Box<Call>, Option<bool>),
     /// A line whose key stands for cache entry `entry`: the same permissions, for this
     /// principal at this line.
     Known {
@@ -382,7 +392,7 @@ pub struct CallReader<R> {
     /// call's may be written into them.
     spare: Option<serde_json::Value>,
     /// The rest of that call.
-    spare_call: Option<Call>,
+    spare_call: Option<Box<Call>>,
     /// EDN: the members of the event on the current line, as the fast lane found them, and
     /// those of its members' values that are maps.
     edn_members: Vec<fast::EdnMember>,
@@ -723,11 +733,16 @@ impl<R: BufRead> CallReader<R> {
 
     /// Takes back a call this reader made, once it is done with: its parameters may hold the
     /// next call's.
-    pub(crate) fn recycle(&mut self, mut call: Call) {
+    pub(crate) fn recycle(&mut self, mut call: Box<Call>) {
         if call.params.is_object() {
             self.spare = Some(std::mem::take(&mut call.params));
         }
         self.spare_call = Some(call);
+    }
+
+    /// `call` in a box, the one given back last when there is one.
+    fn boxed(&mut self, call: Call) -> Box<Call> {
+        into_box(&mut self.spare_call, call)
     }
 
     /// The current line as text (empty if it was not valid UTF-8, which `fill_line` reported).
@@ -792,6 +807,8 @@ impl<R: BufRead> CallReader<R> {
                 }
             }
             let source = Source::at(Arc::clone(&self.label), n);
+            // The box of the call given back last, for this line's call.
+            let mut spare_box = self.spare_call.take();
             let result = match (self.format, &mut self.selector) {
                 (Format::MulogJson, Some(sel)) => jsonl::mulog_json_line_selected(
                     line,
@@ -804,15 +821,17 @@ impl<R: BufRead> CallReader<R> {
                     jsonl::Reuse {
                         spare: &mut self.spare,
                         nested: Some(&self.nested),
-                        call: &mut self.spare_call,
+                        call: &mut None,
                     },
-                ),
+                )
+                .map(|c| c.map(|c| into_box(&mut spare_box, c))),
                 (Format::MulogJson, None) => jsonl::mulog_json_line(
                     line,
                     &self.event_name,
                     self.principal_key.as_deref(),
                     source,
-                ),
+                )
+                .map(|c| c.map(Box::new)),
                 (_, Some(sel)) => jsonl::call_line_selected(
                     line,
                     source,
@@ -822,12 +841,15 @@ impl<R: BufRead> CallReader<R> {
                     jsonl::Reuse {
                         spare: &mut self.spare,
                         nested: Some(&self.nested),
-                        call: &mut self.spare_call,
+                        call: &mut spare_box,
                     },
                 )
                 .map(Some),
-                (_, None) => jsonl::call_line(line, source).map(Some),
+                (_, None) => jsonl::call_line(line, source).map(|c| Some(Box::new(c))),
             };
+            if spare_box.is_some() {
+                self.spare_call = spare_box;
+            }
             match result {
                 Ok(Some(call)) => {
                     let keyed = selection
@@ -884,7 +906,7 @@ impl<R: BufRead> CallReader<R> {
                 _ => return Fast::Ordinary,
             },
         };
-        match read {
+        match read.map(|c| c.map(|c| self.boxed(c))) {
             Ok(Some(call)) => {
                 let keyed = selection.0 == call.service && selection.1 == call.operation;
                 Fast::Item(Ok(Item::Call(call, Some(keyed))))
@@ -1030,7 +1052,7 @@ impl<R: BufRead> CallReader<R> {
     fn next_edn(&mut self, mut fast: Option<&mut FastCache>) -> Option<Result<Item>> {
         loop {
             if let Some(item) = self.queue.pop_front() {
-                return Some(item.map(|c| Item::Call(c, None)));
+                return Some(item.map(|c| Item::Call(self.boxed(c), None)));
             }
             if self.done {
                 return None;
@@ -1187,7 +1209,7 @@ impl<R: BufRead> CallReader<R> {
                 Ok(cloudtrail::Next::Call(keyed, call)) => {
                     *line = call.source.line.unwrap_or(*line);
                     // The record's own service and operation made its key.
-                    return Some(Ok(Item::Call(*call, keyed.then_some(true))));
+                    return Some(Ok(Item::Call(call, keyed.then_some(true))));
                 }
                 Ok(cloudtrail::Next::Known { entry, principal }) => {
                     return Some(Ok(Item::Known {
@@ -1218,7 +1240,7 @@ impl<R: BufRead> Iterator for CallReader<R> {
     fn next(&mut self) -> Option<Result<Call>> {
         loop {
             match self.next_item(None)? {
-                Ok(Item::Call(call, _)) => return Some(Ok(call)),
+                Ok(Item::Call(call, _)) => return Some(Ok(*call)),
                 Ok(Item::Known { .. }) => continue,
                 Err(e) => return Some(Err(e)),
             }
