@@ -575,6 +575,13 @@ struct Resources {
     added: usize,
 }
 
+/// A permission's resource as gathered: through its head's resolved and rewritten form (the
+/// head as it is in the permission, and its key), or whole.
+enum Added<'a> {
+    Split(&'a [u8], &'a str),
+    Whole(Resource),
+}
+
 /// What resolving and rewriting made of a head (a resource before its key) the first time.
 struct Head {
     /// The resolved and rewritten head.
@@ -997,7 +1004,52 @@ impl<'a> Gathered<'a> {
                 .then(|| p.resource.split_tail())
                 .flatten();
             let principal = if opts.group_by { p.principal } else { None };
-            if let Some((head, tail)) = keyed
+            let added = match keyed {
+                Some((head, tail)) if heads.contains_key(head) => Added::Split(head, tail),
+                _ => {
+                    let resolved = opts.resolve_packed(p.resource);
+                    used_now.fill(0);
+                    let rewritten = match rewriter.apply(&resolved, &mut used_now, &mut found)? {
+                        Cow::Borrowed(_) => None,
+                        Cow::Owned(r) => Some(r),
+                    };
+                    let names = keyed.is_some().then(|| found.clone());
+                    for n in found.drain(..) {
+                        g.count_random(n, || resolved.to_iam(), p.action, stats);
+                    }
+                    let resource = rewritten.unwrap_or(resolved);
+                    if let (Some((head, _)), Some(names), Some((done, _))) =
+                        (keyed, names, resource.split_tail())
+                    {
+                        let used = (0..used_now.len())
+                            .flat_map(|i| std::iter::repeat_n(i, used_now[i] as usize))
+                            .collect();
+                        heads.insert(
+                            head,
+                            Head {
+                                head: done.into(),
+                                used,
+                                names,
+                            },
+                        );
+                    }
+                    for (u, n) in g.used.iter_mut().zip(&used_now) {
+                        *u += n;
+                    }
+                    if stats.ok == 0 {
+                        let e = g
+                            .failed_only
+                            .entry((p.action.to_owned(), resource.to_iam()))
+                            .or_insert((0, stats.first.clone()));
+                        e.0 += stats.failed;
+                        if stats.first < e.1 {
+                            e.1 = stats.first.clone();
+                        }
+                    }
+                    Added::Whole(resource)
+                }
+            };
+            if let Added::Split(head, _) = added
                 && let Some(h) = heads.get(head)
             {
                 for &i in &h.used {
@@ -1011,65 +1063,24 @@ impl<'a> Gathered<'a> {
                         stats,
                     );
                 }
-                let condition = match p.condition {
-                    Some(c) => Some(rewriter.apply_condition(c, &mut g.used, &mut found)?),
-                    None => None,
-                };
-                found.clear();
-                g.per_action
-                    .entry((principal, p.action, condition))
-                    .or_default()
-                    .add_split(&h.head, tail, opts.s3_objects);
-                continue;
-            }
-            let resolved = opts.resolve_packed(p.resource);
-            used_now.fill(0);
-            let rewritten = match rewriter.apply(&resolved, &mut used_now, &mut found)? {
-                Cow::Borrowed(_) => None,
-                Cow::Owned(r) => Some(r),
-            };
-            let names = keyed.is_some().then(|| found.clone());
-            for n in found.drain(..) {
-                g.count_random(n, || resolved.to_iam(), p.action, stats);
-            }
-            let resource = rewritten.unwrap_or(resolved);
-            if let (Some((head, _)), Some(names), Some((done, _))) =
-                (keyed, names, resource.split_tail())
-            {
-                let used = (0..used_now.len())
-                    .flat_map(|i| std::iter::repeat_n(i, used_now[i] as usize))
-                    .collect();
-                heads.insert(
-                    head,
-                    Head {
-                        head: done.into(),
-                        used,
-                        names,
-                    },
-                );
-            }
-            for (u, n) in g.used.iter_mut().zip(&used_now) {
-                *u += n;
-            }
-            if stats.ok == 0 {
-                let e = g
-                    .failed_only
-                    .entry((p.action.to_owned(), resource.to_iam()))
-                    .or_insert((0, stats.first.clone()));
-                e.0 += stats.failed;
-                if stats.first < e.1 {
-                    e.1 = stats.first.clone();
-                }
             }
             let condition = match p.condition {
                 Some(c) => Some(rewriter.apply_condition(c, &mut g.used, &mut found)?),
                 None => None,
             };
             found.clear();
-            g.per_action
+            let group = g
+                .per_action
                 .entry((principal, p.action, condition))
-                .or_default()
-                .add(resource, opts.s3_objects);
+                .or_default();
+            match added {
+                Added::Split(head, tail) => {
+                    if let Some(h) = heads.get(head) {
+                        group.add_split(&h.head, tail, opts.s3_objects);
+                    }
+                }
+                Added::Whole(resource) => group.add(resource, opts.s3_objects),
+            }
         }
         Ok(g)
     }

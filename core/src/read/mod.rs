@@ -809,6 +809,11 @@ impl<R: BufRead> CallReader<R> {
             let source = Source::at(Arc::clone(&self.label), n);
             // The box of the call given back last, for this line's call.
             let mut spare_box = self.spare_call.take();
+            let reuse = jsonl::Reuse {
+                spare: &mut self.spare,
+                nested: Some(&self.nested),
+                call: &mut spare_box,
+            };
             let result = match (self.format, &mut self.selector) {
                 (Format::MulogJson, Some(sel)) => jsonl::mulog_json_line_selected(
                     line,
@@ -818,11 +823,7 @@ impl<R: BufRead> CallReader<R> {
                     sel,
                     &mut self.members,
                     scanned,
-                    jsonl::Reuse {
-                        spare: &mut self.spare,
-                        nested: Some(&self.nested),
-                        call: &mut None,
-                    },
+                    reuse,
                 )
                 .map(|c| c.map(|c| into_box(&mut spare_box, c))),
                 (Format::MulogJson, None) => jsonl::mulog_json_line(
@@ -832,19 +833,10 @@ impl<R: BufRead> CallReader<R> {
                     source,
                 )
                 .map(|c| c.map(Box::new)),
-                (_, Some(sel)) => jsonl::call_line_selected(
-                    line,
-                    source,
-                    sel,
-                    &mut self.members,
-                    scanned,
-                    jsonl::Reuse {
-                        spare: &mut self.spare,
-                        nested: Some(&self.nested),
-                        call: &mut spare_box,
-                    },
-                )
-                .map(Some),
+                (_, Some(sel)) => {
+                    jsonl::call_line_selected(line, source, sel, &mut self.members, scanned, reuse)
+                        .map(Some)
+                }
                 (_, None) => jsonl::call_line(line, source).map(|c| Some(Box::new(c))),
             };
             if spare_box.is_some() {
