@@ -185,6 +185,14 @@ pub(crate) enum Subs<'s> {
 impl<'s> Subs<'s> {
     /// What `set` reads of a map's member `name` (its member selections and value selections).
     pub(crate) fn member(set: &[&'s Selection], name: &str) -> Subs<'s> {
+        // One selection (the common case): its member's, then its values'.
+        if let [s] = set {
+            return match (s.member(name), s.values()) {
+                (None, None) => Subs::None,
+                (Some(one), None) | (None, Some(one)) => Subs::One(one),
+                (Some(m), Some(v)) => Subs::Many(vec![m, v]),
+            };
+        }
         let mut out = Subs::None;
         let found = set
             .iter()
