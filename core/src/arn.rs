@@ -450,10 +450,7 @@ impl<'a> Packed<'a> {
 
     /// The generalisable tail (literal text), if any.
     pub(crate) fn tail(self) -> Option<&'a str> {
-        self.records().find_map(|r| match r {
-            Record::Tail(t) => Some(t),
-            Record::Seg(_) => None,
-        })
+        self.split_tail().map(|(_, t)| t)
     }
 
     /// The value of the first field of this kind, if known.

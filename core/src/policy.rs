@@ -575,10 +575,10 @@ struct Resources {
     added: usize,
 }
 
-/// A permission's resource as gathered: through its head's resolved and rewritten form (the
-/// head as it is in the permission, and its key), or whole.
+/// A permission's resource as gathered: through what its head came to (and its key), or
+/// whole.
 enum Added<'a> {
-    Split(&'a [u8], &'a str),
+    Split(&'a Head, &'a str),
     Whole(Resource),
 }
 
@@ -1005,7 +1005,7 @@ impl<'a> Gathered<'a> {
                 .flatten();
             let principal = if opts.group_by { p.principal } else { None };
             let added = match keyed {
-                Some((head, tail)) if heads.contains_key(head) => Added::Split(head, tail),
+                Some((head, tail)) if heads.contains_key(head) => Added::Split(&heads[head], tail),
                 _ => {
                     let resolved = opts.resolve_packed(p.resource);
                     used_now.fill(0);
@@ -1049,9 +1049,7 @@ impl<'a> Gathered<'a> {
                     Added::Whole(resource)
                 }
             };
-            if let Added::Split(head, _) = added
-                && let Some(h) = heads.get(head)
-            {
+            if let Added::Split(h, _) = added {
                 for &i in &h.used {
                     g.used[i] += 1;
                 }
@@ -1074,11 +1072,7 @@ impl<'a> Gathered<'a> {
                 .entry((principal, p.action, condition))
                 .or_default();
             match added {
-                Added::Split(head, tail) => {
-                    if let Some(h) = heads.get(head) {
-                        group.add_split(&h.head, tail, opts.s3_objects);
-                    }
-                }
+                Added::Split(h, tail) => group.add_split(&h.head, tail, opts.s3_objects),
                 Added::Whole(resource) => group.add(resource, opts.s3_objects),
             }
         }

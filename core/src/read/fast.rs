@@ -132,6 +132,12 @@ fn mulog_member(bare: &str) -> (Option<usize>, Option<u8>) {
         .map_or((None, None), |&(_, w, k)| (w, k))
 }
 
+/// Whether a μ/log event whose outcome member reads `text` (none when it is not plain text;
+/// `null`: it is null or nil) may have failed: anything but `ok` may, a null outcome does not.
+fn outcome_may_fail(text: Option<&str>, null: bool) -> bool {
+    !null && text.map(|s| s.trim_start_matches(':')) != Some("ok")
+}
+
 /// Adds to the key of a μ/log event that failed, or may have (its outcome is not `ok`, or an
 /// anomaly is there), the members its error code is looked for in besides those keyed
 /// (`exception`, `response`, `result`), whole: two such events share a key only when their
@@ -268,12 +274,7 @@ pub(crate) fn mulog_json<'a>(
     };
     let failed = members.iter().any(|m| match bare(m) {
         "cognitect.anomalies/category" => true,
-        "mulog/outcome" => {
-            !matches!(
-                json_plain_str(m.raw(line)).map(|s| s.trim_start_matches(':')),
-                Some("ok")
-            ) && m.raw(line) != "null"
-        }
+        "mulog/outcome" => outcome_may_fail(json_plain_str(m.raw(line)), m.raw(line) == "null"),
         _ => false,
     });
     if anomaly || failed {
@@ -716,9 +717,7 @@ impl<'a> Scan<'a> {
                 return false;
             };
             let text = &self.b[name.clone()];
-            let bit = 1u64
-                << ((text.len().wrapping_mul(7) + usize::from(text.last().copied().unwrap_or(0)))
-                    & 63);
+            let bit = json::name_bit(text);
             let maybe = bits & bit != 0;
             bits |= bit;
             // A name twice is the reader's error to report.
@@ -860,10 +859,10 @@ pub(crate) fn mulog_edn<'a>(
             }
             failed |= match n {
                 "cognitect.anomalies/category" => true,
-                "mulog/outcome" => {
-                    edn_text(line, m.value.clone()).map(|s| s.trim_start_matches(':')) != Some("ok")
-                        && &line[m.value.clone()] != "nil"
-                }
+                "mulog/outcome" => outcome_may_fail(
+                    edn_text(line, m.value.clone()),
+                    &line[m.value.clone()] == "nil",
+                ),
                 _ => false,
             };
         }

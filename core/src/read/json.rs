@@ -408,6 +408,12 @@ pub(crate) fn refill_selected(
     spare.take()
 }
 
+/// A name's bit among 64, by its length and last byte: a set of names seen kept as these bits
+/// tells, with no comparison, that a name whose bit is clear is new.
+pub(crate) fn name_bit(name: &[u8]) -> u64 {
+    1u64 << ((name.len().wrapping_mul(7) + usize::from(name.last().copied().unwrap_or(0))) & 63)
+}
+
 /// The first offset at or after `from` that may end a run of plain string text: a `"`, a `\\`
 /// or (with `controls`) a control character; found eight bytes at a time (in a word, a byte's
 /// test can only be disturbed by a lower byte that matched, so the lowest mark is exact). The
@@ -562,10 +568,7 @@ impl<'a> Parser<'a> {
             let duplicate = match &mut set {
                 Some(set) => !set.insert(key.clone()),
                 None => {
-                    let bit = 1u64
-                        << ((key.len().wrapping_mul(7)
-                            + usize::from(key.bytes().last().unwrap_or(0)))
-                            & 63);
+                    let bit = name_bit(key.as_bytes());
                     let maybe = bits & bit != 0;
                     bits |= bit;
                     maybe && keys[base..].contains(&key)
