@@ -408,6 +408,9 @@ impl Pipeline {
     /// Runs the calls of a reader through the engine; the lines read.
     fn drain<R: BufRead>(&mut self, reader: CallReader<R>, label: &str) -> Result<u64> {
         let mut reader = reader.select_for(&self.rules);
+        // Lines are known again only within one reader (what a line comes to depends on its
+        // format and settings).
+        self.fast.lines.forget();
         let label_arc: Arc<str> = Arc::clone(reader.label());
         let mut result = Ok(());
         let lenient = self.options.lenient;

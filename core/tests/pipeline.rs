@@ -351,6 +351,44 @@ fn plain_call_lines_take_the_lane_too() {
 }
 
 #[test]
+fn lines_met_again_count_as_the_engine_does_after_the_lane_forgets() {
+    // More distinct calls than the lane keeps (it forgets them all, and the whole lines it
+    // knows with them), each line met again at random from everything before it: some
+    // still known, some forgotten; and a long stretch of lines that never repeat.
+    let mut g = Gen(31);
+    let mut lines: Vec<String> = Vec::new();
+    let mut text = String::new();
+    for i in 0..48_000u64 {
+        let line = if i % 4 == 3 && !lines.is_empty() {
+            lines[(g.next() as usize) % lines.len()].clone()
+        } else {
+            let principal = g.pick(&["", r#", "principal": "app""#, r#", "principal": "w\u0031""#]);
+            let outcome = g.pick(&["", r#", "outcome": "error""#]);
+            let line = format!(
+                r#"{{"service": "sqs", "operation": "{}", "params": {{"QueueUrl": "https://sqs.eu-west-1.amazonaws.com/123456789012/q{i}"}}{principal}{outcome}}}"#,
+                g.pick(&["SendMessage", "DeleteMessage"])
+            );
+            lines.push(line.clone());
+            line
+        };
+        text.push_str(&line);
+        text.push('\n');
+    }
+    let opts = ReadOptions {
+        format: Format::Jsonl,
+        principal_key: Some("principal".into()),
+        ..ReadOptions::default()
+    };
+    let want = reference(&text, "calls.jsonl", &opts);
+    let got = piped(&text, "calls.jsonl", &opts);
+    assert!(want.len() > 33_000, "{}", want.len());
+    assert_eq!(
+        String::from_utf8(got.to_bytes()).unwrap(),
+        String::from_utf8(want.to_bytes()).unwrap()
+    );
+}
+
+#[test]
 fn recorded_calls_count_as_the_engine_does_whatever_repeats() {
     use leastpriv::{Call, Source};
     use serde_json::json;

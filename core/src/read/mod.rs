@@ -16,6 +16,7 @@ mod fast;
 pub(crate) mod json;
 mod jsonl;
 mod mulog;
+mod seen;
 
 use crate::call::{Call, Source};
 use crate::error::{Error, ErrorKind, Result};
@@ -262,6 +263,8 @@ pub(crate) struct FastCache {
     /// The hash of the key last looked up (an insert after a look-up uses it; were the key
     /// changed in between, the entry could only be missed, as every hit compares the bytes).
     last: u64,
+    /// Whole lines, each with its key's entry.
+    pub(crate) lines: seen::SeenLines,
 }
 
 /// The fast lane forgets everything past this many entries, or this many bytes of keys.
@@ -289,15 +292,14 @@ impl FastCache {
     pub(crate) fn insert(&mut self, cleared: &mut bool) -> bool {
         *cleared = false;
         if self.spans.len() >= FAST_ENTRIES || self.arena.len() + self.key.len() > FAST_BYTES {
-            self.map.clear();
-            self.arena.clear();
-            self.spans.clear();
+            self.clear();
             *cleared = true;
         }
         let h = self.last;
         if self.map.contains_key(&h) || self.key.len() > FAST_BYTES / 16 {
             return false;
         }
+        self.lines.made(h, self.spans.len() as u32);
         self.map.insert(h, self.spans.len() as u32);
         self.spans
             .push((self.arena.len() as u32, self.key.len() as u32));
@@ -310,6 +312,7 @@ impl FastCache {
         self.map.clear();
         self.arena.clear();
         self.spans.clear();
+        self.lines.forget();
     }
 }
 
@@ -766,6 +769,17 @@ impl<R: BufRead> CallReader<R> {
             let n = self.line;
             let mut scanned = false;
             let mut selection = None;
+            let mut seen = seen::Seen::Off;
+            if let (Some(f), Some(_)) = (fast.as_deref_mut(), self.selector.as_ref()) {
+                seen = f.lines.look_up(line);
+                if let seen::Seen::Found { entry, principal } = seen {
+                    return Some(Ok(Item::Known {
+                        entry,
+                        principal: principal.and_then(|r| line.get(r)).map(str::to_owned),
+                        line: n,
+                    }));
+                }
+            }
             if let (Some(f), Some(sel)) = (fast.as_deref_mut(), self.selector.as_mut())
                 && json::scan_object_nested(line, &mut self.members, &mut self.nested).is_ok()
             {
@@ -795,12 +809,26 @@ impl<R: BufRead> CallReader<R> {
                         principal,
                         selection: s,
                     } => {
+                        // The line is kept with its entry, found or yet to be made.
+                        let keep = match seen {
+                            seen::Seen::New(h) => {
+                                seen::SeenLines::span_of(line, principal.as_ref())
+                                    .map(|span| (h, span))
+                            }
+                            _ => None,
+                        };
                         if let Some(entry) = f.get() {
+                            if let Some((h, span)) = keep {
+                                f.lines.keep(h, line, span, entry);
+                            }
                             return Some(Ok(Item::Known {
                                 entry,
                                 principal: principal.map(Cow::into_owned),
                                 line: n,
                             }));
+                        }
+                        if let Some((h, span)) = keep {
+                            f.lines.pend(h, line, span, f.last);
                         }
                         selection = Some(s);
                     }
@@ -1379,5 +1407,51 @@ pub fn gunzip<R: BufRead + 'static>(mut input: R, label: &str) -> Result<Box<dyn
         )))
     } else {
         Ok(Box::new(input))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Keeps the key `key` as the next entry, and `line` with it, as the reader and the
+    /// pipeline do for a line whose key is new; the entry's number.
+    fn keep_line(f: &mut FastCache, line: &str, key: &str) -> u32 {
+        let seen::Seen::New(h) = f.lines.look_up(line) else {
+            panic!("{line} found before it was kept")
+        };
+        f.key.clear();
+        f.key.extend_from_slice(key.as_bytes());
+        assert_eq!(f.get(), None);
+        f.lines.pend(h, line, (u32::MAX, 0), f.last);
+        let mut cleared = false;
+        assert!(f.insert(&mut cleared));
+        f.spans.len() as u32 - 1
+    }
+
+    #[test]
+    fn lines_are_forgotten_with_the_entries_they_name() {
+        let mut f = FastCache::default();
+        let first = keep_line(&mut f, "{\"n\":0}", "k0");
+        assert!(matches!(
+            f.lines.look_up("{\"n\":0}"),
+            seen::Seen::Found { entry, .. } if entry == first
+        ));
+        // Enough keys to fill the lane: it forgets every entry, and with them the line.
+        for i in 1..FAST_ENTRIES {
+            f.key.clear();
+            f.key.extend_from_slice(format!("k{i}").as_bytes());
+            f.get();
+            let mut cleared = false;
+            f.insert(&mut cleared);
+            assert!(!cleared);
+        }
+        f.key.clear();
+        f.key.extend_from_slice(b"one too many");
+        f.get();
+        let mut cleared = false;
+        f.insert(&mut cleared);
+        assert!(cleared);
+        assert!(matches!(f.lines.look_up("{\"n\":0}"), seen::Seen::New(_)));
     }
 }

@@ -1,0 +1,247 @@
+//! Whole JSON lines the fast lane has keyed, each with the entry its key found: a line met
+//! again, byte for byte, is counted as that entry without being checked or keyed again (what
+//! the reader makes of a line depends only on its bytes and the reader's settings, and the
+//! lines are forgotten when a reader starts).
+//!
+//! Lines are kept whole and compared whole, as keys are: a hash only finds the candidate. Where
+//! lines rarely repeat (events with timestamps or request ids), the look-ups stop for a while:
+//! a line is only hashed when recent lines were found often enough to pay for it.
+
+use rustc_hash::FxHashMap;
+
+/// Lines past this many, or this many bytes of lines, and everything is forgotten.
+const LINES: usize = 1 << 14;
+const LINE_BYTES: usize = 2 << 20;
+/// Lines longer than this are not kept.
+const LONGEST: usize = 4096;
+/// The look-ups are judged over this many lines; fewer than one in `RARE` found, and the next
+/// `REST` lines are not looked up.
+const WINDOW: u32 = 4096;
+const RARE: u32 = 16;
+const REST: u32 = 1 << 16;
+
+/// No principal: the principal's span when there is none.
+const NONE: (u32, u32) = (u32::MAX, 0);
+
+#[derive(Debug, Clone, Copy)]
+struct Kept {
+    start: u32,
+    len: u32,
+    entry: u32,
+    /// Where the principal's text is in the line (`NONE`: no principal).
+    principal: (u32, u32),
+}
+
+/// A line looked up and not found, to be kept once the entry its key finds is known.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    hash: u64,
+    /// The hash of the key the line's entry is kept under (see [`super::FastCache`]).
+    key: u64,
+    principal: (u32, u32),
+}
+
+/// What a look-up found.
+#[derive(Debug)]
+pub(crate) enum Seen {
+    /// The line was kept: its entry, and where its principal is in it.
+    Found {
+        entry: u32,
+        principal: Option<std::ops::Range<usize>>,
+    },
+    /// Not kept; its hash, for [`SeenLines::pend`].
+    New(u64),
+    /// Not looked up.
+    Off,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct SeenLines {
+    map: FxHashMap<u64, u32>,
+    arena: Vec<u8>,
+    kept: Vec<Kept>,
+    /// The line last looked up and not found (its bytes in `line`).
+    pending: Option<Pending>,
+    line: Vec<u8>,
+    /// Look-ups and finds in the current window, and lines still to pass without a look-up.
+    tries: u32,
+    finds: u32,
+    rest: u32,
+}
+
+impl SeenLines {
+    /// Looks `line` up.
+    pub(crate) fn look_up(&mut self, line: &str) -> Seen {
+        self.pending = None;
+        if self.rest > 0 {
+            self.rest -= 1;
+            return Seen::Off;
+        }
+        if line.len() > LONGEST {
+            return Seen::Off;
+        }
+        self.tries += 1;
+        if self.tries == WINDOW {
+            if self.finds < WINDOW / RARE {
+                self.rest = REST;
+            }
+            self.tries = 0;
+            self.finds = 0;
+        }
+        let hash = {
+            use std::hash::BuildHasher as _;
+            rustc_hash::FxBuildHasher.hash_one(line.as_bytes())
+        };
+        let Some(&i) = self.map.get(&hash) else {
+            return Seen::New(hash);
+        };
+        let Some(k) = self.kept.get(i as usize) else {
+            return Seen::New(hash);
+        };
+        let start = k.start as usize;
+        if self.arena.get(start..start + k.len as usize) != Some(line.as_bytes()) {
+            return Seen::New(hash);
+        }
+        self.finds += 1;
+        let principal = (k.principal != NONE)
+            .then(|| k.principal.0 as usize..(k.principal.0 + k.principal.1) as usize);
+        Seen::Found {
+            entry: k.entry,
+            principal,
+        }
+    }
+
+    /// Where `principal` (a slice of `line`, or none) is in `line`; `None` when it is text of
+    /// its own (an unescaped string), which a kept line could not give back.
+    pub(crate) fn span_of(
+        line: &str,
+        principal: Option<&std::borrow::Cow<'_, str>>,
+    ) -> Option<(u32, u32)> {
+        match principal {
+            None => Some(NONE),
+            Some(std::borrow::Cow::Borrowed(p)) => {
+                let at = (p.as_ptr() as usize).checked_sub(line.as_ptr() as usize)?;
+                let end = at.checked_add(p.len())?;
+                (line.get(at..end) == Some(*p)).then_some((at as u32, p.len() as u32))
+            }
+            Some(std::borrow::Cow::Owned(_)) => None,
+        }
+    }
+
+    /// Keeps `line` (hash `hash`) for `entry` now.
+    pub(crate) fn keep(&mut self, hash: u64, line: &str, principal: (u32, u32), entry: u32) {
+        self.add(hash, line.as_bytes(), principal, entry);
+    }
+
+    /// Holds `line` (hash `hash`) until the entry for the key with hash `key` is made
+    /// ([`SeenLines::made`]).
+    pub(crate) fn pend(&mut self, hash: u64, line: &str, principal: (u32, u32), key: u64) {
+        self.line.clear();
+        self.line.extend_from_slice(line.as_bytes());
+        self.pending = Some(Pending {
+            hash,
+            key,
+            principal,
+        });
+    }
+
+    /// The entry `entry` was made for the key with hash `key`: the line held for it is kept.
+    pub(crate) fn made(&mut self, key: u64, entry: u32) {
+        let Some(p) = self.pending.take() else { return };
+        if p.key != key {
+            return;
+        }
+        let line = std::mem::take(&mut self.line);
+        self.add(p.hash, &line, p.principal, entry);
+        self.line = line;
+    }
+
+    fn add(&mut self, hash: u64, line: &[u8], principal: (u32, u32), entry: u32) {
+        self.pending = None;
+        if self.kept.len() >= LINES || self.arena.len() + line.len() > LINE_BYTES {
+            self.forget();
+        }
+        if self.map.contains_key(&hash) {
+            return;
+        }
+        self.map.insert(hash, self.kept.len() as u32);
+        self.kept.push(Kept {
+            start: self.arena.len() as u32,
+            len: line.len() as u32,
+            entry,
+            principal,
+        });
+        self.arena.extend_from_slice(line);
+    }
+
+    /// Forgets every line (the entries they name are gone, or a new reader starts).
+    pub(crate) fn forget(&mut self) {
+        self.map.clear();
+        self.arena.clear();
+        self.kept.clear();
+        self.pending = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::borrow::Cow;
+
+    #[test]
+    fn a_line_is_found_again_only_byte_for_byte_and_only_once_its_entry_is_made() {
+        let mut s = SeenLines::default();
+        let line = r#"{"service":"s3","principal":"ci"}"#;
+        let Seen::New(h) = s.look_up(line) else {
+            panic!("an empty memory found a line")
+        };
+        let p = Cow::Borrowed(&line[29..31]);
+        let span = SeenLines::span_of(line, Some(&p)).expect("a slice of the line");
+        s.pend(h, line, span, 7);
+        // An entry made for another key keeps nothing.
+        s.made(8, 1);
+        assert!(matches!(s.look_up(line), Seen::New(_)));
+        let Seen::New(h) = s.look_up(line) else {
+            unreachable!()
+        };
+        s.pend(h, line, span, 7);
+        s.made(7, 3);
+        match s.look_up(line) {
+            Seen::Found { entry, principal } => {
+                assert_eq!(entry, 3);
+                assert_eq!(principal.map(|r| &line[r]), Some("ci"));
+            }
+            other => panic!("not found again: {other:?}"),
+        }
+        // One byte more is another line.
+        assert!(matches!(s.look_up(&format!("{line} ")), Seen::New(_)));
+        s.forget();
+        assert!(matches!(s.look_up(line), Seen::New(_)));
+    }
+
+    #[test]
+    fn an_unescaped_principal_keeps_the_line_out() {
+        let line = r#"{"principal":"a\u0062"}"#;
+        assert_eq!(
+            SeenLines::span_of(line, Some(&Cow::Owned("ab".into()))),
+            None
+        );
+        assert_eq!(SeenLines::span_of(line, None), Some(NONE));
+        // Text that only looks like a slice of the line is not taken for one.
+        let other = String::from("ab");
+        assert_eq!(
+            SeenLines::span_of(line, Some(&Cow::Borrowed(other.as_str()))),
+            None
+        );
+    }
+
+    #[test]
+    fn look_ups_rest_where_lines_do_not_repeat() {
+        let mut s = SeenLines::default();
+        for i in 0..WINDOW {
+            assert!(!matches!(s.look_up(&format!("{{\"n\":{i}}}")), Seen::Off));
+        }
+        // Nothing repeated in a whole window: the next lines are not looked up.
+        assert!(matches!(s.look_up("{}"), Seen::Off));
+    }
+}
