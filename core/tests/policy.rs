@@ -870,6 +870,39 @@ fn many_permissions() -> Observed {
 }
 
 #[test]
+fn permission_lines_met_in_both_halves_of_the_permissions_are_written_once() {
+    // Each line twice, once per principal, the first principal's all before the second's:
+    // the threads' runs hold the same lines, and with an odd number of lines the middle one
+    // is where the two halves of the merged lines meet.
+    let rules = leastpriv::Rules::builtin();
+    let mut seen = leastpriv::Observed::new();
+    for principal in ["role/a", "role/b"] {
+        for i in 0..1_201u32 {
+            let mut call = Call::new(
+                "sqs",
+                "SendMessage",
+                json!({"QueueUrl": format!("https://sqs.eu-west-1.amazonaws.com/123456789012/q-{i:05}")}),
+            );
+            call.principal = Some(principal.to_owned());
+            call.source = leastpriv::Source::at(std::sync::Arc::from("e.jsonl"), u64::from(i) + 1);
+            record(&mut seen, &rules, &call);
+        }
+    }
+    assert_eq!(seen.len(), 2 * 1_201);
+    let opts = PolicyOptions::default();
+    let mut one = Vec::new();
+    leastpriv::write_permission_lines(&seen, &opts, &mut one).unwrap();
+    let text = String::from_utf8(one.clone()).unwrap();
+    assert_eq!(text.lines().count(), 1_201);
+    assert!(text.lines().nth(600).unwrap().contains(":q-00600\""));
+    for jobs in [2, 3, 4] {
+        let mut many = Vec::new();
+        leastpriv::write_permission_lines_on(&seen, &opts, &mut many, jobs).unwrap();
+        assert!(many == one, "jobs {jobs}");
+    }
+}
+
+#[test]
 fn policies_and_permission_lines_built_on_several_threads_are_those_built_on_one() {
     let seen = many_permissions();
     // More than the 2,048 permissions under which one thread builds the policy.
@@ -899,7 +932,7 @@ fn policies_and_permission_lines_built_on_several_threads_are_those_built_on_one
         let mut lines1 = Vec::new();
         leastpriv::write_permission_lines(&seen, opts, &mut lines1).unwrap();
         assert!(lines1.iter().filter(|b| **b == b'\n').count() > 1_000);
-        for jobs in [2, 3] {
+        for jobs in [2, 3, 4] {
             let many = leastpriv::build_policies_on(&seen, opts, jobs).expect("threads");
             assert_eq!(many, one, "jobs {jobs}");
             assert_eq!(render_json(&many, opts.group_by), json1, "jobs {jobs}");
