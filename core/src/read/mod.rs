@@ -769,10 +769,10 @@ impl<R: BufRead> CallReader<R> {
             let n = self.line;
             let mut scanned = false;
             let mut selection = None;
-            let mut seen = seen::Seen::Off;
+            let mut met = seen::Seen::Off;
             if let (Some(f), Some(_)) = (fast.as_deref_mut(), self.selector.as_ref()) {
-                seen = f.lines.look_up(line);
-                if let seen::Seen::Found { entry, principal } = seen {
+                met = f.lines.look_up(line);
+                if let seen::Seen::Found { entry, principal } = met {
                     return Some(Ok(Item::Known {
                         entry,
                         principal: principal.and_then(|r| line.get(r)).map(str::to_owned),
@@ -810,7 +810,7 @@ impl<R: BufRead> CallReader<R> {
                         selection: s,
                     } => {
                         // The line is kept with its entry, found or yet to be made.
-                        let keep = match seen {
+                        let keep = match met {
                             seen::Seen::New(h) => {
                                 seen::SeenLines::span_of(line, principal.as_ref())
                                     .map(|span| (h, span))
@@ -819,7 +819,7 @@ impl<R: BufRead> CallReader<R> {
                         };
                         if let Some(entry) = f.get() {
                             if let Some((h, span)) = keep {
-                                f.lines.keep(h, line, span, entry);
+                                f.lines.keep(h, line.as_bytes(), span, entry);
                             }
                             return Some(Ok(Item::Known {
                                 entry,

@@ -128,11 +128,6 @@ impl SeenLines {
         }
     }
 
-    /// Keeps `line` (hash `hash`) for `entry` now.
-    pub(crate) fn keep(&mut self, hash: u64, line: &str, principal: (u32, u32), entry: u32) {
-        self.add(hash, line.as_bytes(), principal, entry);
-    }
-
     /// Holds `line` (hash `hash`) until the entry for the key with hash `key` is made
     /// ([`SeenLines::made`]).
     pub(crate) fn pend(&mut self, hash: u64, line: &str, principal: (u32, u32), key: u64) {
@@ -152,11 +147,12 @@ impl SeenLines {
             return;
         }
         let line = std::mem::take(&mut self.line);
-        self.add(p.hash, &line, p.principal, entry);
+        self.keep(p.hash, &line, p.principal, entry);
         self.line = line;
     }
 
-    fn add(&mut self, hash: u64, line: &[u8], principal: (u32, u32), entry: u32) {
+    /// Keeps `line` (hash `hash`) for `entry`.
+    pub(crate) fn keep(&mut self, hash: u64, line: &[u8], principal: (u32, u32), entry: u32) {
         self.pending = None;
         if self.kept.len() >= LINES || self.arena.len() + line.len() > LINE_BYTES {
             self.forget();
