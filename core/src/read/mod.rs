@@ -245,19 +245,65 @@ impl Selector {
     }
 }
 
+/// Byte strings kept one after the other in one arena, each numbered in the order kept and
+/// found by its hash, then compared whole: a hash only finds the candidate, so two strings with
+/// one hash never stand for one another (the second is simply not kept).
+#[derive(Debug, Default)]
+pub(crate) struct Kept {
+    /// Hash → number.
+    map: FxHashMap<u64, u32>,
+    arena: Vec<u8>,
+    /// Where each string is in `arena`.
+    spans: Vec<(u32, u32)>,
+}
+
+impl Kept {
+    pub(crate) fn hash(bytes: &[u8]) -> u64 {
+        use std::hash::BuildHasher as _;
+        rustc_hash::FxBuildHasher.hash_one(bytes)
+    }
+
+    /// The number of `bytes` (whose hash is `hash`), if they are kept.
+    pub(crate) fn find(&self, hash: u64, bytes: &[u8]) -> Option<u32> {
+        let &i = self.map.get(&hash)?;
+        let (start, len) = *self.spans.get(i as usize)?;
+        (self.arena.get(start as usize..(start + len) as usize) == Some(bytes)).then_some(i)
+    }
+
+    /// Whether `len` more bytes would take it past `strings` strings or `bytes` bytes.
+    pub(crate) fn full_for(&self, len: usize, strings: usize, bytes: usize) -> bool {
+        self.spans.len() >= strings || self.arena.len() + len > bytes
+    }
+
+    /// Keeps `bytes` (whose hash is `hash`) as the next number; `None`, and nothing kept, when
+    /// another string has its hash.
+    pub(crate) fn add(&mut self, hash: u64, bytes: &[u8]) -> Option<u32> {
+        if self.map.contains_key(&hash) {
+            return None;
+        }
+        let i = self.spans.len() as u32;
+        self.map.insert(hash, i);
+        self.spans
+            .push((self.arena.len() as u32, bytes.len() as u32));
+        self.arena.extend_from_slice(bytes);
+        Some(i)
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.map.clear();
+        self.arena.clear();
+        self.spans.clear();
+    }
+}
+
 /// The fast lane's memory (see [`fast`]): the keys of lines seen, each numbering an entry
-/// (what its call came to, which the pipeline keeps). Keys are kept whole and compared whole: a
-/// hash only finds the candidate, so two keys with one hash never stand for one another (the
-/// second is simply not remembered). Each kind of key starts with its own tag (`M` μ/log JSON,
-/// `E` EDN, `C` Call lines, `T` CloudTrail, `R` a call the pipeline records), so keys of
-/// different kinds never meet.
+/// (what its call came to, which the pipeline keeps), kept whole ([`Kept`]). Each kind of key
+/// starts with its own tag (`M` μ/log JSON, `E` EDN, `C` Call lines, `T` CloudTrail, `R` a call
+/// the pipeline records), so keys of different kinds never meet.
 #[derive(Debug, Default)]
 pub(crate) struct FastCache {
-    /// Key hash → entry.
-    map: FxHashMap<u64, u32>,
-    /// The keys, one after the other; entry `i` is `spans[i]`.
-    arena: Vec<u8>,
-    spans: Vec<(u32, u32)>,
+    /// The keys; entry `i` is key `i`.
+    keys: Kept,
     /// The key of the line being read.
     pub(crate) key: Vec<u8>,
     /// The hash of the key last looked up (an insert after a look-up uses it; were the key
@@ -272,18 +318,10 @@ const FAST_ENTRIES: usize = 1 << 15;
 const FAST_BYTES: usize = 4 << 20;
 
 impl FastCache {
-    fn hash(key: &[u8]) -> u64 {
-        use std::hash::BuildHasher as _;
-        rustc_hash::FxBuildHasher.hash_one(key)
-    }
-
     /// The entry of the current key, if it was remembered.
     pub(crate) fn get(&mut self) -> Option<u32> {
-        self.last = FastCache::hash(&self.key);
-        let &e = self.map.get(&self.last)?;
-        let (start, len) = *self.spans.get(e as usize)?;
-        (self.arena.get(start as usize..(start + len) as usize) == Some(self.key.as_slice()))
-            .then_some(e)
+        self.last = Kept::hash(&self.key);
+        self.keys.find(self.last, &self.key)
     }
 
     /// Remembers the current key as the next entry; `false` (and nothing remembered) when
@@ -291,27 +329,23 @@ impl FastCache {
     /// the caller to forget its entries too).
     pub(crate) fn insert(&mut self, cleared: &mut bool) -> bool {
         *cleared = false;
-        if self.spans.len() >= FAST_ENTRIES || self.arena.len() + self.key.len() > FAST_BYTES {
+        if self.keys.full_for(self.key.len(), FAST_ENTRIES, FAST_BYTES) {
             self.clear();
             *cleared = true;
         }
-        let h = self.last;
-        if self.map.contains_key(&h) || self.key.len() > FAST_BYTES / 16 {
+        if self.key.len() > FAST_BYTES / 16 {
             return false;
         }
-        self.lines.made(h, self.spans.len() as u32);
-        self.map.insert(h, self.spans.len() as u32);
-        self.spans
-            .push((self.arena.len() as u32, self.key.len() as u32));
-        self.arena.extend_from_slice(&self.key);
+        let Some(entry) = self.keys.add(self.last, &self.key) else {
+            return false;
+        };
+        self.lines.made(self.last, entry);
         true
     }
 
     /// Forgets everything.
     pub(crate) fn clear(&mut self) {
-        self.map.clear();
-        self.arena.clear();
-        self.spans.clear();
+        self.keys.clear();
         self.lines.forget();
     }
 }
@@ -1426,7 +1460,7 @@ mod tests {
         f.lines.pend(h, line, (u32::MAX, 0), f.last);
         let mut cleared = false;
         assert!(f.insert(&mut cleared));
-        f.spans.len() as u32 - 1
+        f.keys.spans.len() as u32 - 1
     }
 
     #[test]

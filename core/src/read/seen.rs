@@ -7,7 +7,7 @@
 //! lines rarely repeat (events with timestamps or request ids), the look-ups stop for a while:
 //! a line is only hashed when recent lines were found often enough to pay for it.
 
-use rustc_hash::FxHashMap;
+use super::Kept;
 
 /// Lines past this many, or this many bytes of lines, and everything is forgotten.
 const LINES: usize = 1 << 14;
@@ -23,12 +23,11 @@ const REST: u32 = 1 << 16;
 /// No principal: the principal's span when there is none.
 const NONE: (u32, u32) = (u32::MAX, 0);
 
+/// What a kept line stands for: its key's entry, and where the principal's text is in the
+/// line (`NONE`: no principal).
 #[derive(Debug, Clone, Copy)]
-struct Kept {
-    start: u32,
-    len: u32,
+struct Line {
     entry: u32,
-    /// Where the principal's text is in the line (`NONE`: no principal).
     principal: (u32, u32),
 }
 
@@ -57,9 +56,9 @@ pub(crate) enum Seen {
 
 #[derive(Debug, Default)]
 pub(crate) struct SeenLines {
-    map: FxHashMap<u64, u32>,
-    arena: Vec<u8>,
-    kept: Vec<Kept>,
+    /// The lines; line `i` stands for `kept[i]`.
+    lines: Kept,
+    kept: Vec<Line>,
     /// The line last looked up and not found (its bytes in `line`).
     pending: Option<Pending>,
     line: Vec<u8>,
@@ -88,20 +87,14 @@ impl SeenLines {
             self.tries = 0;
             self.finds = 0;
         }
-        let hash = {
-            use std::hash::BuildHasher as _;
-            rustc_hash::FxBuildHasher.hash_one(line.as_bytes())
-        };
-        let Some(&i) = self.map.get(&hash) else {
+        let hash = Kept::hash(line.as_bytes());
+        let Some(k) = self
+            .lines
+            .find(hash, line.as_bytes())
+            .and_then(|i| self.kept.get(i as usize))
+        else {
             return Seen::New(hash);
         };
-        let Some(k) = self.kept.get(i as usize) else {
-            return Seen::New(hash);
-        };
-        let start = k.start as usize;
-        if self.arena.get(start..start + k.len as usize) != Some(line.as_bytes()) {
-            return Seen::New(hash);
-        }
         self.finds += 1;
         let principal = (k.principal != NONE)
             .then(|| k.principal.0 as usize..(k.principal.0 + k.principal.1) as usize);
@@ -154,26 +147,17 @@ impl SeenLines {
     /// Keeps `line` (hash `hash`) for `entry`.
     pub(crate) fn keep(&mut self, hash: u64, line: &[u8], principal: (u32, u32), entry: u32) {
         self.pending = None;
-        if self.kept.len() >= LINES || self.arena.len() + line.len() > LINE_BYTES {
+        if self.lines.full_for(line.len(), LINES, LINE_BYTES) {
             self.forget();
         }
-        if self.map.contains_key(&hash) {
-            return;
+        if self.lines.add(hash, line).is_some() {
+            self.kept.push(Line { entry, principal });
         }
-        self.map.insert(hash, self.kept.len() as u32);
-        self.kept.push(Kept {
-            start: self.arena.len() as u32,
-            len: line.len() as u32,
-            entry,
-            principal,
-        });
-        self.arena.extend_from_slice(line);
     }
 
     /// Forgets every line (the entries they name are gone, or a new reader starts).
     pub(crate) fn forget(&mut self) {
-        self.map.clear();
-        self.arena.clear();
+        self.lines.clear();
         self.kept.clear();
         self.pending = None;
     }
