@@ -116,6 +116,34 @@ proptest! {
     }
 
     #[test]
+    fn permission_lines_written_are_the_sorted_unique_lines(
+        keys in proptest::collection::vec(("[ab]{0,2}", 0u8..3, "[ab\"\\\\\u{1}*]{0,3}", 0u8..3), 1..60),
+    ) {
+        // Object keys that tie in their first bytes, some needing escapes in JSON, some in
+        // IAM, for two actions; each call once per principal.
+        let mut calls = Vec::new();
+        for (head, pad, tail, kind) in &keys {
+            let key = format!("{head}{}{tail}", "k".repeat(usize::from(*pad) * 9));
+            let op = if *kind == 0 { "PutObject" } else { "GetObject" };
+            for principal in ["p", "q"] {
+                let mut c = Call::new("s3", op, serde_json::json!({"Bucket": "bkt", "Key": key}));
+                c.principal = Some(principal.into());
+                calls.push(c);
+            }
+        }
+        let o = observed(&calls);
+        let opts = PolicyOptions::default();
+        let mut want = String::new();
+        for line in leastpriv::permission_lines(&o, &opts) {
+            want.push_str(&serde_json::to_string(&line).expect("a line"));
+            want.push('\n');
+        }
+        let mut got = Vec::new();
+        leastpriv::write_permission_lines(&o, &opts, &mut got).expect("written");
+        prop_assert_eq!(String::from_utf8(got).expect("UTF-8"), want);
+    }
+
+    #[test]
     fn merging_parts_equals_recording_all(calls in proptest::collection::vec(call(), 0..30), cut in 0usize..30) {
         let cut = cut.min(calls.len());
         let whole = observed(&calls);

@@ -430,8 +430,6 @@ impl<'a> SortedLines<'a> {
             let skip = shared[it.2 as usize].1;
             it.4 = head_key(&arena.as_bytes()[it.0 + skip..it.0 + it.1 as usize]);
         }
-        let text = |&(start, len, ..): &LineItem| &arena[start..start + len as usize];
-        let cond = |c: u32| (c > 0).then(|| conditions[c as usize - 1]);
         // The actions in name order, each item's action its rank among them: actions compare
         // by number.
         let mut by_name: Vec<usize> = (0..actions.len()).collect();
@@ -446,11 +444,30 @@ impl<'a> SortedLines<'a> {
         let actions: Vec<&str> = by_name.into_iter().map(|i| actions[i]).collect();
         // The first bytes after what an action's texts share decide most comparisons without
         // reading the texts.
-        items.sort_unstable_by(|a, b| {
-            (a.2, a.4)
-                .cmp(&(b.2, b.4))
-                .then_with(|| (text(a), cond(a.3)).cmp(&(text(b), cond(b.3))))
-        });
+        items.sort_unstable_by_key(|a| (a.2, a.4));
+        // The texts copied in that order: read at random once, in a loop with nothing else to
+        // wait for, and from then on read in order.
+        let mut sorted = String::with_capacity(arena.len());
+        for it in &mut items {
+            let start = sorted.len();
+            sorted.push_str(&arena[it.0..it.0 + it.1 as usize]);
+            it.0 = start;
+        }
+        arena = sorted;
+        let text = |&(start, len, ..): &LineItem| &arena[start..start + len as usize];
+        let cond = |c: u32| (c > 0).then(|| conditions[c as usize - 1]);
+        // Items whose first bytes tie are ordered by their texts, each run of them on its own:
+        // its few texts read once into the cache rather than on every comparison of the sort.
+        let mut i = 0;
+        while i < items.len() {
+            let k = (items[i].2, items[i].4);
+            let n = items[i..].iter().take_while(|a| (a.2, a.4) == k).count();
+            if n > 1 {
+                items[i..i + n]
+                    .sort_unstable_by(|a, b| (text(a), cond(a.3)).cmp(&(text(b), cond(b.3))));
+            }
+            i += n;
+        }
         SortedLines {
             actions,
             conditions,
