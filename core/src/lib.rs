@@ -85,7 +85,7 @@ pub use policy::{
     ATTACHED_POLICIES_QUOTA, Document, MANAGED_POLICY_LIMIT, OutcomeFilter, PermissionLine, Policy,
     PolicyOptions, PolicySet, S3Objects, Statement, build_policies, build_policies_on,
     document_size, parse_mapping, permission_lines, write_permission_lines,
-    write_permission_lines_on,
+    write_permission_lines_of, write_permission_lines_on,
 };
 pub use read::{
     CallReader, Format, ReadIter, ReadOptions, detect_format, open_input, read_into,

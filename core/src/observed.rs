@@ -707,7 +707,7 @@ impl Observed {
     }
 
     /// Adds everything in `other`, taking it whole when nothing was counted here yet.
-    pub(crate) fn absorb(&mut self, other: Observed) {
+    pub fn absorb(&mut self, other: Observed) {
         let blank = self.permissions.len == 0
             && self.diagnostics.is_empty()
             && self.counts == Counts::default()

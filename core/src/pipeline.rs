@@ -486,17 +486,49 @@ impl Pipeline {
     /// needed a permission) and, on failure, the same first error, with everything before it
     /// kept.
     pub fn read_paths<S: AsRef<str>>(&mut self, paths: &[S], jobs: usize) -> Result<()> {
+        for observed in self.read_paths_apart(paths, jobs)? {
+            self.observed.absorb(observed);
+        }
+        Ok(())
+    }
+
+    /// Reads as [`Pipeline::read_paths`] does and hands back what was read as several states,
+    /// not merged: this pipeline's own, then one for each job that read in parallel. Merged
+    /// (in any order: merging is commutative), they are what `read_paths` leaves in the
+    /// pipeline. For a caller that needs no merged state: the permission lines of several
+    /// states ([`crate::write_permission_lines_of`]) are those of their merge.
+    ///
+    /// # Errors
+    ///
+    /// As [`Pipeline::read_paths`] (what was read is then dropped).
+    pub fn read_paths_into_parts<S: AsRef<str>>(
+        mut self,
+        paths: &[S],
+        jobs: usize,
+    ) -> Result<Vec<Observed>> {
+        let mut parts = self.read_paths_apart(paths, jobs)?;
+        parts.insert(0, self.observed);
+        Ok(parts)
+    }
+
+    /// As [`Pipeline::read_paths`], the states of the jobs that read in parallel handed back
+    /// (lines numbered and labelled as in their files), not merged into this pipeline's.
+    fn read_paths_apart<S: AsRef<str>>(
+        &mut self,
+        paths: &[S],
+        jobs: usize,
+    ) -> Result<Vec<Observed>> {
         let jobs = jobs.max(1);
         if jobs == 1 {
             for p in paths {
                 self.read_path(p.as_ref())?;
             }
-            return Ok(());
+            return Ok(Vec::new());
         }
         let units = self.plan(paths, jobs);
         if units.iter().any(|u| u.path == "-") {
             // Standard input cannot be read again: read in parts as they come.
-            return self.read_units(&units, jobs);
+            return self.read_units(&units, jobs).map(|()| Vec::new());
         }
         // Each job reads the units it takes into one result of its own, so that what it
         // derived and interned for one part serves the next. A part's lines are numbered from
@@ -536,7 +568,7 @@ impl Pipeline {
         });
         if failed.load(Ordering::Relaxed) {
             // The first error, and only what comes before it: read again part by part.
-            return self.read_units(&units, jobs);
+            return self.read_units(&units, jobs).map(|()| Vec::new());
         }
         // Where each part's lines start in its file.
         let mut offsets: std::collections::HashMap<String, (&str, u64)> = Default::default();
@@ -549,11 +581,11 @@ impl Pipeline {
             offsets.insert(label(i), (unit.path.as_str(), offset));
             offset += lines[i].load(Ordering::Relaxed);
         }
-        for mut observed in results {
+        let mut results = results;
+        for observed in &mut results {
             observed.relabel(|l| offsets.get(l).copied());
-            self.observed.absorb(observed);
         }
-        Ok(())
+        Ok(results)
     }
 
     /// Reads units with `jobs` threads, each part into a result of its own, merged in order

@@ -302,8 +302,31 @@ pub fn write_permission_lines_on(
     out: &mut dyn std::io::Write,
     jobs: usize,
 ) -> std::io::Result<()> {
-    let (jobs, ranges) = shares(observed.len(), jobs);
-    let runs = on_threads(ranges, jobs, |r| SortedLines::of(observed, opts, r));
+    write_permission_lines_of(std::slice::from_ref(observed), opts, out, jobs)
+}
+
+/// The permission lines of the merge of `parts` (as [`Pipeline::read_paths_into_parts`] hands
+/// them back), without merging them: the same bytes as [`write_permission_lines`] writes for
+/// the merged state (a permission is left out only where every part leaves it out, and a line
+/// met in several parts is written once). Made and sorted on up to `jobs` threads.
+///
+/// [`Pipeline::read_paths_into_parts`]: crate::Pipeline::read_paths_into_parts
+pub fn write_permission_lines_of(
+    parts: &[Observed],
+    opts: &PolicyOptions,
+    out: &mut dyn std::io::Write,
+    jobs: usize,
+) -> std::io::Result<()> {
+    // Each part in ranges, as many as its share of the jobs (at least one).
+    let total: usize = parts.iter().map(Observed::len).sum();
+    let jobs = if total < PARALLEL_MIN { 1 } else { jobs.max(1) };
+    let mut work = Vec::new();
+    for part in parts.iter().filter(|p| !p.is_empty()) {
+        let share = ((jobs * part.len() + total / 2) / total).max(1);
+        work.extend(shares(part.len(), share).1.into_iter().map(|r| (part, r)));
+    }
+    let jobs = jobs.min(work.len());
+    let runs = on_threads(work, jobs, |(part, r)| SortedLines::of(part, opts, r));
     let mut w = std::io::BufWriter::with_capacity(1 << 16, out);
     // The runs merged: each time the least of their next lines (a line equal to the last one
     // written is left out).

@@ -558,6 +558,65 @@ fn several_jobs_read_as_one() {
 }
 
 #[test]
+fn the_permission_lines_of_the_jobs_states_are_those_of_their_merge() {
+    let mut g = Gen(31);
+    let mut json = String::new();
+    for _ in 0..4000 {
+        json.push_str(&json_event(&mut g));
+        json.push('\n');
+    }
+    let (_d, path) = temp("events.jsonl", &json);
+    let paths = vec![path.clone(), path];
+    let opts = ReadOptions {
+        lenient: true,
+        principal_key: Some("app-name".into()),
+        ..ReadOptions::default()
+    };
+    let (one, _) = read_with_jobs(&paths, &opts, 1);
+    let one = Observed::from_bytes(&one).expect("a state");
+    // Calls that failed only in some parts: kept out with `outcome = ok` only where no part
+    // saw them succeed.
+    let filters = [
+        leastpriv::PolicyOptions::default(),
+        leastpriv::PolicyOptions {
+            outcome: leastpriv::OutcomeFilter::Ok,
+            ..leastpriv::PolicyOptions::default()
+        },
+        leastpriv::PolicyOptions {
+            exclude: vec!["sqs:*".into()],
+            ..leastpriv::PolicyOptions::default()
+        },
+    ];
+    let mut lines_one = Vec::new();
+    for f in &filters {
+        let mut out = Vec::new();
+        leastpriv::write_permission_lines(&one, f, &mut out).expect("lines");
+        assert!(out.iter().filter(|b| **b == b'\n').count() > 50);
+        lines_one.push(out);
+    }
+    assert_ne!(lines_one[0], lines_one[1], "some permissions only failed");
+    for jobs in [1, 2, 3, 8] {
+        let mut p = Pipeline::new(Rules::builtin(), opts.clone());
+        p.set_min_part(512);
+        let parts = p.read_paths_into_parts(&paths, jobs).expect("read");
+        let read = parts.iter().filter(|o| !o.is_empty()).count();
+        assert!(read >= jobs.min(2), "{read} parts with {jobs} jobs");
+        let mut merged = Observed::new();
+        for part in &parts {
+            merged.merge(part);
+        }
+        assert_eq!(merged.to_bytes(), one.to_bytes(), "{jobs} jobs");
+        for (f, want) in filters.iter().zip(&lines_one) {
+            for threads in [1, 2] {
+                let mut out = Vec::new();
+                leastpriv::write_permission_lines_of(&parts, f, &mut out, threads).expect("lines");
+                assert!(out == *want, "{jobs} jobs, {threads} threads");
+            }
+        }
+    }
+}
+
+#[test]
 fn a_state_whose_lookups_were_released_counts_and_merges_as_before() {
     let mut g = Gen(23);
     let events: Vec<String> = (0..900).map(|_| json_event(&mut g)).collect();

@@ -506,6 +506,23 @@ fn read_all(
     opts: &ReadOptions,
     rules: &Arc<Rules>,
 ) -> Result<Observed, Failure> {
+    let mut parts = read_parts(input, opts, rules)?.into_iter();
+    let mut seen = parts.next().unwrap_or_default();
+    for part in parts {
+        seen.absorb(part);
+    }
+    // Nothing more is counted: the output is built from what was.
+    seen.release_lookups();
+    Ok(seen)
+}
+
+/// What the inputs came to, in the states the jobs read them into (merged, what [`read_all`]
+/// gives).
+fn read_parts(
+    input: &InputArgs,
+    opts: &ReadOptions,
+    rules: &Arc<Rules>,
+) -> Result<Vec<Observed>, Failure> {
     let opts = opts.clone();
     if input.files.iter().filter(|f| *f == "-").count() > 1 {
         return Err(usage("standard input (`-`) can be read only once"));
@@ -517,15 +534,11 @@ fn read_all(
         pipeline.set_progress(Arc::clone(&progress));
         ProgressBar::start(progress, &input.files)
     });
-    let result = pipeline.read_paths(&input.files, jobs);
+    let result = pipeline.read_paths_into_parts(&input.files, jobs);
     if let Some(bar) = bar {
         bar.finish();
     }
-    result?;
-    let mut seen = pipeline.into_observed();
-    // Nothing more is counted: the output is built from what was.
-    seen.release_lookups();
-    Ok(seen)
+    Ok(result?)
 }
 
 /// A progress bar on stderr while inputs are read: bytes read of the files' total, and
@@ -844,23 +857,36 @@ fn cmd_permissions(a: PermissionsArgs) -> Result<u8, Failure> {
         group_by: false,
         ..settings.run.policy.clone()
     };
-    let seen = read_all(&a.input, &settings.run.read, &rules)?;
-    report_malformed(&seen, a.input.quiet);
+    // The lines are made from the jobs' states as they are (the lines of their merge).
+    let mut parts = read_parts(&a.input, &settings.run.read, &rules)?;
+    if parts.iter().any(|p| p.counts().malformed > 0) {
+        // Where malformed events were skipped is told of the merged state.
+        let mut all = parts.into_iter();
+        let mut seen = all.next().unwrap_or_default();
+        for part in all {
+            seen.absorb(part);
+        }
+        report_malformed(&seen, a.input.quiet);
+        parts = vec![seen];
+    }
+    for part in &mut parts {
+        part.release_lookups();
+    }
     let failed = |e: std::io::Error| Failure {
         code: 1,
         message: format!("standard output: {e}"),
     };
+    let jobs = jobs_of(&a.input);
     match &a.output {
         None => {
             let mut out = std::io::stdout().lock();
-            leastpriv::write_permission_lines_on(&seen, &opts, &mut out, jobs_of(&a.input))
-                .map_err(failed)?;
+            leastpriv::write_permission_lines_of(&parts, &opts, &mut out, jobs).map_err(failed)?;
         }
         Some(path) => {
             let mut bytes = Vec::new();
-            leastpriv::write_permission_lines_on(&seen, &opts, &mut bytes, jobs_of(&a.input))
+            leastpriv::write_permission_lines_of(&parts, &opts, &mut bytes, jobs)
                 .map_err(failed)?;
-            drop(seen);
+            drop(parts);
             leastpriv::write_files(&[(path.clone(), bytes)])?;
         }
     }
