@@ -331,10 +331,14 @@ pub fn write_permission_lines_of(
     // The runs merged: each time the least of their next lines (a line equal to the last one
     // written is left out).
     let mut at = vec![0usize; runs.len()];
+    let mut ahead = vec![0usize; runs.len()];
     let mut last: Option<LineRef> = None;
     loop {
         let mut least: Option<(usize, LineRef)> = None;
         for (i, run) in runs.iter().enumerate() {
+            if at[i] >= ahead[i] {
+                ahead[i] = run.read_ahead(at[i]);
+            }
             let Some(line) = run.line(at[i]) else {
                 continue;
             };
@@ -468,21 +472,16 @@ impl<'a> SortedLines<'a> {
         // The first bytes after what an action's texts share decide most comparisons without
         // reading the texts.
         items.sort_unstable_by_key(|a| (a.2, a.4));
-        // The texts copied in that order: read at random once, in a loop with nothing else to
-        // wait for, and from then on read in order.
-        let mut sorted = String::with_capacity(arena.len());
-        for it in &mut items {
-            let start = sorted.len();
-            sorted.push_str(&arena[it.0..it.0 + it.1 as usize]);
-            it.0 = start;
-        }
-        arena = sorted;
         let text = |&(start, len, ..): &LineItem| &arena[start..start + len as usize];
         let cond = |c: u32| (c > 0).then(|| conditions[c as usize - 1]);
         // Items whose first bytes tie are ordered by their texts, each run of them on its own:
-        // its few texts read once into the cache rather than on every comparison of the sort.
-        let mut i = 0;
+        // its few texts read once into the cache rather than on every comparison of the sort
+        // (and read ahead, many at a time).
+        let (mut i, mut ahead) = (0, 0);
         while i < items.len() {
+            if i >= ahead {
+                ahead = read_ahead(arena.as_bytes(), &items, i);
+            }
             let k = (items[i].2, items[i].4);
             let n = items[i..].iter().take_while(|a| (a.2, a.4) == k).count();
             if n > 1 {
@@ -499,6 +498,12 @@ impl<'a> SortedLines<'a> {
         }
     }
 
+    /// Reads the texts of the lines from the `i`th on ahead (see [`read_ahead`]); the first
+    /// line not read.
+    fn read_ahead(&self, i: usize) -> usize {
+        read_ahead(self.arena.as_bytes(), &self.items, i)
+    }
+
     /// The `i`th line, in order.
     fn line(&self, i: usize) -> Option<LineRef<'_>> {
         let &(start, len, action, condition, _) = self.items.get(i)?;
@@ -508,6 +513,26 @@ impl<'a> SortedLines<'a> {
             condition: (condition > 0).then(|| self.conditions[condition as usize - 1]),
         })
     }
+}
+
+/// Items' texts are read this many at a time before they are used.
+const AHEAD: usize = 64;
+
+/// Reads the first and last bytes of the texts of `items[i..i + AHEAD]`, in a loop that waits
+/// for none of them: the texts, in no order in the arena, come into the cache together rather
+/// than one after the other as they are used. The first item not read.
+fn read_ahead(arena: &[u8], items: &[LineItem], i: usize) -> usize {
+    let end = (i + AHEAD).min(items.len());
+    let x = items
+        .get(i..end)
+        .unwrap_or_default()
+        .iter()
+        .fold(0u8, |x, it| {
+            let last = it.0 + (it.1 as usize).saturating_sub(1);
+            x ^ arena.get(it.0).copied().unwrap_or(0) ^ arena.get(last).copied().unwrap_or(0)
+        });
+    std::hint::black_box(x);
+    end
 }
 
 /// The first 16 bytes of `text` as two numbers, zeros after its end: when two texts' keys
