@@ -539,7 +539,7 @@ impl Pipeline {
         let failed = AtomicBool::new(false);
         let lines: Vec<AtomicU64> = units.iter().map(|_| AtomicU64::new(0)).collect();
         let label = |i: usize| format!("{}\u{0}{i:020}", units[i].path);
-        let results: Vec<Observed> = std::thread::scope(|scope| {
+        let mut results: Vec<Observed> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..jobs.min(units.len()))
                 .map(|_| {
                     scope.spawn(|| {
@@ -581,7 +581,6 @@ impl Pipeline {
             offsets.insert(label(i), (unit.path.as_str(), offset));
             offset += lines[i].load(Ordering::Relaxed);
         }
-        let mut results = results;
         for observed in &mut results {
             observed.relabel(|l| offsets.get(l).copied());
         }
