@@ -310,6 +310,26 @@ pub fn write_permission_lines_on(
 /// the merged state (a permission is left out only where every part leaves it out, and a line
 /// met in several parts is written once). Made and sorted on up to `jobs` threads.
 ///
+/// ```
+/// use leastpriv::{Call, Observed, PolicyOptions, Rules};
+/// let rules = Rules::builtin();
+/// // Two states (as two jobs would leave them), one object read in both.
+/// let mut parts = [Observed::new(), Observed::new()];
+/// for (i, key) in [(0, "a"), (1, "a"), (1, "z")] {
+///     let call = Call::new("s3", "GetObject", serde_json::json!({"Bucket": "b", "Key": key}));
+///     parts[i].add(&leastpriv::derive(&rules, &call), None, true, &call.source);
+/// }
+/// let opts = PolicyOptions { region: Some("eu-west-1".into()), ..PolicyOptions::default() };
+/// let mut out = Vec::new();
+/// leastpriv::write_permission_lines_of(&parts, &opts, &mut out, 2)?;
+/// assert_eq!(
+///     String::from_utf8(out).unwrap(),
+///     "{\"action\":\"s3:GetObject\",\"resource\":\"arn:aws:s3:::b/a\"}\n\
+///      {\"action\":\"s3:GetObject\",\"resource\":\"arn:aws:s3:::b/z\"}\n"
+/// );
+/// # Ok::<(), std::io::Error>(())
+/// ```
+///
 /// [`Pipeline::read_paths_into_parts`]: crate::Pipeline::read_paths_into_parts
 pub fn write_permission_lines_of(
     parts: &[Observed],
