@@ -411,7 +411,9 @@ impl Pipeline {
         // Lines are known again only within one reader (what a line comes to depends on its
         // format and settings).
         self.fast.lines.forget();
-        let label_arc: Arc<str> = Arc::clone(reader.label());
+        // The source of a known line: the reader's label, the line set for each (no count of
+        // references taken per line).
+        let mut known = crate::call::Source::at(Arc::clone(reader.label()), 0);
         let mut result = Ok(());
         let lenient = self.options.lenient;
         let mut batch = 0u64;
@@ -429,8 +431,8 @@ impl Pipeline {
                     principal,
                     line,
                 }) => {
-                    let source = crate::call::Source::at(Arc::clone(&label_arc), line);
-                    self.count_entry(entry, principal.as_deref(), None, &source);
+                    known.line = Some(line);
+                    self.count_entry(entry, principal.as_deref(), None, &known);
                 }
                 Ok(Item::Call(call, None)) => {
                     self.record(&call);
