@@ -506,14 +506,20 @@ fn read_all(
     opts: &ReadOptions,
     rules: &Arc<Rules>,
 ) -> Result<Observed, Failure> {
-    let mut parts = read_parts(input, opts, rules)?.into_iter();
+    let mut seen = merged(read_parts(input, opts, rules)?);
+    // Nothing more is counted: the output is built from what was.
+    seen.release_lookups();
+    Ok(seen)
+}
+
+/// The jobs' states merged into one.
+fn merged(parts: Vec<Observed>) -> Observed {
+    let mut parts = parts.into_iter();
     let mut seen = parts.next().unwrap_or_default();
     for part in parts {
         seen.absorb(part);
     }
-    // Nothing more is counted: the output is built from what was.
-    seen.release_lookups();
-    Ok(seen)
+    seen
 }
 
 /// What the inputs came to, in the states the jobs read them into (merged, what [`read_all`]
@@ -861,11 +867,7 @@ fn cmd_permissions(a: PermissionsArgs) -> Result<u8, Failure> {
     let mut parts = read_parts(&a.input, &settings.run.read, &rules)?;
     if parts.iter().any(|p| p.counts().malformed > 0) {
         // Where malformed events were skipped is told of the merged state.
-        let mut all = parts.into_iter();
-        let mut seen = all.next().unwrap_or_default();
-        for part in all {
-            seen.absorb(part);
-        }
+        let seen = merged(parts);
         report_malformed(&seen, a.input.quiet);
         parts = vec![seen];
     }
