@@ -155,6 +155,46 @@ fn permissions_are_sorted_unique_json_lines() {
 }
 
 #[test]
+fn permissions_to_a_file_are_the_lines_on_stdout_landing_whole() {
+    let dir = tempdir("permissions-out");
+    let s = sample();
+    let s = s.to_str().unwrap();
+    let stdout = run(&["permissions", s, "--region", "eu-west-1"]);
+    assert_eq!(stdout.status.code(), Some(0), "{}", text(&stdout.stderr));
+    assert!(!stdout.stdout.is_empty());
+    // Written over an existing file: replaced whole, no temporary file left beside it.
+    let out_file = dir.join("permissions.jsonl");
+    std::fs::write(&out_file, "old\n").unwrap();
+    let out = run(&[
+        "permissions",
+        s,
+        "--region",
+        "eu-west-1",
+        "-o",
+        out_file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(out.stdout.is_empty());
+    assert_eq!(std::fs::read(&out_file).unwrap(), stdout.stdout);
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        1,
+        "no temp files left"
+    );
+    // A file that cannot be made: an error naming it, and nothing written.
+    let missing = dir.join("no-such-dir").join("permissions.jsonl");
+    let out = run(&["permissions", s, "-o", missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("no-such-dir"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!missing.exists());
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+}
+
+#[test]
 fn malformed_input_fails_with_place_and_writes_nothing() {
     let dir = tempdir("atomic");
     let events = dir.join("events.edn");

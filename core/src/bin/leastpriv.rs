@@ -885,11 +885,16 @@ fn cmd_permissions(a: PermissionsArgs) -> Result<u8, Failure> {
             leastpriv::write_permission_lines_of(&parts, &opts, &mut out, jobs).map_err(failed)?;
         }
         Some(path) => {
-            let mut bytes = Vec::new();
-            leastpriv::write_permission_lines_of(&parts, &opts, &mut bytes, jobs)
-                .map_err(failed)?;
-            drop(parts);
-            leastpriv::write_files(&[(path.clone(), bytes)])?;
+            // Streamed to a temporary file renamed over the target at the end (the lines are
+            // not held in memory: 80-odd bytes a permission, a quarter of the bound).
+            let mut file = leastpriv::StreamedFile::create(path)?;
+            leastpriv::write_permission_lines_of(&parts, &opts, &mut file, jobs).map_err(|e| {
+                Failure {
+                    code: 1,
+                    message: leastpriv::printable(&format!("{}: {e}", path.display())).into_owned(),
+                }
+            })?;
+            file.finish()?;
         }
     }
     Ok(0)
