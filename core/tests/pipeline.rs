@@ -389,6 +389,91 @@ fn lines_met_again_count_as_the_engine_does_after_the_lane_forgets() {
 }
 
 #[test]
+fn calls_of_an_operation_the_lane_rests_for_count_as_the_engine_does() {
+    // S3 object keys that never repeat, beside DynamoDB calls that do: the lane rests for
+    // GetObject (after a few hundred keys found nothing) and keeps reading GetItem. Past the
+    // middle, GetObject's keys repeat, so the lane, once its rest is over, finds them again.
+    // Principals and outcomes vary throughout. The lines are as many as the rest is long,
+    // and more, in three formats.
+    let mut g = Gen(41);
+    let (mut calls, mut mulog, mut edn) = (String::new(), String::new(), String::new());
+    for i in 0..40_000u64 {
+        let principal = g.pick(&["", "app", "worker"]);
+        let failed = g.chance(5);
+        let (service, operation, params, edn_params) = if i % 2 == 0 {
+            let key = if i < 20_000 { i } else { i % 50 };
+            (
+                "s3",
+                "GetObject",
+                format!(r#"{{"Bucket": "b{}", "Key": "data/k{key}"}}"#, i % 3),
+                format!(r#"{{:Bucket "b{}", :Key "data/k{key}"}}"#, i % 3),
+            )
+        } else {
+            (
+                "dynamodb",
+                "GetItem",
+                format!(
+                    r#"{{"TableName": "t{}", "Key": {{"pk": {{"S": "id-{i}"}}}}}}"#,
+                    i % 5
+                ),
+                format!(
+                    r#"{{:TableName "t{}", :Key {{:pk {{:S "id-{i}"}}}}}}"#,
+                    i % 5
+                ),
+            )
+        };
+        let with = |k: &str, v: &str| {
+            if v.is_empty() {
+                String::new()
+            } else {
+                format!(r#", "{k}": "{v}""#)
+            }
+        };
+        calls.push_str(&format!(
+            r#"{{"service": "{service}", "operation": "{operation}", "params": {params}{}{}}}"#,
+            with("principal", principal),
+            with("outcome", if failed { "error" } else { "" }),
+        ));
+        calls.push('\n');
+        mulog.push_str(&format!(
+            r#"{{"mulog/event-name": "aws/request", "mulog/outcome": "{}", "api": "{service}", "operation": "{operation}", "request": {params}{}}}"#,
+            if failed { "error" } else { "ok" },
+            with("app-name", principal),
+        ));
+        mulog.push('\n');
+        let app = if principal.is_empty() {
+            String::new()
+        } else {
+            format!(r#", :app-name "{principal}""#)
+        };
+        edn.push_str(&format!(
+            r#"{{:mulog/event-name :aws/request, :mulog/outcome :{}, :api :{service}, :operation :{operation}, :request {edn_params}{app}}}"#,
+            if failed { "error" } else { "ok" },
+        ));
+        edn.push('\n');
+    }
+    for (text, label, format, principal_key) in [
+        (&calls, "calls.jsonl", Format::Jsonl, "principal"),
+        (&mulog, "events.jsonl", Format::MulogJson, "app-name"),
+        (&edn, "events.edn", Format::MulogEdn, "app-name"),
+    ] {
+        let opts = ReadOptions {
+            format,
+            principal_key: Some(principal_key.into()),
+            ..ReadOptions::default()
+        };
+        let want = reference(text, label, &opts);
+        let got = piped(text, label, &opts);
+        assert!(want.len() > 10_000, "{label}: {}", want.len());
+        assert_eq!(
+            String::from_utf8(got.to_bytes()).unwrap(),
+            String::from_utf8(want.to_bytes()).unwrap(),
+            "{label}"
+        );
+    }
+}
+
+#[test]
 fn recorded_calls_count_as_the_engine_does_whatever_repeats() {
     use leastpriv::{Call, Source};
     use serde_json::json;

@@ -36,6 +36,26 @@ pub(crate) enum Lane<'a> {
         principal: Option<Cow<'a, str>>,
         selection: (&'a str, &'a str),
     },
+    /// The lane rests for the call's operation (its keys have rarely been met again): read it
+    /// the ordinary way, and remember no key for it.
+    Rest,
+}
+
+/// What the lane walks a request of an operation with: its selection (`None`: the rules may
+/// read all of the request), or nothing, as the lane rests for the operation.
+pub(crate) enum Pick {
+    Walk(Option<std::sync::Arc<Selection>>),
+    Rest,
+}
+
+/// What [`json_request`] made of a request.
+enum Request {
+    /// Its piece is in the key.
+    Keyed,
+    /// Not of the common shape.
+    Off,
+    /// The lane rests for the operation.
+    Rest,
 }
 
 /// Appends `text` with its length (seven bits to a byte, the high bit saying another byte
@@ -160,7 +180,7 @@ pub(crate) fn mulog_json<'a>(
     nested: &[json::Member],
     event_name: &str,
     principal_key: Option<&str>,
-    select: &mut dyn FnMut(&str, &str) -> Option<std::sync::Arc<Selection>>,
+    select: &mut dyn FnMut(&str, &str) -> Pick,
     key: &mut Vec<u8>,
 ) -> Lane<'a> {
     key.clear();
@@ -299,8 +319,10 @@ pub(crate) fn mulog_json<'a>(
         },
     };
     let request = find(line, members, "request");
-    if !json_request(line, request, nested, service, operation, select, key) {
-        return Lane::Off;
+    match json_request(line, request, nested, service, operation, select, key) {
+        Request::Keyed => {}
+        Request::Off => return Lane::Off,
+        Request::Rest => return Lane::Rest,
     }
     Lane::Key {
         principal,
@@ -316,23 +338,26 @@ fn json_request(
     nested: &[json::Member],
     service: &str,
     operation: &str,
-    select: &mut dyn FnMut(&str, &str) -> Option<std::sync::Arc<Selection>>,
+    select: &mut dyn FnMut(&str, &str) -> Pick,
     key: &mut Vec<u8>,
-) -> bool {
+) -> Request {
     let Some(m) = request else {
         key.push(b'-');
-        return true;
+        return Request::Keyed;
     };
     let raw = m.raw(line);
     if raw == "null" {
         key.push(b'N');
-        return true;
+        return Request::Keyed;
     }
     if !raw.starts_with('{') {
-        return false;
+        return Request::Off;
     }
     key.push(b'R');
-    let sel = select(service, operation);
+    let sel = match select(service, operation) {
+        Pick::Walk(sel) => sel,
+        Pick::Rest => return Request::Rest,
+    };
     // Escaped names, or a whole aws-api invoke map (`op` and `request`): the ordinary path.
     let (mut escaped, mut op, mut request) = (false, false, false);
     let mut note = |s: &json::Member| {
@@ -361,7 +386,11 @@ fn json_request(
             Some(&mut note),
         ),
     }
-    !(escaped || (op && request))
+    if escaped || (op && request) {
+        Request::Off
+    } else {
+        Request::Keyed
+    }
 }
 
 /// The raw text of what `sels` read of the JSON value at `range`, with its shape: the same
@@ -432,7 +461,7 @@ pub(crate) fn call_json<'a>(
     line: &'a str,
     members: &[json::Member],
     nested: &[json::Member],
-    select: &mut dyn FnMut(&str, &str) -> Option<std::sync::Arc<Selection>>,
+    select: &mut dyn FnMut(&str, &str) -> Pick,
     key: &mut Vec<u8>,
 ) -> Lane<'a> {
     key.clear();
@@ -478,8 +507,10 @@ pub(crate) fn call_json<'a>(
     let (Some(service), Some(operation)) = (service, operation) else {
         return Lane::Off;
     };
-    if !json_request(line, params, nested, service, operation, select, key) {
-        return Lane::Off;
+    match json_request(line, params, nested, service, operation, select, key) {
+        Request::Keyed => {}
+        Request::Off => return Lane::Off,
+        Request::Rest => return Lane::Rest,
     }
     Lane::Key {
         principal,
@@ -810,7 +841,7 @@ pub(crate) fn mulog_edn<'a>(
     line: &'a str,
     event_name: &str,
     principal_key: Option<&str>,
-    select: &mut dyn FnMut(&str, &str) -> Option<std::sync::Arc<Selection>>,
+    select: &mut dyn FnMut(&str, &str) -> Pick,
     key: &mut Vec<u8>,
     members: &mut Vec<EdnMember>,
     nested: &mut Vec<EdnMember>,
@@ -955,8 +986,11 @@ pub(crate) fn mulog_edn<'a>(
                 }
                 key.push(b'R');
                 match select(service, operation) {
-                    None => piece(key, b'w', raw.as_bytes()),
-                    Some(sel) => edn_walk(line, m.value.clone(), Some(sub), &[&sel], key, 0),
+                    Pick::Walk(None) => piece(key, b'w', raw.as_bytes()),
+                    Pick::Walk(Some(sel)) => {
+                        edn_walk(line, m.value.clone(), Some(sub), &[&sel], key, 0)
+                    }
+                    Pick::Rest => return Lane::Rest,
                 }
             } else {
                 return Lane::Off;

@@ -200,9 +200,32 @@ fn is_cloudtrail(p: &[u8]) -> bool {
 #[derive(Debug)]
 pub(crate) struct Selector {
     rules: Arc<Rules>,
-    /// (hash, `service` NUL `operation`, the selection (`None`: everything is read)).
-    cache: hashbrown::HashTable<(u64, Box<str>, Option<Arc<Selection>>)>,
+    cache: hashbrown::HashTable<Selected>,
+    /// How the fast lane fares for each operation in `cache`.
+    lanes: Vec<OpLane>,
+    /// The place in `lanes` of the operation asked for last (`u32::MAX`: none).
+    last: u32,
 }
+
+/// The fast lane's luck with one operation's keys. Where they are rarely met again (an S3
+/// object key per call, say), looking a key up and remembering it is work for nothing: after
+/// a window of [`LANE_WINDOW`] look-ups of which fewer than one in [`LANE_FEW`] found their
+/// key, the lane rests for the operation's next [`LANE_REST`] calls, which are read the
+/// ordinary way (the same outcome, as for any line the lane leaves alone), then looks again.
+#[derive(Debug, Default, Clone, Copy)]
+struct OpLane {
+    looked: u32,
+    found: u32,
+    rest: u32,
+}
+
+const LANE_WINDOW: u32 = 256;
+const LANE_FEW: u32 = 16;
+const LANE_REST: u32 = 16 * 1024;
+
+/// (hash, `service` NUL `operation`, the selection (`None`: everything is read), the
+/// operation's place in [`Selector`]'s lanes).
+type Selected = (u64, Box<str>, Option<Arc<Selection>>, u32);
 
 /// How many (service, operation) spellings a [`Selector`] remembers: past this, selections are
 /// found again for each call, so no input can grow the cache without bound.
@@ -213,6 +236,37 @@ impl Selector {
         Selector {
             rules,
             cache: hashbrown::HashTable::new(),
+            lanes: Vec::new(),
+            last: u32::MAX,
+        }
+    }
+
+    /// What the fast lane walks a request of this operation with: its selection, or nothing
+    /// while the lane rests for the operation.
+    pub(crate) fn pick(&mut self, service: &str, operation: &str) -> fast::Pick {
+        let sel = self.get(service, operation);
+        match self.lanes.get_mut(self.last as usize) {
+            Some(l) if l.rest > 0 => {
+                l.rest -= 1;
+                fast::Pick::Rest
+            }
+            _ => fast::Pick::Walk(sel),
+        }
+    }
+
+    /// Tells how the look-up of a key of the operation asked for last went.
+    pub(crate) fn looked_up(&mut self, found: bool) {
+        let Some(l) = self.lanes.get_mut(self.last as usize) else {
+            return;
+        };
+        l.looked += 1;
+        l.found += u32::from(found);
+        if l.looked == LANE_WINDOW {
+            if l.found * LANE_FEW < LANE_WINDOW {
+                l.rest = LANE_REST;
+            }
+            l.looked = 0;
+            l.found = 0;
         }
     }
 
@@ -231,15 +285,20 @@ impl Selector {
                 && k.starts_with(service)
                 && k.ends_with(operation)
         };
-        if let Some((_, _, s)) = self.cache.find(hash, |(h, k, _)| *h == hash && same(k)) {
+        if let Some((_, _, s, lane)) = self.cache.find(hash, |(h, k, _, _)| *h == hash && same(k)) {
+            self.last = *lane;
             return s.clone();
         }
         let sel = self.rules.selection(service, operation);
         let sel = (!sel.is_whole()).then_some(sel);
+        self.last = u32::MAX;
         if self.cache.len() < SELECTOR_CACHE {
             let key = format!("{service}\0{operation}").into_boxed_str();
+            let lane = self.lanes.len() as u32;
+            self.lanes.push(OpLane::default());
+            self.last = lane;
             self.cache
-                .insert_unique(hash, (hash, key, sel.clone()), |(h, _, _)| *h);
+                .insert_unique(hash, (hash, key, sel.clone(), lane), |(h, _, _, _)| *h);
         }
         sel
     }
@@ -366,8 +425,9 @@ fn into_box(spare: &mut Option<Box<Call>>, call: Call) -> Box<Call> {
 #[derive(Debug)]
 pub(crate) enum Item {
     /// A call; with the fast lane, a call whose key was new (left in [`FastCache::key`]), and
-    /// whether the key was made with the selection of the call's own service and operation
-    /// (only then does the key stand for the call).
+    /// whether the key may be kept for it: made with the selection of the call's own service
+    /// and operation (only then does the key stand for the call), and made whole (`false` when
+    /// the lane rests for the operation and made no key).
     Call(Box<Call>, Option<bool>),
     /// A line whose key stands for cache entry `entry`: the same permissions, for this
     /// principal at this line.
@@ -803,6 +863,8 @@ impl<R: BufRead> CallReader<R> {
             let n = self.line;
             let mut scanned = false;
             let mut selection = None;
+            // The lane rests for the line's operation: a new call, whose key is not kept.
+            let mut rested = false;
             let mut met = seen::Seen::Off;
             if let (Some(f), Some(_)) = (fast.as_deref_mut(), self.selector.as_ref()) {
                 met = f.lines.look_up(line);
@@ -818,7 +880,7 @@ impl<R: BufRead> CallReader<R> {
                 && json::scan_object_nested(line, &mut self.members, &mut self.nested).is_ok()
             {
                 scanned = true;
-                let mut select = |s: &str, o: &str| sel.get(s, o);
+                let mut select = |s: &str, o: &str| sel.pick(s, o);
                 let lane = match self.format {
                     Format::MulogJson => fast::mulog_json(
                         line,
@@ -835,6 +897,7 @@ impl<R: BufRead> CallReader<R> {
                 };
                 match lane {
                     fast::Lane::Off => {}
+                    fast::Lane::Rest => rested = true,
                     fast::Lane::Skip => {
                         self.skipped += 1;
                         continue;
@@ -851,7 +914,9 @@ impl<R: BufRead> CallReader<R> {
                             }
                             _ => None,
                         };
-                        if let Some(entry) = f.get() {
+                        let found = f.get();
+                        sel.looked_up(found.is_some());
+                        if let Some(entry) = found {
                             if let Some((h, span)) = keep {
                                 f.lines.keep(h, line.as_bytes(), span, entry);
                             }
@@ -906,8 +971,13 @@ impl<R: BufRead> CallReader<R> {
             }
             match result {
                 Ok(Some(call)) => {
-                    let keyed = selection
-                        .map(|(s, o)| s == call.service.as_str() && o == call.operation.as_str());
+                    let keyed = if rested {
+                        Some(false)
+                    } else {
+                        selection.map(|(s, o)| {
+                            s == call.service.as_str() && o == call.operation.as_str()
+                        })
+                    };
                     return Some(Ok(Item::Call(call, keyed)));
                 }
                 Ok(None) => self.skipped += 1,
@@ -925,7 +995,7 @@ impl<R: BufRead> CallReader<R> {
             return Fast::Ordinary;
         };
         let line = self.text.as_str();
-        let mut select = |s: &str, o: &str| sel.get(s, o);
+        let mut select = |s: &str, o: &str| sel.pick(s, o);
         let lane = fast::mulog_edn(
             line,
             &self.event_name,
@@ -935,24 +1005,29 @@ impl<R: BufRead> CallReader<R> {
             &mut self.edn_members,
             &mut self.edn_nested,
         );
-        let (principal, selection) = match lane {
+        let n = self.line;
+        // `None`: the lane rests for the line's operation (a new call whose key is not kept).
+        let selection = match lane {
             fast::Lane::Off => return Fast::Ordinary,
             fast::Lane::Skip => return Fast::Skipped,
+            fast::Lane::Rest => None,
             fast::Lane::Key {
                 principal,
                 selection,
-            } => (principal.map(Cow::into_owned), selection),
+            } => {
+                let found = f.get();
+                sel.looked_up(found.is_some());
+                if let Some(entry) = found {
+                    return Fast::Item(Ok(Item::Known {
+                        entry,
+                        principal: principal.map(Cow::into_owned),
+                        line: n,
+                    }));
+                }
+                Some((selection.0.to_owned(), selection.1.to_owned()))
+            }
         };
-        let n = self.line;
-        if let Some(entry) = f.get() {
-            return Fast::Item(Ok(Item::Known {
-                entry,
-                principal,
-                line: n,
-            }));
-        }
         // A new key: the reader reads of the line what the call is made of.
-        let selection = (selection.0.to_owned(), selection.1.to_owned());
         let read = match self.edn_selected(n) {
             Some(read) => read,
             None => match edn::parse_one(&self.text, 0) {
@@ -962,7 +1037,8 @@ impl<R: BufRead> CallReader<R> {
         };
         match read.map(|c| c.map(|c| self.boxed(c))) {
             Ok(Some(call)) => {
-                let keyed = selection.0 == call.service && selection.1 == call.operation;
+                let keyed =
+                    selection.is_some_and(|(s, o)| s == call.service && o == call.operation);
                 Fast::Item(Ok(Item::Call(call, Some(keyed))))
             }
             Ok(None) => Fast::Skipped,
@@ -1447,6 +1523,34 @@ pub fn gunzip<R: BufRead + 'static>(mut input: R, label: &str) -> Result<Box<dyn
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn rests(sel: &mut Selector, service: &str, operation: &str) -> bool {
+        matches!(sel.pick(service, operation), fast::Pick::Rest)
+    }
+
+    #[test]
+    fn the_lane_rests_for_an_operation_whose_keys_are_rarely_met_again() {
+        let mut sel = Selector::new(Rules::builtin());
+        // One in 16 found holds the lane open; one fewer in the next window rests it.
+        for i in 0..LANE_WINDOW {
+            assert!(!rests(&mut sel, "s3", "GetObject"));
+            sel.looked_up(i % LANE_WINDOW.div_ceil(LANE_FEW) == 0);
+        }
+        for i in 0..LANE_WINDOW {
+            assert!(!rests(&mut sel, "s3", "GetObject"));
+            sel.looked_up(i % LANE_WINDOW.div_ceil(LANE_FEW) == 0 && i > 0);
+        }
+        // Another operation keeps its own count, and its lane stays open.
+        assert!(!rests(&mut sel, "dynamodb", "GetItem"));
+        sel.looked_up(true);
+        for _ in 0..LANE_REST {
+            assert!(rests(&mut sel, "s3", "GetObject"));
+            assert!(!rests(&mut sel, "dynamodb", "GetItem"));
+            sel.looked_up(true);
+        }
+        // Then it looks again.
+        assert!(!rests(&mut sel, "s3", "GetObject"));
+    }
 
     /// Keeps the key `key` as the next entry, and `line` with it, as the reader and the
     /// pipeline do for a line whose key is new; the entry's number.
