@@ -8,6 +8,7 @@
 //! a line is only hashed when recent lines were found often enough to pay for it.
 
 use super::Kept;
+use std::hash::Hasher as _;
 
 /// Lines past this many, or this many bytes of lines, and everything is forgotten.
 const LINES: usize = 1 << 14;
@@ -19,6 +20,24 @@ const LONGEST: usize = 4096;
 const WINDOW: u32 = 4096;
 const RARE: u32 = 16;
 const REST: u32 = 1 << 16;
+
+/// Lines are told apart by their first `HEAD` bytes into `CLASSES` classes (in Call lines
+/// these name the service and operation), each judged on its own as well: over `CLASS_WINDOW`
+/// of its look-ups, fewer than one in `RARE` found, and its next `CLASS_REST` lines are not
+/// looked up (an operation whose every call is new, beside others whose lines repeat). A class
+/// only says whether to look: lines of one class are still found only byte for byte.
+const HEAD: usize = 48;
+const CLASSES: usize = 256;
+const CLASS_WINDOW: u32 = 256;
+const CLASS_REST: u32 = 1 << 14;
+
+/// How look-ups went for one class of lines.
+#[derive(Debug, Default, Clone, Copy)]
+struct Class {
+    tries: u32,
+    finds: u32,
+    rest: u32,
+}
 
 /// No principal: the principal's span when there is none.
 const NONE: (u32, u32) = (u32::MAX, 0);
@@ -66,6 +85,8 @@ pub(crate) struct SeenLines {
     tries: u32,
     finds: u32,
     rest: u32,
+    /// The classes of lines (made at the first look-up).
+    classes: Vec<Class>,
 }
 
 impl SeenLines {
@@ -79,6 +100,21 @@ impl SeenLines {
         if line.len() > LONGEST {
             return Seen::Off;
         }
+        // The line's hash: its head's (which names its class), then the rest's.
+        let bytes = line.as_bytes();
+        let split = bytes.len().min(HEAD);
+        let mut h = rustc_hash::FxHasher::default();
+        h.write(bytes.get(..split).unwrap_or_default());
+        if self.classes.is_empty() {
+            self.classes = vec![Class::default(); CLASSES];
+        }
+        let class = (h.finish() >> 56) as usize % CLASSES;
+        if let Some(c) = self.classes.get_mut(class)
+            && c.rest > 0
+        {
+            c.rest -= 1;
+            return Seen::Off;
+        }
         self.tries += 1;
         if self.tries == WINDOW {
             if self.finds < WINDOW / RARE {
@@ -87,12 +123,24 @@ impl SeenLines {
             self.tries = 0;
             self.finds = 0;
         }
-        let hash = Kept::hash(line.as_bytes());
-        let Some(k) = self
+        h.write(bytes.get(split..).unwrap_or_default());
+        let hash = h.finish();
+        let found = self
             .lines
-            .find(hash, line.as_bytes())
-            .and_then(|i| self.kept.get(i as usize))
-        else {
+            .find(hash, bytes)
+            .and_then(|i| self.kept.get(i as usize));
+        if let Some(c) = self.classes.get_mut(class) {
+            c.tries += 1;
+            c.finds += u32::from(found.is_some());
+            if c.tries == CLASS_WINDOW {
+                if c.finds * RARE < CLASS_WINDOW {
+                    c.rest = CLASS_REST;
+                }
+                c.tries = 0;
+                c.finds = 0;
+            }
+        }
+        let Some(k) = found else {
             return Seen::New(hash);
         };
         self.finds += 1;
@@ -213,6 +261,39 @@ mod tests {
             SeenLines::span_of(line, Some(&Cow::Borrowed(other.as_str()))),
             None
         );
+    }
+
+    #[test]
+    fn a_class_of_lines_that_never_repeat_rests_while_the_others_are_found() {
+        let mut s = SeenLines::default();
+        let new = |i: u32| {
+            format!(r#"{{"service": "s3", "operation": "GetObject", "params": {{"Key": "k{i}"}}}}"#)
+        };
+        let known = |i: u32| {
+            format!(
+                r#"{{"service": "dynamodb", "operation": "GetItem", "params": {{"TableName": "t{}"}}}}"#,
+                i % 4
+            )
+        };
+        // Found (after its first time) or kept.
+        let known_found = |s: &mut SeenLines, i: u32| match s.look_up(&known(i)) {
+            Seen::Found { entry, .. } => assert_eq!(entry, i % 4),
+            Seen::New(h) => {
+                assert!(i < 4, "line {i} not found again");
+                s.keep(h, known(i).as_bytes(), NONE, i % 4);
+            }
+            Seen::Off => panic!("line {i} not looked up"),
+        };
+        for i in 0..CLASS_WINDOW {
+            assert!(matches!(s.look_up(&new(i)), Seen::New(_)));
+            known_found(&mut s, i);
+        }
+        // Not one of a window found: the class rests, the other is still found.
+        for i in 0..CLASS_REST {
+            assert!(matches!(s.look_up(&new(i)), Seen::Off));
+            known_found(&mut s, i);
+        }
+        assert!(matches!(s.look_up(&new(0)), Seen::New(_)));
     }
 
     #[test]
