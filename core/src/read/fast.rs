@@ -16,6 +16,10 @@
 //! A line is only ever taken here after it has been checked as strictly as the ordinary path
 //! checks it: JSON by the full checker, EDN by a scanner that accepts only text the EDN reader
 //! reads the same way (and refuses the rest to the reader).
+//!
+//! Where an operation's keys are rarely met again (an S3 object key per call), the lane rests
+//! for that operation a while (the reader's `Selector` keeps the count, per operation): its
+//! calls take the ordinary path, and no key is built or remembered for them.
 
 use super::json;
 use crate::spec::Selection;
