@@ -170,7 +170,7 @@ fn grant_all(grants: &[Grant], call: &Call, prefix: &str, out: &mut Derived) {
     let unconditional: Vec<&Grant> = grants.iter().filter(|g| g.if_.is_empty()).collect();
     for g in &unconditional {
         if g.each.is_some() && g.unless.is_empty() {
-            apply_grant_to(g, call, prefix, out, true);
+            apply_grant_to(g, call, prefix, out, true, false);
         }
     }
     if out.permissions.len() > start {
@@ -405,18 +405,53 @@ fn holds(c: &Condition, root: &Value, elem: Elem<'_>, call: &Call) -> bool {
 }
 
 fn apply_grant(g: &Grant, call: &Call, prefix: &str, out: &mut Derived) {
-    apply_grant_to(g, call, prefix, out, false);
+    // A grant on the request as a whole (no `each`) whose `if`/`unless` rule it out adds
+    // nothing: told here, before anything is set up to apply it (most conditional grants of an
+    // operation do not apply to a given call).
+    if g.each.is_none() && !(g.if_.is_empty() && g.unless.is_empty()) {
+        let root = params_of(call);
+        let top = Elem {
+            value: root,
+            key: None,
+        };
+        if !conditions_hold(g, root, top, call) {
+            return;
+        }
+        apply_grant_to(g, call, prefix, out, false, true);
+        return;
+    }
+    apply_grant_to(g, call, prefix, out, false, false);
+}
+
+/// The request's parameters (null: none).
+fn params_of(call: &Call) -> &Value {
+    static EMPTY: Value = Value::Null;
+    if call.params.is_null() {
+        &EMPTY
+    } else {
+        &call.params
+    }
+}
+
+/// Whether a grant's `if` conditions all hold, and none of its `unless`, for `elem`.
+fn conditions_hold(g: &Grant, root: &Value, elem: Elem<'_>, call: &Call) -> bool {
+    g.if_.iter().all(|c| holds(c, root, elem, call))
+        && !g.unless.iter().any(|c| holds(c, root, elem, call))
 }
 
 /// Applies a grant; with `no_elements`, a grant with `each` is applied once to an absent
 /// element (what it reads of the element is then `*`, what it reads of the request stays).
-fn apply_grant_to(g: &Grant, call: &Call, prefix: &str, out: &mut Derived, no_elements: bool) {
+/// `checked`: the grant has no `each`, and its conditions were found to hold.
+fn apply_grant_to(
+    g: &Grant,
+    call: &Call,
+    prefix: &str,
+    out: &mut Derived,
+    no_elements: bool,
+    checked: bool,
+) {
     static EMPTY: Value = Value::Null;
-    let root = if call.params.is_null() {
-        &EMPTY
-    } else {
-        &call.params
-    };
+    let root = params_of(call);
     let top = Elem {
         value: root,
         key: None,
@@ -441,9 +476,7 @@ fn apply_grant_to(g: &Grant, call: &Call, prefix: &str, out: &mut Derived, no_el
         }
     };
     for &elem in elems {
-        if !g.if_.iter().all(|c| holds(c, root, elem, call))
-            || g.unless.iter().any(|c| holds(c, root, elem, call))
-        {
+        if !checked && !conditions_hold(g, root, elem, call) {
             continue;
         }
         for (key, path) in &g.context {
