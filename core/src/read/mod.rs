@@ -202,23 +202,49 @@ pub(crate) struct Selector {
     rules: Arc<Rules>,
     cache: hashbrown::HashTable<Selected>,
     /// How the fast lane fares for each operation in `cache`.
-    lanes: Vec<OpLane>,
+    lanes: Vec<Luck>,
     /// The place in `lanes` of the operation asked for last (`u32::MAX`: none).
     last: u32,
 }
 
-/// The fast lane's luck with one operation's keys. Where they are rarely met again (an S3
-/// object key per call, say), looking a key up and remembering it is work for nothing: after
-/// a window of [`LANE_WINDOW`] look-ups of which fewer than one in [`LANE_FEW`] found their
-/// key, the lane rests for the operation's next [`LANE_REST`] calls, which are read the
-/// ordinary way (the same outcome, as for any line the lane leaves alone), then looks again.
+/// How look-ups of one kind have gone lately, to stop making them where they rarely find
+/// anything: over a window of look-ups, fewer than one in `few` found, and the next `rest`
+/// are not made (then they are judged again).
 #[derive(Debug, Default, Clone, Copy)]
-struct OpLane {
-    looked: u32,
-    found: u32,
+pub(crate) struct Luck {
+    tries: u32,
+    finds: u32,
     rest: u32,
 }
 
+impl Luck {
+    /// Whether to pass this look-up over (a rest under way counts down).
+    pub(crate) fn resting(&mut self) -> bool {
+        let resting = self.rest > 0;
+        self.rest = self.rest.saturating_sub(1);
+        resting
+    }
+
+    /// Counts a look-up made; at the end of a window of `window`, rests for `rest` when fewer
+    /// than one in `few` found.
+    pub(crate) fn tell(&mut self, found: bool, window: u32, few: u32, rest: u32) {
+        self.tries += 1;
+        self.finds += u32::from(found);
+        if self.tries >= window {
+            if self.finds * few < window {
+                self.rest = rest;
+            }
+            self.tries = 0;
+            self.finds = 0;
+        }
+    }
+}
+
+/// The fast lane's luck with each operation's keys ([`Luck`]). Where they are rarely met again
+/// (an S3 object key per call, say), looking a key up and remembering it is work for nothing:
+/// after a window of [`LANE_WINDOW`] look-ups of which fewer than one in [`LANE_FEW`] found
+/// their key, the lane rests for the operation's next [`LANE_REST`] calls, which are read the
+/// ordinary way (the same outcome, as for any line the lane leaves alone), then looks again.
 const LANE_WINDOW: u32 = 256;
 const LANE_FEW: u32 = 16;
 const LANE_REST: u32 = 16 * 1024;
@@ -245,28 +271,21 @@ impl Selector {
     /// while the lane rests for the operation.
     pub(crate) fn pick(&mut self, service: &str, operation: &str) -> fast::Pick {
         let sel = self.get(service, operation);
-        match self.lanes.get_mut(self.last as usize) {
-            Some(l) if l.rest > 0 => {
-                l.rest -= 1;
-                fast::Pick::Rest
-            }
-            _ => fast::Pick::Walk(sel),
+        if self
+            .lanes
+            .get_mut(self.last as usize)
+            .is_some_and(Luck::resting)
+        {
+            fast::Pick::Rest
+        } else {
+            fast::Pick::Walk(sel)
         }
     }
 
     /// Tells how the look-up of a key of the operation asked for last went.
     pub(crate) fn looked_up(&mut self, found: bool) {
-        let Some(l) = self.lanes.get_mut(self.last as usize) else {
-            return;
-        };
-        l.looked += 1;
-        l.found += u32::from(found);
-        if l.looked == LANE_WINDOW {
-            if l.found * LANE_FEW < LANE_WINDOW {
-                l.rest = LANE_REST;
-            }
-            l.looked = 0;
-            l.found = 0;
+        if let Some(l) = self.lanes.get_mut(self.last as usize) {
+            l.tell(found, LANE_WINDOW, LANE_FEW, LANE_REST);
         }
     }
 
@@ -295,7 +314,7 @@ impl Selector {
         if self.cache.len() < SELECTOR_CACHE {
             let key = format!("{service}\0{operation}").into_boxed_str();
             let lane = self.lanes.len() as u32;
-            self.lanes.push(OpLane::default());
+            self.lanes.push(Luck::default());
             self.last = lane;
             self.cache
                 .insert_unique(hash, (hash, key, sel.clone(), lane), |(h, _, _, _)| *h);

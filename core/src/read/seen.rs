@@ -7,7 +7,7 @@
 //! lines rarely repeat (events with timestamps or request ids), the look-ups stop for a while:
 //! a line is only hashed when recent lines were found often enough to pay for it.
 
-use super::Kept;
+use super::{Kept, Luck};
 use std::hash::Hasher as _;
 
 /// Lines past this many, or this many bytes of lines, and everything is forgotten.
@@ -30,14 +30,6 @@ const HEAD: usize = 48;
 const CLASSES: usize = 256;
 const CLASS_WINDOW: u32 = 256;
 const CLASS_REST: u32 = 1 << 14;
-
-/// How look-ups went for one class of lines.
-#[derive(Debug, Default, Clone, Copy)]
-struct Class {
-    tries: u32,
-    finds: u32,
-    rest: u32,
-}
 
 /// No principal: the principal's span when there is none.
 const NONE: (u32, u32) = (u32::MAX, 0);
@@ -81,20 +73,17 @@ pub(crate) struct SeenLines {
     /// The line last looked up and not found (its bytes in `line`).
     pending: Option<Pending>,
     line: Vec<u8>,
-    /// Look-ups and finds in the current window, and lines still to pass without a look-up.
-    tries: u32,
-    finds: u32,
-    rest: u32,
-    /// The classes of lines (made at the first look-up).
-    classes: Vec<Class>,
+    /// How look-ups went over all lines, and for each class of lines (made at the first
+    /// look-up).
+    luck: Luck,
+    classes: Vec<Luck>,
 }
 
 impl SeenLines {
     /// Looks `line` up.
     pub(crate) fn look_up(&mut self, line: &str) -> Seen {
         self.pending = None;
-        if self.rest > 0 {
-            self.rest -= 1;
+        if self.luck.resting() {
             return Seen::Off;
         }
         if line.len() > LONGEST {
@@ -106,22 +95,11 @@ impl SeenLines {
         let mut h = rustc_hash::FxHasher::default();
         h.write(bytes.get(..split).unwrap_or_default());
         if self.classes.is_empty() {
-            self.classes = vec![Class::default(); CLASSES];
+            self.classes = vec![Luck::default(); CLASSES];
         }
         let class = (h.finish() >> 56) as usize % CLASSES;
-        if let Some(c) = self.classes.get_mut(class)
-            && c.rest > 0
-        {
-            c.rest -= 1;
+        if self.classes.get_mut(class).is_some_and(Luck::resting) {
             return Seen::Off;
-        }
-        self.tries += 1;
-        if self.tries == WINDOW {
-            if self.finds < WINDOW / RARE {
-                self.rest = REST;
-            }
-            self.tries = 0;
-            self.finds = 0;
         }
         h.write(bytes.get(split..).unwrap_or_default());
         let hash = h.finish();
@@ -129,21 +107,13 @@ impl SeenLines {
             .lines
             .find(hash, bytes)
             .and_then(|i| self.kept.get(i as usize));
+        self.luck.tell(found.is_some(), WINDOW, RARE, REST);
         if let Some(c) = self.classes.get_mut(class) {
-            c.tries += 1;
-            c.finds += u32::from(found.is_some());
-            if c.tries == CLASS_WINDOW {
-                if c.finds * RARE < CLASS_WINDOW {
-                    c.rest = CLASS_REST;
-                }
-                c.tries = 0;
-                c.finds = 0;
-            }
+            c.tell(found.is_some(), CLASS_WINDOW, RARE, CLASS_REST);
         }
         let Some(k) = found else {
             return Seen::New(hash);
         };
-        self.finds += 1;
         let principal = (k.principal != NONE)
             .then(|| k.principal.0 as usize..(k.principal.0 + k.principal.1) as usize);
         Seen::Found {
