@@ -46,6 +46,9 @@ pub struct Pipeline {
     fast_slots: Vec<u32>,
     /// The slots of the call just counted, and its principal's id.
     slots: (Vec<u32>, u32),
+    /// The selections found, and the fast lane's counts per operation, handed from one reader
+    /// to the next (a job reads a file in many parts).
+    selector: Option<read::Selector>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -205,6 +208,7 @@ impl Pipeline {
             fast_diags: Vec::new(),
             fast_slots: Vec::new(),
             slots: (Vec::new(), 0),
+            selector: None,
         }
     }
 
@@ -407,7 +411,11 @@ impl Pipeline {
 
     /// Runs the calls of a reader through the engine; the lines read.
     fn drain<R: BufRead>(&mut self, reader: CallReader<R>, label: &str) -> Result<u64> {
-        let mut reader = reader.select_for(&self.rules);
+        let selector = self
+            .selector
+            .take()
+            .unwrap_or_else(|| read::Selector::new(Arc::clone(&self.rules)));
+        let mut reader = reader.select_with(selector);
         // Lines are known again only within one reader (what a line comes to depends on its
         // format and settings).
         self.fast.lines.forget();
@@ -471,6 +479,7 @@ impl Pipeline {
             );
         }
         self.observed.count_skipped_n(reader.skipped());
+        self.selector = reader.take_selector();
         result.map(|()| reader.lines_read())
     }
 

@@ -755,9 +755,20 @@ impl<R: BufRead> CallReader<R> {
     /// members no rule reads are checked but never copied, and the calls carry only the
     /// parameters that matter to the engine (values only tested for presence become `true`).
     /// What the engine derives from each call is unchanged.
-    pub fn select_for(mut self, rules: &Arc<Rules>) -> CallReader<R> {
-        self.selector = Some(Selector::new(Arc::clone(rules)));
+    pub fn select_for(self, rules: &Arc<Rules>) -> CallReader<R> {
+        self.select_with(Selector::new(Arc::clone(rules)))
+    }
+
+    /// As [`CallReader::select_for`], with the selections (and the fast lane's counts) an
+    /// earlier reader found.
+    pub(crate) fn select_with(mut self, selector: Selector) -> CallReader<R> {
+        self.selector = Some(selector);
         self
+    }
+
+    /// The selections this reader found, for the next reader of the same rules.
+    pub(crate) fn take_selector(&mut self) -> Option<Selector> {
+        self.selector.take()
     }
 
     /// Lines passed over while detecting the format in lenient mode (they told nothing).
