@@ -208,13 +208,18 @@ pub(crate) struct Selector {
 }
 
 /// How look-ups of one kind have gone lately, to stop making them where they rarely find
-/// anything: over a window of look-ups, fewer than one in `few` found, and the next `rest`
-/// are not made (then they are judged again).
+/// anything: over a window of look-ups, fewer than one in `few` found, and the next ones are
+/// not made for a rest (then they are judged again). The first rest is as long as the window
+/// and each rest after another poor window twice the last, up to `rest`; a good window starts
+/// over. So a memory that is still filling (keys that do repeat, but more of them than a
+/// window meets) soon looks again and learns them, while one that never finds rests long.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct Luck {
     tries: u32,
     finds: u32,
     rest: u32,
+    /// The next rest's length (0: the window's).
+    next: u32,
 }
 
 impl Luck {
@@ -225,14 +230,17 @@ impl Luck {
         resting
     }
 
-    /// Counts a look-up made; at the end of a window of `window`, rests for `rest` when fewer
-    /// than one in `few` found.
+    /// Counts a look-up made; at the end of a window of `window`, rests when fewer than one in
+    /// `few` found (for the window's length, doubling after each poor window up to `rest`).
     pub(crate) fn tell(&mut self, found: bool, window: u32, few: u32, rest: u32) {
         self.tries += 1;
         self.finds += u32::from(found);
         if self.tries >= window {
             if self.finds * few < window {
-                self.rest = rest;
+                self.rest = self.next.max(window).min(rest);
+                self.next = self.rest.saturating_mul(2);
+            } else {
+                self.next = 0;
             }
             self.tries = 0;
             self.finds = 0;
@@ -244,7 +252,8 @@ impl Luck {
 /// (an S3 object key per call, say), looking a key up and remembering it is work for nothing:
 /// after a window of [`LANE_WINDOW`] look-ups of which fewer than one in [`LANE_FEW`] found
 /// their key, the lane rests for the operation's next [`LANE_REST`] calls, which are read the
-/// ordinary way (the same outcome, as for any line the lane leaves alone), then looks again.
+/// ordinary way (the same outcome, as for any line the lane leaves alone), then looks again
+/// (the rests grow from one window's length, see [`Luck`]).
 const LANE_WINDOW: u32 = 256;
 const LANE_FEW: u32 = 16;
 const LANE_REST: u32 = 16 * 1024;
@@ -1570,15 +1579,40 @@ mod tests {
             assert!(!rests(&mut sel, "s3", "GetObject"));
             sel.looked_up(i % LANE_WINDOW.div_ceil(LANE_FEW) == 0 && i > 0);
         }
-        // Another operation keeps its own count, and its lane stays open.
-        assert!(!rests(&mut sel, "dynamodb", "GetItem"));
-        sel.looked_up(true);
+        // Another operation keeps its own count, and its lane stays open. The first rest is a
+        // window long; after each poor window the rest doubles, up to LANE_REST.
+        let mut rest = LANE_WINDOW;
+        loop {
+            for _ in 0..rest {
+                assert!(rests(&mut sel, "s3", "GetObject"));
+                assert!(!rests(&mut sel, "dynamodb", "GetItem"));
+                sel.looked_up(true);
+            }
+            // Then it looks again.
+            for _ in 0..LANE_WINDOW {
+                assert!(!rests(&mut sel, "s3", "GetObject"));
+                sel.looked_up(false);
+            }
+            if rest == LANE_REST {
+                break;
+            }
+            rest = (rest * 2).min(LANE_REST);
+        }
         for _ in 0..LANE_REST {
             assert!(rests(&mut sel, "s3", "GetObject"));
-            assert!(!rests(&mut sel, "dynamodb", "GetItem"));
+        }
+        // A good window starts over: the next poor one rests a window long.
+        for _ in 0..LANE_WINDOW {
+            assert!(!rests(&mut sel, "s3", "GetObject"));
             sel.looked_up(true);
         }
-        // Then it looks again.
+        for _ in 0..LANE_WINDOW {
+            assert!(!rests(&mut sel, "s3", "GetObject"));
+            sel.looked_up(false);
+        }
+        for _ in 0..LANE_WINDOW {
+            assert!(rests(&mut sel, "s3", "GetObject"));
+        }
         assert!(!rests(&mut sel, "s3", "GetObject"));
     }
 

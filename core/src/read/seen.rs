@@ -16,15 +16,17 @@ const LINE_BYTES: usize = 2 << 20;
 /// Lines longer than this are not kept.
 const LONGEST: usize = 4096;
 /// The look-ups are judged over this many lines; fewer than one in `RARE` found, and the next
-/// `REST` lines are not looked up.
+/// lines are not looked up (a window's length, doubling after each poor window up to `REST`:
+/// see [`Luck`]).
 const WINDOW: u32 = 4096;
 const RARE: u32 = 16;
 const REST: u32 = 1 << 16;
 
 /// Lines are told apart by their first `HEAD` bytes into `CLASSES` classes (in Call lines
 /// these name the service and operation), each judged on its own as well: over `CLASS_WINDOW`
-/// of its look-ups, fewer than one in `RARE` found, and its next `CLASS_REST` lines are not
-/// looked up (an operation whose every call is new, beside others whose lines repeat). A class
+/// of its look-ups, fewer than one in `RARE` found, and its next lines are not looked up (up to
+/// `CLASS_REST`, as above: an operation whose every call is new, beside others whose lines
+/// repeat). A class
 /// only says whether to look: lines of one class are still found only byte for byte.
 const HEAD: usize = 48;
 const CLASSES: usize = 256;
@@ -258,12 +260,25 @@ mod tests {
             assert!(matches!(s.look_up(&new(i)), Seen::New(_)));
             known_found(&mut s, i);
         }
-        // Not one of a window found: the class rests, the other is still found.
-        for i in 0..CLASS_REST {
-            assert!(matches!(s.look_up(&new(i)), Seen::Off));
-            known_found(&mut s, i);
+        // Not one of a window found: the class rests (first for a window's length, then twice
+        // as long after each poor window, up to CLASS_REST), the other is still found.
+        let mut rest = CLASS_WINDOW;
+        let mut i = 0;
+        loop {
+            for _ in 0..rest {
+                assert!(matches!(s.look_up(&new(i)), Seen::Off));
+                known_found(&mut s, i);
+                i += 1;
+            }
+            assert!(matches!(s.look_up(&new(i)), Seen::New(_)));
+            if rest == CLASS_REST {
+                break;
+            }
+            for _ in 1..CLASS_WINDOW {
+                assert!(matches!(s.look_up(&new(i)), Seen::New(_)));
+            }
+            rest = (rest * 2).min(CLASS_REST);
         }
-        assert!(matches!(s.look_up(&new(0)), Seen::New(_)));
     }
 
     #[test]
