@@ -26,8 +26,8 @@ const REST: u32 = 1 << 16;
 /// these name the service and operation), each judged on its own as well: over `CLASS_WINDOW`
 /// of its look-ups, fewer than one in `RARE` found, and its next lines are not looked up (up to
 /// `CLASS_REST`, as above: an operation whose every call is new, beside others whose lines
-/// repeat). A class
-/// only says whether to look: lines of one class are still found only byte for byte.
+/// repeat). A class only says whether to look: lines of one class are still found only byte
+/// for byte.
 const HEAD: usize = 48;
 const CLASSES: usize = 256;
 const CLASS_WINDOW: u32 = 256;
