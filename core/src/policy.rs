@@ -9,6 +9,8 @@ use crate::rewrite::{RandomName, RewriteRule, Rewriter, Target};
 use indexmap::IndexMap;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
 
 /// How `--s3-objects` treats S3 object keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -347,15 +349,149 @@ pub fn write_permission_lines_of(
     }
     let jobs = jobs.min(work.len());
     let runs = on_threads(work, jobs, |(part, r)| SortedLines::of(part, opts, r));
+    write_runs(&runs, jobs, SEGMENT, out)
+}
+
+/// Writes the lines of `runs`, merged (see [`merge_runs`]); with two jobs or more and lines
+/// for two segments of `segment` lines or more, merged in segments on `jobs` threads.
+fn write_runs(
+    runs: &[SortedLines<'_>],
+    jobs: usize,
+    segment: usize,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    let lines: usize = runs.iter().map(|r| r.items.len()).sum();
+    let segments = lines / segment.max(1);
+    if jobs < 2 || segments < 2 {
+        let mut w = std::io::BufWriter::with_capacity(1 << 16, out);
+        let all: Vec<_> = runs.iter().map(|r| 0..r.items.len()).collect();
+        merge_runs(runs, all, &mut w)?;
+        return std::io::Write::flush(&mut w);
+    }
+    // The lines cut into segments at the keys of evenly spaced lines of the longest run: in
+    // each run, a segment starts at the first line not less than its key (lines alike fall in
+    // one segment, where the merge meets them). Segments are merged on `jobs` threads, at most
+    // `WINDOW` per job ahead of the one being written, and written in order.
+    let Some(longest) = runs.iter().max_by_key(|r| r.items.len()) else {
+        return Ok(());
+    };
+    let mut cuts: Vec<Vec<usize>> = vec![vec![0; runs.len()]];
+    for s in 1..segments {
+        let key = longest.line_of(&longest.items[longest.items.len() * s / segments]);
+        cuts.push(
+            runs.iter()
+                .map(|r| {
+                    r.items
+                        .partition_point(|it| r.line_of(it).cmp_key() < key.cmp_key())
+                })
+                .collect(),
+        );
+    }
+    cuts.push(runs.iter().map(|r| r.items.len()).collect());
+    let range = |s: usize| -> Vec<std::ops::Range<usize>> {
+        (0..runs.len())
+            .map(|r| cuts[s][r]..cuts[s + 1][r])
+            .collect()
+    };
+    let next = AtomicUsize::new(0);
+    // What is written so far (segments), the segments made and not written, and whether to
+    // stop (the output failed, or a job did).
+    let state = Mutex::new((0usize, vec![None::<Vec<u8>>; segments], false));
+    let changed = Condvar::new();
+    let ahead = jobs * WINDOW;
     let mut w = std::io::BufWriter::with_capacity(1 << 16, out);
-    // The runs merged: each time the least of their next lines (a line equal to the last one
-    // written is left out).
-    let mut at = vec![0usize; runs.len()];
-    let mut ahead = vec![0usize; runs.len()];
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| {
+                // A job that panics stops the writer (the panic goes on at the scope's end).
+                let guard = StopOnPanic(&state, &changed);
+                loop {
+                    let s = next.fetch_add(1, Ordering::Relaxed);
+                    if s >= segments {
+                        break;
+                    }
+                    {
+                        let mut st = lock(&state);
+                        while s >= st.0 + ahead && !st.2 {
+                            st = changed.wait(st).unwrap_or_else(|e| e.into_inner());
+                        }
+                        if st.2 {
+                            break;
+                        }
+                    }
+                    let mut buf = Vec::with_capacity(segment * 96);
+                    // Writing to memory does not fail.
+                    let _ = merge_runs(runs, range(s), &mut buf);
+                    lock(&state).1[s] = Some(buf);
+                    changed.notify_all();
+                }
+                drop(guard);
+            });
+        }
+        let result = (|| {
+            for s in 0..segments {
+                let buf = {
+                    let mut st = lock(&state);
+                    loop {
+                        if let Some(b) = st.1[s].take() {
+                            break b;
+                        }
+                        if st.2 {
+                            return Ok(());
+                        }
+                        st = changed.wait(st).unwrap_or_else(|e| e.into_inner());
+                    }
+                };
+                std::io::Write::write_all(&mut w, &buf)?;
+                lock(&state).0 = s + 1;
+                changed.notify_all();
+            }
+            std::io::Write::flush(&mut w)
+        })();
+        lock(&state).2 = true;
+        changed.notify_all();
+        result
+    })
+}
+
+/// Lines are written in segments of about this many when several jobs make them.
+const SEGMENT: usize = 8192;
+/// Segments made ahead of the one being written, per job.
+const WINDOW: usize = 2;
+
+/// The lock's data, whether or not a holder panicked.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Tells the writer to stop when dropped in a panic.
+struct StopOnPanic<'a, T>(&'a Mutex<(usize, T, bool)>, &'a Condvar);
+
+impl<T> Drop for StopOnPanic<'_, T> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            lock(self.0).2 = true;
+            self.1.notify_all();
+        }
+    }
+}
+
+/// Writes the lines `ranges[i]` of each run `runs[i]`, merged: each time the least of their
+/// next lines (a line equal to the last one written is left out).
+fn merge_runs(
+    runs: &[SortedLines<'_>],
+    ranges: Vec<std::ops::Range<usize>>,
+    w: &mut impl std::io::Write,
+) -> std::io::Result<()> {
+    let mut at: Vec<usize> = ranges.iter().map(|r| r.start).collect();
+    let mut ahead = at.clone();
     let mut last: Option<LineRef> = None;
     loop {
         let mut least: Option<(usize, LineRef)> = None;
         for (i, run) in runs.iter().enumerate() {
+            if at[i] >= ranges[i].end {
+                continue;
+            }
             if at[i] >= ahead[i] {
                 ahead[i] = run.read_ahead(at[i]);
             }
@@ -374,10 +510,10 @@ pub fn write_permission_lines_of(
         if last.as_ref().is_some_and(|l| l.cmp_key() == line.cmp_key()) {
             continue;
         }
-        line.write_json(&mut w)?;
+        line.write_json(w)?;
         last = Some(line);
     }
-    std::io::Write::flush(&mut w)
+    Ok(())
 }
 
 impl<'a> LineRef<'a> {
@@ -526,12 +662,16 @@ impl<'a> SortedLines<'a> {
 
     /// The `i`th line, in order.
     fn line(&self, i: usize) -> Option<LineRef<'_>> {
-        let &(start, len, action, condition, _) = self.items.get(i)?;
-        Some(LineRef {
+        self.items.get(i).map(|it| self.line_of(it))
+    }
+
+    /// The line an item stands for.
+    fn line_of(&self, &(start, len, action, condition, _): &LineItem) -> LineRef<'_> {
+        LineRef {
             action: self.actions[action as usize],
             resource: &self.arena[start..start + len as usize],
             condition: (condition > 0).then(|| self.conditions[condition as usize - 1]),
-        })
+        }
     }
 }
 
@@ -1543,6 +1683,121 @@ pub(crate) fn no_stats(first: Evidence) -> Stats {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Three states as three jobs would leave them: queues and objects, many in two or three
+    /// states, and tagged volumes (lines with a condition, and lines alike but for it).
+    fn overlapping_parts() -> Vec<Observed> {
+        use crate::{Call, Rules, Source};
+        let rules = Rules::builtin();
+        let mut parts = vec![Observed::new(), Observed::new(), Observed::new()];
+        let file: std::sync::Arc<str> = std::sync::Arc::from("e.jsonl");
+        for i in 0..3_000u64 {
+            let calls = [
+                Call::new(
+                    "sqs",
+                    "SendMessage",
+                    serde_json::json!({"QueueUrl": format!("https://sqs.eu-west-1.amazonaws.com/123456789012/q-{}", i % 700)}),
+                ),
+                Call::new(
+                    "s3",
+                    "GetObject",
+                    serde_json::json!({"Bucket": format!("b{}", i % 3), "Key": format!("k/{}", i * 7 % 1_100)}),
+                ),
+                Call::new(
+                    "ec2",
+                    "CreateVolume",
+                    serde_json::json!({"AvailabilityZone": "eu-west-1a", "SnapshotId": format!("snap-{:017x}", i % 90),
+                        "TagSpecifications": [{"ResourceType": "volume", "Tags": [{"Key": "k", "Value": "v"}]}]}),
+                ),
+            ];
+            for (n, call) in calls.iter().enumerate() {
+                let part = &mut parts[(i as usize + n) % 3];
+                let derived = crate::derive(&rules, call);
+                part.add(&derived, None, i % 5 != 0, &Source::at(file.clone(), i + 1));
+            }
+        }
+        parts
+    }
+
+    #[test]
+    fn permission_lines_merged_in_segments_on_several_threads_are_those_merged_on_one() {
+        let parts = overlapping_parts();
+        let opts = PolicyOptions {
+            region: Some("eu-west-1".into()),
+            account: Some("123456789012".into()),
+            ..PolicyOptions::default()
+        };
+        let runs: Vec<SortedLines> = parts
+            .iter()
+            .map(|p| SortedLines::of(p, &opts, 0..p.len()))
+            .collect();
+        let mut one = Vec::new();
+        write_runs(&runs, 1, SEGMENT, &mut one).unwrap();
+        let text = String::from_utf8(one.clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        // Each line once, in order, as the merged state's lines.
+        assert!(lines.windows(2).all(|w| w[0] < w[1]));
+        let mut merged = Observed::new();
+        for p in &parts {
+            merged.merge(p);
+        }
+        let want: Vec<String> = permission_lines(&merged, &opts)
+            .iter()
+            .map(|l| serde_json::to_string(l).unwrap())
+            .collect();
+        assert_eq!(lines, want);
+        assert!(lines.len() > 1_800, "{}", lines.len());
+        assert!(lines.iter().any(|l| l.contains("\"condition\"")));
+        // Segments of every size down to one line (many cut inside runs of lines alike).
+        for jobs in [2, 3, 5] {
+            for segment in [1, 2, 7, 64, 1_000, lines.len() / 2, lines.len() * 4] {
+                let mut many = Vec::new();
+                write_runs(&runs, jobs, segment, &mut many).unwrap();
+                assert!(many == one, "jobs {jobs}, segments of {segment}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_output_that_fails_while_segments_are_merged_fails_the_write() {
+        /// Takes `room` bytes, then fails.
+        struct Full {
+            room: usize,
+            taken: Vec<u8>,
+        }
+        impl std::io::Write for Full {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                if self.room == 0 {
+                    return Err(std::io::Error::other("no room"));
+                }
+                let n = buf.len().min(self.room);
+                self.room -= n;
+                self.taken.extend_from_slice(&buf[..n]);
+                Ok(n)
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let parts = overlapping_parts();
+        let opts = PolicyOptions::default();
+        let runs: Vec<SortedLines> = parts
+            .iter()
+            .map(|p| SortedLines::of(p, &opts, 0..p.len()))
+            .collect();
+        let mut whole = Vec::new();
+        write_runs(&runs, 1, SEGMENT, &mut whole).unwrap();
+        for room in [0, 1, 5_000, whole.len() - 1] {
+            let mut out = Full {
+                room,
+                taken: Vec::new(),
+            };
+            let e = write_runs(&runs, 2, 3, &mut out).expect_err("the output is full");
+            assert_eq!(e.to_string(), "no room");
+            // What was written is the start of the lines.
+            assert_eq!(out.taken[..], whole[..room]);
+        }
+    }
 
     #[test]
     fn resources_gathered_one_by_one_generalise_as_the_whole_set_does() {
