@@ -688,6 +688,12 @@ impl<'de> Deserialize<'de> for Resource {
 /// assert_eq!(s, "a${*}b${?}${$}");
 /// ```
 pub fn escape_iam(text: &str, out: &mut String) {
+    // Most pieces are short and have none: a plain look at their bytes costs less than
+    // setting up the search.
+    if text.len() <= 32 && !text.bytes().any(|b| matches!(b, b'*' | b'?' | b'$')) {
+        out.push_str(text);
+        return;
+    }
     let mut rest = text;
     // The three are ASCII: a byte search finds them at character boundaries.
     while let Some(i) = memchr::memchr3(b'*', b'?', b'$', rest.as_bytes()) {
@@ -778,6 +784,25 @@ impl<'a> Arn<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn texts_short_and_long_are_escaped_alike() {
+        for n in [0, 1, 31, 32, 33, 64] {
+            let plain = "a".repeat(n);
+            let mut out = String::new();
+            escape_iam(&plain, &mut out);
+            assert_eq!(out, plain);
+            for special in ["*", "?", "$"] {
+                for at in [0, n / 2, n] {
+                    let text = format!("{}{special}{}", &plain[..at], &plain[at..]);
+                    let mut out = String::from(">");
+                    escape_iam(&text, &mut out);
+                    let want = format!(">{}${{{special}}}{}", &plain[..at], &plain[at..]);
+                    assert_eq!(out, want, "{text:?}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn escapes_and_gaps() {

@@ -601,9 +601,7 @@ impl<'a> SortedLines<'a> {
             match shared.get_mut(action) {
                 Some((first, n)) => {
                     let (a, b) = (arena.as_bytes(), *first);
-                    *n = (0..(*n).min(len))
-                        .find(|&i| a[b + i] != a[start + i])
-                        .unwrap_or((*n).min(len));
+                    *n = shared_len(&a[b..b + (*n).min(len)], &a[start..start + len]);
                 }
                 None => shared.push((start, len)),
             }
@@ -673,6 +671,19 @@ impl<'a> SortedLines<'a> {
             condition: (condition > 0).then(|| self.conditions[condition as usize - 1]),
         }
     }
+}
+
+/// How many bytes `a` and the start of `b` share (`b` at least as long as `a`): eight at a
+/// time while they can.
+fn shared_len(a: &[u8], b: &[u8]) -> usize {
+    let mut i = 0;
+    while i + 8 <= a.len() && a[i..i + 8] == b[i..i + 8] {
+        i += 8;
+    }
+    while i < a.len() && a[i] == b[i] {
+        i += 1;
+    }
+    i
 }
 
 /// Items' texts are read this many at a time before they are used.
@@ -1683,6 +1694,19 @@ pub(crate) fn no_stats(first: Evidence) -> Stats {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shared_lengths_count_the_bytes_alike_from_the_start() {
+        let b = b"arn:aws:s3:::bucket-17/data/1/obj-219.json";
+        for n in 0..=b.len() {
+            assert_eq!(shared_len(&b[..n], b), n);
+            for i in 0..n {
+                let mut a = b[..n].to_vec();
+                a[i] ^= 1;
+                assert_eq!(shared_len(&a, b), i, "{n} bytes, differing at {i}");
+            }
+        }
+    }
 
     /// Three states as three jobs would leave them: queues and objects, many in two or three
     /// states, and tagged volumes (lines with a condition, and lines alike but for it).
