@@ -7,7 +7,7 @@ Inputs come from ../shared/bench/gen_events.py: N events with ~270 distinct perm
 events (the default), and N events with KEYS=1 (~16k distinct permissions per 1M). The plain
 JSON-lines file is the μ/log JSON file in the Call format.
 
-Environment: LEASTPRIV_BENCH_EVENTS (default 1000000), LEASTPRIV_BENCH_REPS (3),
+Environment: LEASTPRIV_BENCH_EVENTS (default 1000000), LEASTPRIV_BENCH_REPS (5),
 LEASTPRIV_BENCH_BINDINGS (1: also the Python and Node bindings, whose release builds bench.sh
 makes), LEASTPRIV_BENCH_BASELINE (a git ref: its Python binding's record() measured beside this
 build's), LEASTPRIV_CLI, LEASTPRIV_FLOOR (the binaries), LEASTPRIV_BENCH_DIR (scratch directory).
@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "bench"
 EVENTS = int(os.environ.get("LEASTPRIV_BENCH_EVENTS", "1000000"))
-REPS = int(os.environ.get("LEASTPRIV_BENCH_REPS", "3"))
+REPS = int(os.environ.get("LEASTPRIV_BENCH_REPS", "5"))
 BINDINGS = os.environ.get("LEASTPRIV_BENCH_BINDINGS", "1") == "1"
 CLI = os.environ["LEASTPRIV_CLI"]
 FLOOR = os.environ["LEASTPRIV_FLOOR"]

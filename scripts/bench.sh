@@ -71,5 +71,5 @@ if [ "${LEASTPRIV_BENCH_BINDINGS:-1}" = 1 ]; then
     fi
 fi
 
-say "measuring (best of ${LEASTPRIV_BENCH_REPS:-3}, commands in turn)"
+say "measuring (best of ${LEASTPRIV_BENCH_REPS:-5}, commands in turn)"
 python3 scripts/bench.py
