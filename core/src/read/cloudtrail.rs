@@ -844,7 +844,9 @@ impl Stream {
             return (s.clone(), o.clone(), Arc::clone(sel));
         }
         let (s, o) = self.resolve(prefix, event, api_version);
-        let sel = self.rules.selection(&s, &o);
+        // A copy of the rules' shared selection, as the reader's Selector keeps (its count
+        // changes for every record; shared, it would pass between the jobs' cores).
+        let sel = Arc::new(Selection::clone(&self.rules.selection(&s, &o)));
         if self.resolutions.len() >= 4096 {
             self.resolutions.clear();
         }
