@@ -537,6 +537,14 @@ impl Pipeline {
             return Ok(Vec::new());
         }
         let units = self.plan(paths, jobs);
+        if units.len() < 2 {
+            // One input not worth splitting (a CloudTrail file, a small file): nothing to share
+            // out, read as one job reads.
+            for p in paths {
+                self.read_path(p.as_ref())?;
+            }
+            return Ok(Vec::new());
+        }
         if units.iter().any(|u| u.path == "-") {
             // Standard input cannot be read again: read in parts as they come.
             return self.read_units(&units, jobs).map(|()| Vec::new());

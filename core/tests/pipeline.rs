@@ -588,6 +588,56 @@ fn read_with_jobs(paths: &[String], opts: &ReadOptions, jobs: usize) -> (Vec<u8>
 }
 
 #[test]
+fn an_input_not_worth_splitting_is_read_by_one_job_whatever_the_jobs() {
+    // A CloudTrail delivery file is one document (not split, whatever its size), and a small
+    // file is under two parts: with several jobs, each is read as one job reads it, into the
+    // pipeline's own state.
+    let records: Vec<serde_json::Value> = (0..300)
+        .map(|i| {
+            serde_json::json!({
+                "eventVersion": "1.09",
+                "userIdentity": {"type": "AssumedRole", "accountId": "111122223333",
+                    "arn": "arn:aws:sts::111122223333:assumed-role/app/s1"},
+                "eventTime": "2024-05-14T10:05:00Z",
+                "eventSource": "s3.amazonaws.com",
+                "eventName": "GetObject",
+                "awsRegion": "us-west-2",
+                "requestParameters": {"bucketName": "amzn-s3-demo-bucket", "key": format!("r/{}.csv", i % 70)},
+                "eventType": "AwsApiCall",
+                "recipientAccountId": "111122223333"
+            })
+        })
+        .collect();
+    let trail = serde_json::json!({ "Records": records }).to_string();
+    let mut g = Gen(5);
+    let small: String = (0..40).map(|_| json_event(&mut g) + "\n").collect();
+    let (_d1, trail_path) = temp("trail.json", &trail);
+    let (_d2, small_path) = temp("small.jsonl", &small);
+    // (Parts of 512 bytes would split the CloudTrail file were it lines.)
+    for (path, min_part) in [(trail_path, 512), (small_path, 4 << 20)] {
+        let read = |jobs: usize| {
+            // (The generated events include malformed ones.)
+            let lenient = ReadOptions {
+                lenient: true,
+                ..ReadOptions::default()
+            };
+            let mut p = Pipeline::new(Rules::builtin(), lenient);
+            p.set_min_part(min_part);
+            p.read_paths_into_parts(std::slice::from_ref(&path), jobs)
+                .expect("read")
+        };
+        let one = read(1);
+        assert_eq!(one.len(), 1);
+        assert!(one[0].len() >= 20, "{path}: {}", one[0].len());
+        for jobs in [2, 4] {
+            let many = read(jobs);
+            assert_eq!(many.len(), 1, "{path}: {jobs} jobs");
+            assert_eq!(many[0].to_bytes(), one[0].to_bytes(), "{path}: {jobs} jobs");
+        }
+    }
+}
+
+#[test]
 fn several_jobs_read_as_one() {
     let mut g = Gen(3);
     let mut json = String::from("\u{feff}");
