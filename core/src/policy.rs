@@ -1743,6 +1743,14 @@ mod tests {
         parts
     }
 
+    /// Each state's lines, sorted.
+    fn runs_of<'a>(parts: &'a [Observed], opts: &PolicyOptions) -> Vec<SortedLines<'a>> {
+        parts
+            .iter()
+            .map(|p| SortedLines::of(p, opts, 0..p.len()))
+            .collect()
+    }
+
     #[test]
     fn permission_lines_merged_in_segments_on_several_threads_are_those_merged_on_one() {
         let parts = overlapping_parts();
@@ -1751,10 +1759,7 @@ mod tests {
             account: Some("123456789012".into()),
             ..PolicyOptions::default()
         };
-        let runs: Vec<SortedLines> = parts
-            .iter()
-            .map(|p| SortedLines::of(p, &opts, 0..p.len()))
-            .collect();
+        let runs = runs_of(&parts, &opts);
         let mut one = Vec::new();
         write_runs(&runs, 1, SEGMENT, &mut one).unwrap();
         let text = String::from_utf8(one.clone()).unwrap();
@@ -1805,10 +1810,7 @@ mod tests {
         }
         let parts = overlapping_parts();
         let opts = PolicyOptions::default();
-        let runs: Vec<SortedLines> = parts
-            .iter()
-            .map(|p| SortedLines::of(p, &opts, 0..p.len()))
-            .collect();
+        let runs = runs_of(&parts, &opts);
         let mut whole = Vec::new();
         write_runs(&runs, 1, SEGMENT, &mut whole).unwrap();
         for room in [0, 1, 5_000, whole.len() - 1] {
