@@ -92,10 +92,9 @@ fn derive_call(rules: &Rules, call: &Call, out: &mut Derived) {
         return;
     };
     let catalog = api.catalog.as_deref().map(|c| c.ops());
-    let op = api
-        .ops()
-        .exact_operations
-        .get(call.operation.as_str())
+    let exact = api.ops().exact_operations.get(call.operation.as_str());
+    let op = exact
+        .map(|(op, _)| op)
         .or_else(|| find_operation(&api.ops().operations, &call.operation).map(|(op, _)| op));
     let grants = match op {
         Some(op) => match op.as_ref() {
@@ -136,7 +135,12 @@ fn derive_call(rules: &Rules, call: &Call, out: &mut Derived) {
             }
         }
     };
-    if let Some(dep) = catalog.and_then(|ops| ops.dependent_of(&call.operation)) {
+    // A curated operation found by its exact name has its normalised name at hand.
+    let dep = catalog.and_then(|ops| match exact {
+        Some((_, norm)) => ops.dependent_of_normalized(&call.operation, norm),
+        None => ops.dependent_of(&call.operation),
+    });
+    if let Some(dep) = dep {
         dependent(dep, grants, call, &api.prefix, out);
     }
 }

@@ -486,8 +486,8 @@ pub(crate) struct ApiOps {
     /// By normalised operation name.
     pub(crate) operations: HashMap<String, Arc<Operation>>,
     /// The same, keyed by the name as the rules spell it (the common case needs no
-    /// normalisation).
-    pub(crate) exact_operations: HashMap<String, Arc<Operation>>,
+    /// normalisation), each with its normalised name.
+    pub(crate) exact_operations: HashMap<String, (Arc<Operation>, Box<str>)>,
     /// Every operation name as the rules spell it, for listings.
     pub(crate) operation_names: BTreeMap<String, String>,
 }
@@ -496,7 +496,8 @@ impl ApiOps {
     fn insert(&mut self, name: String, op: Arc<Operation>) {
         let norm = normalize_operation(&name);
         self.operation_names.insert(norm.clone(), name.clone());
-        self.exact_operations.insert(name, Arc::clone(&op));
+        self.exact_operations
+            .insert(name, (Arc::clone(&op), norm.clone().into_boxed_str()));
         self.operations.insert(norm, op);
     }
 }
@@ -573,6 +574,24 @@ impl CatalogOps {
         self.dependent_exact
             .get(operation)
             .or_else(|| find_operation(&self.dependent, operation).map(|(d, _)| d))
+            .map(|d| d.as_ref())
+    }
+
+    /// As [`CatalogOps::dependent_of`], the operation's normalised name `norm` given (it is
+    /// known for a curated operation found by its exact name): the same look-ups without
+    /// normalising it again.
+    pub(crate) fn dependent_of_normalized(
+        &self,
+        operation: &str,
+        norm: &str,
+    ) -> Option<&Dependent> {
+        self.dependent_exact
+            .get(operation)
+            .or_else(|| self.dependent.get(norm))
+            .or_else(|| {
+                let stripped = norm.strip_suffix("command").filter(|s| !s.is_empty())?;
+                self.dependent.get(stripped)
+            })
             .map(|d| d.as_ref())
     }
 }
@@ -1416,6 +1435,38 @@ fn compile_grant(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_curated_operation_finds_its_dependent_actions_by_its_normalised_name_as_by_its_own() {
+        // Every curated operation of every API with a catalog, by the name the rules give it,
+        // and the same names in the spellings callers use (the look-up that normalises).
+        let rules = Rules::builtin();
+        let (mut checked, mut with) = (0, 0);
+        for api in &rules.apis {
+            let Some(catalog) = api.catalog.as_deref().map(|c| c.ops()) else {
+                continue;
+            };
+            for (name, (_, norm)) in &api.ops().exact_operations {
+                let want = catalog.dependent_of(name).map(|d| d as *const Dependent);
+                let got = catalog
+                    .dependent_of_normalized(name, norm)
+                    .map(|d| d as *const Dependent);
+                assert_eq!(got, want, "{}: {name}", api.prefix);
+                let command = format!("{name}Command");
+                let as_command = catalog
+                    .dependent_of(&command)
+                    .map(|d| d as *const Dependent);
+                assert_eq!(as_command, want, "{}: {command}", api.prefix);
+                checked += 1;
+                with += usize::from(want.is_some());
+            }
+        }
+        assert!(checked > 1_000, "{checked}");
+        assert!(
+            with > 10,
+            "{with} curated operations with dependent actions"
+        );
+    }
 
     #[test]
     fn builtin_rules_load() {

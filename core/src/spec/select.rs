@@ -442,6 +442,7 @@ impl Rules {
             .ops()
             .exact_operations
             .get(operation)
+            .map(|(op, _)| op)
             .or_else(|| find_operation(&api.ops().operations, operation).map(|(op, _)| op));
         // Without a curated rule, the generated catalog's rule, as `derive_into` falls back.
         let catalog_op = match (op, &api.catalog) {
