@@ -530,16 +530,14 @@ impl Pipeline {
         jobs: usize,
     ) -> Result<Vec<Observed>> {
         let jobs = jobs.max(1);
-        if jobs == 1 {
-            for p in paths {
-                self.read_path(p.as_ref())?;
-            }
-            return Ok(Vec::new());
-        }
-        let units = self.plan(paths, jobs);
+        let units = if jobs > 1 {
+            self.plan(paths, jobs)
+        } else {
+            Vec::new()
+        };
         if units.len() < 2 {
-            // One input not worth splitting (a CloudTrail file, a small file): nothing to share
-            // out, read as one job reads.
+            // One job, or one input not worth splitting (a CloudTrail file, a small file):
+            // nothing to share out.
             for p in paths {
                 self.read_path(p.as_ref())?;
             }

@@ -81,11 +81,20 @@ pub(crate) fn find_operation<'a, T>(
             &owned
         }
     };
+    find_normalized(map, norm).map(|(v, name)| (v, name.to_owned()))
+}
+
+/// As [`find_operation`], for a name already normalised: the value, and the name it was found
+/// under.
+pub(crate) fn find_normalized<'a, 'n, T>(
+    map: &'a HashMap<String, T>,
+    norm: &'n str,
+) -> Option<(&'a T, &'n str)> {
     if let Some(v) = map.get(norm) {
-        return Some((v, norm.to_owned()));
+        return Some((v, norm));
     }
     let stripped = norm.strip_suffix("command").filter(|s| !s.is_empty())?;
-    map.get(stripped).map(|v| (v, stripped.to_owned()))
+    map.get(stripped).map(|v| (v, stripped))
 }
 
 /// The operation name as IAM would spell it: `:GetObject` → `GetObject`,
@@ -587,11 +596,7 @@ impl CatalogOps {
     ) -> Option<&Dependent> {
         self.dependent_exact
             .get(operation)
-            .or_else(|| self.dependent.get(norm))
-            .or_else(|| {
-                let stripped = norm.strip_suffix("command").filter(|s| !s.is_empty())?;
-                self.dependent.get(stripped)
-            })
+            .or_else(|| find_normalized(&self.dependent, norm).map(|(d, _)| d))
             .map(|d| d.as_ref())
     }
 }
