@@ -844,9 +844,7 @@ impl Stream {
             return (s.clone(), o.clone(), Arc::clone(sel));
         }
         let (s, o) = self.resolve(prefix, event, api_version);
-        // A copy of the rules' shared selection, as the reader's Selector keeps (its count
-        // changes for every record; shared, it would pass between the jobs' cores).
-        let sel = Arc::new(Selection::clone(&self.rules.selection(&s, &o)));
+        let sel = self.rules.selection_for_reader(&s, &o);
         if self.resolutions.len() >= 4096 {
             self.resolutions.clear();
         }

@@ -317,11 +317,8 @@ impl Selector {
             self.last = *lane;
             return s.clone();
         }
-        let sel = self.rules.selection(service, operation);
-        // A copy of the selection the rules share: its count is changed for every call, and a
-        // count that the jobs' threads all change passes from core to core each time (the
-        // jobs of `--jobs 2` spent ~10% of their time so).
-        let sel = (!sel.is_whole()).then(|| Arc::new(Selection::clone(&sel)));
+        let sel = self.rules.selection_for_reader(service, operation);
+        let sel = (!sel.is_whole()).then_some(sel);
         self.last = u32::MAX;
         if self.cache.len() < SELECTOR_CACHE {
             let key = format!("{service}\0{operation}").into_boxed_str();
